@@ -1,0 +1,56 @@
+# Two commands for a fresh machine:  `make run`  and  `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TS     := clients/typescript
+BASELINE := protos/baseline.binpb
+
+.PHONY: run test install generate check-generated lint breaking baseline typecheck-ts pytest clean
+
+# The virtualenv is rebuilt when the project's dependency files change.
+$(STAMP): pyproject.toml $(TS)/package.json $(TS)/package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	npm ci --no-audit --no-fund --loglevel=error --prefix $(TS)
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/extplane up
+
+# Regenerate every stub from protos/ (Python and TypeScript).
+generate: $(STAMP)
+	$(BIN)/python tools/codegen.py
+
+check-generated: $(STAMP)
+	$(BIN)/python tools/codegen.py --check
+
+lint: $(STAMP)
+	$(BIN)/python tools/codegen.py --stage
+	$(BIN)/buf lint
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+breaking: $(STAMP)
+	$(BIN)/python tools/codegen.py --stage
+	$(BIN)/buf breaking protos --against $(BASELINE)
+
+# Record the current contracts as the compatibility baseline (a release step).
+baseline: $(STAMP)
+	$(BIN)/python tools/codegen.py --stage
+	$(BIN)/buf build protos -o $(BASELINE)
+
+typecheck-ts: $(STAMP)
+	npm run --silent --prefix $(TS) typecheck
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+test: check-generated lint breaking typecheck-ts pytest
+
+clean:
+	rm -rf $(VENV) build $(TS)/node_modules

@@ -1,0 +1,1 @@
+"""The capability service: `orloj.extensions.v1.CapabilityProvider`."""

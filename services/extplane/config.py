@@ -1,0 +1,95 @@
+"""Configuration of the whole suite, read by pydantic-settings.
+
+Sources, highest first: keyword arguments, environment variables prefixed
+`EXTPLANE_` (nested with `__`, e.g. `EXTPLANE_CAPABILITIES__PORT=6000`), the
+TOML file named by `EXTPLANE_CONFIG_FILE` (or passed to `load_settings`), then
+the defaults below. Invalid values fail at start with the field named.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from extplane.capabilities.config import CapabilitiesSettings
+from extplane.gateway.config import GatewaySettings
+
+CONFIG_FILE_ENV = "EXTPLANE_CONFIG_FILE"
+
+
+class GrpcPortSettings(BaseModel):
+    port: int = Field(ge=0, le=65535)
+
+
+class LoggingSettings(BaseModel):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_format: bool = Field(default=True, description="One JSON object per line.")
+
+
+class MetricsSettings(BaseModel):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=9464, ge=0, le=65535)
+
+
+class TracingSettings(BaseModel):
+    # The exporter is off unless an OTLP endpoint is configured; context is
+    # still propagated so traces started elsewhere keep their ids.
+    otlp_endpoint: str | None = None
+    sample_ratio: float = Field(default=1.0, ge=0, le=1)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="EXTPLANE_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    host: str = Field(default="127.0.0.1", description="Address every server binds to.")
+    data_dir: Path = Field(default=Path("data"), description="Embedded databases live here.")
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+
+    capabilities: CapabilitiesSettings = Field(default_factory=CapabilitiesSettings)
+    gateway: GatewaySettings = Field(default_factory=GatewaySettings)
+    metering: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50052))
+    audit: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50053))
+    host_providers: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50054))
+    runner: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50055))
+
+    logging: LoggingSettings = Field(default_factory=LoggingSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    tracing: TracingSettings = Field(default_factory=TracingSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
+    """Settings from the environment, an optional TOML file, and explicit overrides."""
+    if config_file is not None:
+        if not config_file.is_file():
+            raise FileNotFoundError(f"config file not found: {config_file}")
+        os.environ[CONFIG_FILE_ENV] = str(config_file)
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The HTTP/JSON gateway: routes from `google.api.http` annotations to gRPC."""

@@ -1,0 +1,1 @@
+"""The shared runtime every extplane server stands on."""
