@@ -62,7 +62,9 @@ def our_proto_files() -> list[str]:
 def generate_python(out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     run(
-        sys.executable, "-m", "grpc_tools.protoc",
+        sys.executable,
+        "-m",
+        "grpc_tools.protoc",
         f"--descriptor_set_in={IMAGE}",
         f"--plugin=protoc-gen-mypy={BIN / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={BIN / 'protoc-gen-mypy_grpc'}",
