@@ -1,0 +1,121 @@
+"""A typed async client for `orloj.extensions.v1.CapabilityProvider`.
+
+    async with CapabilitiesClient("127.0.0.1:50051") as client:
+        snapshot = await client.snapshot(timeout=5.0)
+        if snapshot.features.get("audit"):
+            ...
+
+Every failure of the call surfaces as `CapabilitiesError`, carrying the gRPC status code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType, TracebackType
+from typing import Self
+
+import grpc
+
+from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
+
+DEGRADED_KEY = "extplane.providers.degraded"
+CONFLICTS_KEY = "extplane.providers.conflicts"
+
+
+class CapabilitiesError(Exception):
+    """A `Capabilities` call failed; `code` says how (UNAVAILABLE, DEADLINE_EXCEEDED, ...)."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{code.name}: {details}" if details else code.name)
+        self.code = code
+        self.details = details
+
+
+@dataclass(frozen=True)
+class CapabilitySnapshot:
+    """What the deployment supports.
+
+    A feature missing from `features` is unknown to this deployment; one present
+    as False is known and not available here.
+    """
+
+    features: Mapping[str, bool] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", MappingProxyType(dict(self.features)))
+        object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+
+    @property
+    def degraded_providers(self) -> dict[str, str]:
+        """Extension providers left out of this snapshot, name -> reason."""
+        entries = self.metadata.get(DEGRADED_KEY, "")
+        pairs = (entry.partition("=") for entry in entries.split(",") if entry)
+        return {name: reason for name, _, reason in pairs}
+
+    @property
+    def conflicts(self) -> tuple[str, ...]:
+        """Keys providers tried to set and did not get, as `provider:section.key`."""
+        entries = self.metadata.get(CONFLICTS_KEY, "")
+        return tuple(entry for entry in entries.split(",") if entry)
+
+
+class CapabilitiesClient:
+    """Calls one capability service (or any `CapabilityProvider`).
+
+    Given an address, the client opens and owns a plaintext channel and `close()`
+    closes it; given a channel, the caller keeps ownership of it.
+    """
+
+    def __init__(self, target: str | grpc.aio.Channel) -> None:
+        if isinstance(target, str):
+            if not target:
+                raise ValueError("target: an address like '127.0.0.1:50051' is required")
+            self._channel = grpc.aio.insecure_channel(target)
+            self._owns_channel = True
+        else:
+            self._channel = target
+            self._owns_channel = False
+        self._stub = capabilities_pb2_grpc.CapabilityProviderStub(self._channel)
+        self._closed = False
+
+    async def snapshot(self, timeout: float = 5.0) -> CapabilitySnapshot:  # noqa: ASYNC109
+        """The deployment's current snapshot; raises `CapabilitiesError` on any RPC failure.
+
+        `timeout` (seconds) is sent as the gRPC deadline, so the service and the
+        providers it asks honour it too; a local `asyncio.timeout` could not.
+        """
+        if not timeout > 0:  # also refuses NaN
+            raise ValueError(f"timeout: must be > 0 seconds, got {timeout}")
+        if self._closed:
+            raise RuntimeError("CapabilitiesClient is closed")
+        try:
+            response = await self._stub.Capabilities(
+                capabilities_pb2.CapabilitiesRequest(), timeout=timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            raise CapabilitiesError(error.code(), error.details() or "") from error
+        if not response.HasField("snapshot"):
+            raise CapabilitiesError(grpc.StatusCode.INTERNAL, "response carries no snapshot")
+        return CapabilitySnapshot(
+            features=dict(response.snapshot.features), metadata=dict(response.snapshot.metadata)
+        )
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._owns_channel:
+            await self._channel.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()

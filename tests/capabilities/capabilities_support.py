@@ -1,0 +1,90 @@
+"""Helpers for the capability tests: a fake extension provider, servers, a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import grpc
+
+from extplane.capabilities.config import ExtensionProviderSettings
+from extplane.capabilities.service import CapabilitiesService
+from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
+
+Request = capabilities_pb2.CapabilitiesRequest
+Response = capabilities_pb2.CapabilitiesResponse
+
+
+class ManualClock:
+    """A monotonic clock that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class FakeProvider(capabilities_pb2_grpc.CapabilityProviderServicer):
+    """An extension provider answering a fixed snapshot, after `delay_s`, or once `gate` opens."""
+
+    features: Mapping[str, bool] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    omit_snapshot: bool = False
+    gate: asyncio.Event | None = None
+    address: str = ""
+    calls: int = 0
+    seen_remaining: list[float | None] = field(default_factory=list)
+
+    async def Capabilities(  # noqa: N802 - the generated servicer names the RPC method
+        self, request: Request, context: grpc.aio.ServicerContext[Request, Response]
+    ) -> Response:
+        self.calls += 1
+        remaining: float | None = context.time_remaining()
+        self.seen_remaining.append(remaining)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        if self.omit_snapshot:
+            return Response()
+        return Response(
+            snapshot=capabilities_pb2.CapabilitySnapshot(
+                features=dict(self.features), metadata=dict(self.metadata)
+            )
+        )
+
+    def settings(self, name: str, timeout_s: float | None = None) -> ExtensionProviderSettings:
+        return ExtensionProviderSettings(name=name, address=self.address, timeout_s=timeout_s)
+
+
+async def start_server(
+    register: Callable[[grpc.aio.Server], None],
+    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+) -> tuple[grpc.aio.Server, str]:
+    server = grpc.aio.server(interceptors=interceptors)
+    register(server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, f"127.0.0.1:{port}"
+
+
+StartProvider = Callable[..., Awaitable[FakeProvider]]
+ServeCapabilities = Callable[..., Awaitable[tuple[CapabilitiesService, str]]]
+
+
+async def fetch_snapshot(
+    address: str, timeout_s: float = 5.0
+) -> capabilities_pb2.CapabilitySnapshot:
+    """One `Capabilities` RPC over a fresh real channel."""
+    async with grpc.aio.insecure_channel(address) as channel:
+        stub = capabilities_pb2_grpc.CapabilityProviderStub(channel)
+        response = await stub.Capabilities(Request(), timeout=timeout_s)
+    assert response.HasField("snapshot")
+    return response.snapshot
