@@ -45,7 +45,11 @@ class CapabilitiesResponse(_message.Message):
 
     SNAPSHOT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def snapshot(self) -> Global___CapabilitySnapshot: ...
+    def snapshot(self) -> Global___CapabilitySnapshot:
+        """The snapshot: from the capability service, the core merged with every
+        provider's additions; from an extension provider, what it adds.
+        """
+
     def __init__(
         self,
         *,

@@ -38,6 +38,9 @@ export const CapabilitiesRequestSchema: GenMessage<CapabilitiesRequest> = /*@__P
  */
 export type CapabilitiesResponse = Message<"orloj.extensions.v1.CapabilitiesResponse"> & {
   /**
+   * The snapshot: from the capability service, the core merged with every
+   * provider's additions; from an extension provider, what it adds.
+   *
    * @generated from field: orloj.extensions.v1.CapabilitySnapshot snapshot = 1;
    */
   snapshot?: CapabilitySnapshot | undefined;
