@@ -1,0 +1,98 @@
+"""The `extplane` command: run the suite, run one service, read capabilities."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from extplane import __version__
+from extplane.config import Settings, load_settings
+from extplane.runtime.logs import configure_logging
+from extplane.runtime.signals import run_until_signal
+from extplane.runtime.tracing import configure_tracing
+from extplane.suite import SERVICE_NAMES, Suite, connect_host
+from extplane_client.capabilities import CapabilitiesClient, CapabilitiesError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="extplane", description="The extension plane for agent and PSA platforms."
+    )
+    parser.add_argument("--version", action="version", version=f"extplane {__version__}")
+    parser.add_argument(
+        "--config", type=Path, help="TOML config file (also: EXTPLANE_CONFIG_FILE)."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("up", help="run every service in this process (embedded defaults)")
+    serve = commands.add_parser("serve", help="run one service alone (the mesh topology)")
+    serve.add_argument("service", choices=SERVICE_NAMES)
+    caps = commands.add_parser("capabilities", help="print the capability snapshot")
+    caps.add_argument("--address", help="capability service host:port (default: from config)")
+    caps.add_argument("--timeout", type=float, default=5.0, help="seconds (default: 5)")
+    return parser
+
+
+def _settings(config: Path | None) -> Settings:
+    return load_settings(config_file=config)
+
+
+async def _serve(settings: Settings, names: Sequence[str], service: str) -> None:
+    configure_logging(settings.logging, service=service)
+    tracing = configure_tracing(settings.tracing, service_name=f"extplane-{service}")
+    suite = Suite(settings, names=names)
+
+    async def announce() -> None:
+        print(f"extplane {__version__} serving:", flush=True)
+        for name, address in suite.addresses():
+            print(f"  {name:<13} {address}", flush=True)
+
+    try:
+        await run_until_signal(
+            suite.components, grace=settings.shutdown_grace_s, on_started=announce
+        )
+    finally:
+        tracing.shutdown()
+
+
+async def _print_capabilities(settings: Settings, address: str | None, timeout_s: float) -> int:
+    target = address or f"{connect_host(settings.host)}:{settings.capabilities.port}"
+    async with CapabilitiesClient(target) as client:
+        try:
+            snapshot = await client.snapshot(timeout=timeout_s)
+        except CapabilitiesError as err:
+            print(f"extplane: capabilities from {target}: {err}", file=sys.stderr)
+            return 1
+    body = {"features": dict(snapshot.features), "metadata": dict(snapshot.metadata)}
+    print(json.dumps(body, indent=2, sort_keys=True))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args.config)
+    except (ValidationError, FileNotFoundError, ValueError) as err:
+        print(f"extplane: invalid configuration:\n{err}", file=sys.stderr)
+        return 2
+    try:
+        if args.command == "up":
+            asyncio.run(_serve(settings, SERVICE_NAMES, service="suite"))
+        elif args.command == "serve":
+            asyncio.run(_serve(settings, [args.service], service=args.service))
+        else:
+            return asyncio.run(_print_capabilities(settings, args.address, args.timeout))
+    except OSError as err:
+        # The usual cause is a port already in use; say which, without a traceback.
+        print(f"extplane: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

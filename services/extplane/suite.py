@@ -1,0 +1,133 @@
+"""Which services exist and how one process hosts any set of them.
+
+`extplane up` hosts every service here in one process; `extplane serve NAME`
+hosts one (the mesh topology). Later services register a factory in
+`GRPC_SERVICES` and a default upstream in `_UPSTREAM_PORTS`; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from extplane.capabilities.service import CapabilitiesService
+from extplane.config import Settings
+from extplane.gateway.server import GatewayServer
+from extplane.runtime.channels import create_channel
+from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
+from extplane.runtime.metrics import Metrics, MetricsEndpoint
+from extplane.runtime.server import GrpcServer
+from extplane.runtime.service import GrpcServiceDefinition
+
+GrpcServiceFactory = Callable[[Settings, Sequence[str]], GrpcServiceDefinition]
+
+GATEWAY = "gateway"
+
+
+def _capabilities(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
+    return CapabilitiesService(
+        settings.capabilities, running_services=running, channel_factory=create_channel
+    )
+
+
+# Short name -> factory(settings, names of every service this deployment runs).
+GRPC_SERVICES: dict[str, GrpcServiceFactory] = {
+    "capabilities": _capabilities,
+}
+
+# Every service that exists, in start order (the gateway last: it needs upstreams).
+SERVICE_NAMES: tuple[str, ...] = (*GRPC_SERVICES, GATEWAY)
+
+
+def grpc_port(settings: Settings, name: str) -> int:
+    ports = {"capabilities": settings.capabilities.port}
+    return ports[name]
+
+
+# gRPC service full name -> the short name of the extplane service serving it.
+_SERVED_BY: dict[str, str] = {
+    "orloj.extensions.v1.CapabilityProvider": "capabilities",
+}
+
+
+def connect_host(bind_host: str) -> str:
+    """An address to dial for a server bound to `bind_host` (wildcards mean loopback)."""
+    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+
+
+class Suite(AsyncLifecycle):
+    """Hosts `names` in this process: metrics endpoint, gRPC servers, then the gateway.
+
+    `components` are in start order; the CLI hands them to `run_until_signal`,
+    which drains them in reverse (gateway first, so its calls in flight still
+    reach their upstreams). A gateway hosted beside a service dials that
+    server's bound port, which may be ephemeral.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        names: Sequence[str] = SERVICE_NAMES,
+        *,
+        metrics: Metrics | None = None,
+    ) -> None:
+        unknown = [n for n in names if n not in SERVICE_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICE_NAMES)}"
+            )
+        self.settings = settings
+        self.metrics = MetricsEndpoint(settings.metrics, metrics)
+        self.servers: dict[str, GrpcServer] = {}
+        for name in names:
+            if name in GRPC_SERVICES:
+                definition = GRPC_SERVICES[name](settings, list(names))
+                self.servers[name] = GrpcServer(
+                    definition,
+                    host=settings.host,
+                    port=grpc_port(settings, name),
+                    settings=settings,
+                    metrics=self.metrics.metrics,
+                )
+        self.gateway: GatewayServer | None = None
+        if GATEWAY in names:
+            self.gateway = GatewayServer(
+                settings.gateway, host=settings.host, upstream_for=self.upstream_for
+            )
+        self.components: list[Lifecycle] = [self.metrics, *self.servers.values()]
+        if self.gateway is not None:
+            self.components.append(self.gateway)
+        self._started: list[Lifecycle] = []
+
+    def upstream_for(self, service_full_name: str) -> str:
+        configured = self.settings.gateway.upstreams.get(service_full_name)
+        if configured:
+            return configured
+        name = _SERVED_BY.get(service_full_name)
+        if name is None:
+            raise LookupError(f"no upstream configured for {service_full_name}")
+        hosted = self.servers.get(name)
+        port = hosted.port if hosted is not None else grpc_port(self.settings, name)
+        return f"{connect_host(self.settings.host)}:{port}"
+
+    async def start(self) -> None:
+        try:
+            for component in self.components:
+                self._started.append(component)
+                await component.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        while self._started:
+            await self._started.pop().stop()
+
+    def addresses(self) -> list[tuple[str, str]]:
+        """(name, address) of everything this process serves, for people and scripts."""
+        host = connect_host(self.settings.host)
+        rows = [(name, f"grpc://{host}:{server.port}") for name, server in self.servers.items()]
+        if self.gateway is not None:
+            rows.append((GATEWAY, f"http://{host}:{self.gateway.port}"))
+        if self.metrics.port is not None:
+            rows.append(("metrics", f"http://{host}:{self.metrics.port}/metrics"))
+        return rows
