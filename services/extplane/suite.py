@@ -91,7 +91,11 @@ class Suite(AsyncLifecycle):
         self.gateway: GatewayServer | None = None
         if GATEWAY in names:
             self.gateway = GatewayServer(
-                settings.gateway, host=settings.host, upstream_for=self.upstream_for
+                settings.gateway,
+                host=settings.host,
+                upstream_for=self.upstream_for,
+                shutdown_grace_s=settings.shutdown_grace_s,
+                metrics_registry=self.metrics.metrics.registry,
             )
         self.components: list[Lifecycle] = [self.metrics, *self.servers.values()]
         if self.gateway is not None:

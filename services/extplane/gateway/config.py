@@ -7,7 +7,19 @@ from pydantic import BaseModel, Field
 
 class GatewaySettings(BaseModel):
     port: int = Field(default=8080, ge=0, le=65535)
-    request_timeout_s: float = Field(default=10.0, gt=0)
+    request_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Deadline of every upstream call; a client's Grpc-Timeout or "
+        "X-Request-Timeout header may shorten it, never lengthen it.",
+    )
     # Fully-qualified gRPC service name -> "host:port". Services left out are
     # reached at the suite's own address for them (see Settings.upstream_for).
     upstreams: dict[str, str] = Field(default_factory=dict)
+    readiness_timeout_s: float = Field(
+        default=1.0, gt=0, description="Deadline of each upstream health Check behind /readyz."
+    )
+    max_request_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=0, description="Larger request bodies are refused (413)."
+    )
+    access_log: bool = Field(default=False, description="One INFO log line per HTTP request.")

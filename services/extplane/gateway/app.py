@@ -1,0 +1,100 @@
+"""The gateway's ASGI app: every annotated route, plus health, readiness and OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from opentelemetry import trace
+from prometheus_client import CollectorRegistry
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from extplane import __version__
+from extplane.gateway.channels import UpstreamChannels
+from extplane.gateway.config import GatewaySettings
+from extplane.gateway.forwarding import default_header_matcher
+from extplane.gateway.metrics import GatewayMetrics
+from extplane.gateway.openapi import openapi_document
+from extplane.gateway.proxy import GatewayProxy, json_response
+from extplane.gateway.readiness import SERVING, upstream_states
+from extplane.gateway.registry import HttpBinding, load_bindings
+from extplane.gateway.routes import RouteTable
+from extplane.gateway.types import HeaderMatcher, UpstreamResolver
+
+OPENAPI_TITLE = "extplane gateway"
+
+
+def create_app(
+    settings: GatewaySettings,
+    upstream_for: UpstreamResolver,
+    *,
+    bindings: Sequence[HttpBinding] | None = None,
+    channels: UpstreamChannels | None = None,
+    tracer_provider: trace.TracerProvider | None = None,
+    header_matcher: HeaderMatcher = default_header_matcher,
+    metrics_registry: CollectorRegistry | None = None,
+) -> Starlette:
+    """The gateway app.
+
+    `bindings` defaults to every annotated RPC under `extplane_protos`. Channels
+    passed in stay the caller's to close; otherwise the app opens its own and
+    closes them at lifespan shutdown. Spans go to `tracer_provider`, else to the
+    global one; request metrics to `metrics_registry`, else nowhere scraped. A bad
+    annotation raises `BindingError` here, at start.
+    """
+    table = RouteTable(load_bindings() if bindings is None else bindings)
+    owned = channels is None
+    upstream_channels = UpstreamChannels() if channels is None else channels
+    proxy = GatewayProxy(
+        settings,
+        table,
+        upstream_for,
+        upstream_channels,
+        tracer=trace.get_tracer(__name__, __version__, tracer_provider=tracer_provider),
+        header_matcher=header_matcher,
+        metrics=GatewayMetrics(metrics_registry),
+    )
+    document = openapi_document(table.bindings, title=OPENAPI_TITLE, version=__version__)
+    document_body = json.dumps(document, separators=(",", ":")).encode()
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        states = await upstream_states(
+            table.service_names(), upstream_for, upstream_channels, settings.readiness_timeout_s
+        )
+        not_ready = sorted(service for service, state in states.items() if state != SERVING)
+        body: dict[str, object] = {
+            "status": "not_ready" if not_ready else "ready",
+            "upstreams": states,
+        }
+        if not_ready:
+            body["not_ready"] = not_ready
+        return JSONResponse(body, status_code=503 if not_ready else 200)
+
+    async def openapi(request: Request) -> Response:
+        return json_response(request, document_body, {})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            if owned:
+                await upstream_channels.stop()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            # An ASGI endpoint with no method list: the route table answers 404 and 405.
+            Route("/{path:path}", proxy),
+        ],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,214 @@
+"""One HTTP request through its binding: transcode, call the upstream, answer."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+
+import grpc
+from google.protobuf import message_factory
+from google.protobuf.message import Message
+from opentelemetry import propagate, trace
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from extplane.gateway.channels import UpstreamChannels
+from extplane.gateway.config import GatewaySettings
+from extplane.gateway.deadline import call_timeout_s
+from extplane.gateway.errors import RequestError, grpc_code_number, request_error_from_rpc
+from extplane.gateway.etag import CACHE_CONTROL, not_modified, strong_etag
+from extplane.gateway.forwarding import (
+    REQUEST_ID_HEADER,
+    outgoing_metadata,
+    request_id_from,
+    response_metadata_headers,
+)
+from extplane.gateway.metrics import UNMATCHED_ROUTE, GatewayMetrics
+from extplane.gateway.registry import HttpBinding
+from extplane.gateway.routes import MethodNotAllowedError, RouteMatch, RouteTable
+from extplane.gateway.transcode import build_request, render_response
+from extplane.gateway.types import HeaderMatcher, UpstreamResolver
+
+logger = logging.getLogger(__name__)
+
+JSON = "application/json"
+
+
+def json_response(
+    request: Request, body: bytes, headers: Mapping[str, str], *, status_code: int = 200
+) -> Response:
+    """A JSON answer; a successful GET gets a strong ETag and may be answered 304."""
+    out = dict(headers)
+    if request.method == "GET" and status_code == 200:
+        etag = strong_etag(body)
+        out["etag"] = etag
+        out["cache-control"] = CACHE_CONTROL
+        if not_modified(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=out)
+    return Response(body, status_code=status_code, headers=out, media_type=JSON)
+
+
+def error_response(error: RequestError, headers: Mapping[str, str]) -> Response:
+    out = dict(headers)
+    if isinstance(error, MethodNotAllowedError):
+        out["allow"] = ", ".join(error.allowed)
+    return Response(error.body(), status_code=error.http_status, headers=out, media_type=JSON)
+
+
+def _serialize(message: Message) -> bytes:
+    return message.SerializeToString()
+
+
+def _raw_path(request: Request) -> str:
+    raw = request.scope.get("raw_path")
+    return raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = RequestError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"request body exceeds {limit} bytes",
+        http_status=413,
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+class GatewayProxy:
+    """The ASGI endpoint behind every annotated route (any method, any path)."""
+
+    def __init__(
+        self,
+        settings: GatewaySettings,
+        table: RouteTable,
+        upstream_for: UpstreamResolver,
+        channels: UpstreamChannels,
+        *,
+        tracer: trace.Tracer,
+        header_matcher: HeaderMatcher,
+        metrics: GatewayMetrics,
+    ) -> None:
+        self._settings = settings
+        self._table = table
+        self._upstream_for = upstream_for
+        self._channels = channels
+        self._tracer = tracer
+        self._header_matcher = header_matcher
+        self._metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        echo = {REQUEST_ID_HEADER: request_id}
+        route = UNMATCHED_ROUTE
+        try:
+            match = self._table.match(request.method, _raw_path(request))
+            route = match.binding.template.source
+            response = await self._traced(request, match, request_id, echo)
+        except RequestError as error:
+            response = error_response(error, echo)
+        except Exception:
+            logger.exception("gateway failed on %s %s", request.method, request.url.path)
+            internal = RequestError(grpc.StatusCode.INTERNAL, "internal error")
+            response = error_response(internal, echo)
+        elapsed = time.perf_counter() - started
+        self._metrics.observe(route, request.method, response.status_code, elapsed)
+        return response
+
+    async def _traced(
+        self, request: Request, match: RouteMatch, request_id: str, echo: dict[str, str]
+    ) -> Response:
+        binding = match.binding
+        parent = propagate.extract(request.headers)
+        with self._tracer.start_as_current_span(
+            f"{binding.http_method} {binding.template.source}",
+            context=parent,
+            kind=trace.SpanKind.SERVER,
+            attributes={
+                "http.request.method": request.method,
+                "http.route": binding.template.source,
+                "rpc.system": "grpc",
+                "rpc.service": binding.service_name,
+                "rpc.method": binding.method.name,
+                "extplane.request_id": request_id,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                response = await self._forward(request, match, request_id, echo)
+            except RequestError as error:
+                span.set_attribute("rpc.grpc.status_code", grpc_code_number(error.code))
+                span.set_attribute("http.response.status_code", error.http_status)
+                if error.http_status >= 500:
+                    span.set_status(trace.StatusCode.ERROR, error.message)
+                raise
+            span.set_attribute("rpc.grpc.status_code", 0)
+            span.set_attribute("http.response.status_code", response.status_code)
+            return response
+
+    async def _forward(
+        self, request: Request, match: RouteMatch, request_id: str, echo: dict[str, str]
+    ) -> Response:
+        binding = match.binding
+        body = await _read_body(request, self._settings.max_request_body_bytes)
+        message = build_request(
+            binding,
+            path_values=match.path_values,
+            query=request.query_params.multi_items(),
+            body=body,
+        )
+        timeout = call_timeout_s(request.headers, self._settings.request_timeout_s)
+        metadata = outgoing_metadata(
+            request.headers.items(),
+            request_id=request_id,
+            client_host=request.client.host if request.client else None,
+            matcher=self._header_matcher,
+        )
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)  # the current context holds the span just started
+        metadata.extend(carrier.items())
+        reply, headers = await self._call(binding, message, metadata, timeout)
+        return json_response(request, render_response(binding, reply), {**headers, **echo})
+
+    async def _call(
+        self,
+        binding: HttpBinding,
+        message: Message,
+        metadata: list[tuple[str, str | bytes]],
+        deadline_s: float,
+    ) -> tuple[Message, dict[str, str]]:
+        try:
+            address = self._upstream_for(binding.service_name)
+        except (LookupError, ValueError):
+            logger.error("no upstream address for %s", binding.service_name)
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE, f"upstream {binding.service_name} unavailable"
+            ) from None
+        response_class = message_factory.GetMessageClass(binding.response_type)
+        rpc = self._channels.get(address).unary_unary(
+            binding.rpc_path,
+            request_serializer=_serialize,
+            response_deserializer=response_class.FromString,
+        )
+        call = rpc(message, timeout=deadline_s, metadata=tuple(metadata))
+        try:
+            reply: Message = await call
+            initial = await call.initial_metadata()
+            trailing = await call.trailing_metadata()
+        except grpc.aio.AioRpcError as exc:
+            raise request_error_from_rpc(exc, binding.service_name) from None
+        return reply, response_metadata_headers(initial or (), trailing or ())

@@ -1,0 +1,51 @@
+"""Readiness: every upstream service with routes answers a health Check with SERVING."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+import grpc
+from grpc_health.v1 import health_pb2
+
+from extplane.gateway.channels import UpstreamChannels
+from extplane.gateway.types import UpstreamResolver
+
+logger = logging.getLogger(__name__)
+
+SERVING = "SERVING"
+_CHECK_PATH = "/grpc.health.v1.Health/Check"
+
+
+async def _service_state(
+    service: str, upstream_for: UpstreamResolver, channels: UpstreamChannels, timeout_s: float
+) -> str:
+    try:
+        address = upstream_for(service)
+    except (LookupError, ValueError):
+        logger.warning("no upstream address for %s", service)
+        return "NO_UPSTREAM"
+    check = channels.get(address).unary_unary(
+        _CHECK_PATH,
+        request_serializer=health_pb2.HealthCheckRequest.SerializeToString,
+        response_deserializer=health_pb2.HealthCheckResponse.FromString,
+    )
+    try:
+        reply = await check(health_pb2.HealthCheckRequest(service=service), timeout=timeout_s)
+    except grpc.aio.AioRpcError as exc:
+        return exc.code().name
+    return str(health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status))
+
+
+async def upstream_states(
+    services: Sequence[str],
+    upstream_for: UpstreamResolver,
+    channels: UpstreamChannels,
+    timeout_s: float,
+) -> dict[str, str]:
+    """Service name -> its health state ("SERVING", "NOT_SERVING", "UNAVAILABLE", ...)."""
+    states = await asyncio.gather(
+        *(_service_state(s, upstream_for, channels, timeout_s) for s in services)
+    )
+    return dict(zip(services, states, strict=True))

@@ -1,0 +1,121 @@
+"""JSON Schemas (OpenAPI 3.1 dialect) for protobuf messages, as protojson writes them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.api import field_behavior_pb2
+from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
+
+from extplane.gateway.fields import map_value_field
+
+Schema = dict[str, object]
+
+_F = FieldDescriptor
+_SCALARS: dict[int, Schema] = {
+    _F.TYPE_DOUBLE: {"type": "number", "format": "double"},
+    _F.TYPE_FLOAT: {"type": "number", "format": "float"},
+    _F.TYPE_INT32: {"type": "integer", "format": "int32"},
+    _F.TYPE_SINT32: {"type": "integer", "format": "int32"},
+    _F.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
+    _F.TYPE_UINT32: {"type": "integer", "format": "int64", "minimum": 0},
+    _F.TYPE_FIXED32: {"type": "integer", "format": "int64", "minimum": 0},
+    # protojson writes 64-bit integers as strings: JavaScript numbers lose precision.
+    _F.TYPE_INT64: {"type": "string", "format": "int64"},
+    _F.TYPE_SINT64: {"type": "string", "format": "int64"},
+    _F.TYPE_SFIXED64: {"type": "string", "format": "int64"},
+    _F.TYPE_UINT64: {"type": "string", "format": "uint64"},
+    _F.TYPE_FIXED64: {"type": "string", "format": "uint64"},
+    _F.TYPE_BOOL: {"type": "boolean"},
+    _F.TYPE_STRING: {"type": "string"},
+    _F.TYPE_BYTES: {"type": "string", "format": "byte"},
+}
+
+# Well-known types have their own JSON forms, inlined rather than referenced.
+_WELL_KNOWN: dict[str, Schema] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time"},
+    "google.protobuf.Duration": {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$"},
+    "google.protobuf.FieldMask": {"type": "string"},
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array", "items": {}},
+    "google.protobuf.Empty": {"type": "object"},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string"}},
+        "required": ["@type"],
+        "additionalProperties": True,
+    },
+}
+_WRAPPER_PREFIX = "google.protobuf."
+_WRAPPER_SUFFIX = "Value"
+
+
+def _is_wrapper(message: Descriptor) -> bool:
+    name = message.full_name
+    return (
+        name.startswith(_WRAPPER_PREFIX)
+        and name.endswith(_WRAPPER_SUFFIX)
+        and list(message.fields_by_name) == ["value"]
+    )
+
+
+def _is_required(field: FieldDescriptor) -> bool:
+    # typeshed types extension handles as plain FieldDescriptors.
+    extension: Any = field_behavior_pb2.field_behavior
+    behaviors: list[int] = list(field.GetOptions().Extensions[extension])
+    return field_behavior_pb2.FieldBehavior.REQUIRED in behaviors
+
+
+class SchemaBuilder:
+    """Builds schemas, collecting every named message and enum under `components`."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Schema] = {}
+
+    @staticmethod
+    def ref(name: str) -> Schema:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def message(self, message: Descriptor) -> Schema:
+        if message.full_name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[message.full_name])
+        if _is_wrapper(message):
+            return self.single(message.fields_by_name["value"])
+        if message.full_name not in self.components:
+            self.components[message.full_name] = {}  # placeholder: recursive messages
+            self.components[message.full_name] = self._object(message)
+        return self.ref(message.full_name)
+
+    def enum(self, enum: EnumDescriptor) -> Schema:
+        if enum.full_name not in self.components:
+            self.components[enum.full_name] = {
+                "type": "string",
+                "enum": [value.name for value in enum.values],
+            }
+        return self.ref(enum.full_name)
+
+    def field(self, field: FieldDescriptor) -> Schema:
+        value = map_value_field(field)
+        if value is not None:
+            return {"type": "object", "additionalProperties": self.single(value)}
+        if field.is_repeated:
+            return {"type": "array", "items": self.single(field)}
+        return self.single(field)
+
+    def single(self, field: FieldDescriptor) -> Schema:
+        if field.enum_type is not None:
+            return self.enum(field.enum_type)
+        if field.message_type is not None:
+            return self.message(field.message_type)
+        return dict(_SCALARS[field.type])
+
+    def _object(self, message: Descriptor) -> Schema:
+        schema: Schema = {
+            "type": "object",
+            "properties": {field.json_name: self.field(field) for field in message.fields},
+        }
+        required = [field.json_name for field in message.fields if _is_required(field)]
+        if required:
+            schema["required"] = required
+        return schema
