@@ -17,6 +17,22 @@ class Lifecycle(Protocol):
     async def stop(self) -> None: ...
 
 
+@runtime_checkable
+class Drainable(Protocol):
+    """A lifecycle whose work in flight may finish before it stops (a server).
+
+    `drain(grace)` stops taking new work, waits at most `grace` seconds for the
+    work already running, then stops. Called again while draining with a smaller
+    grace, it cuts the wait short; `drain(0)` stops at once.
+    """
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def drain(self, grace: float) -> None: ...
+
+
 class AsyncLifecycle:
     """Mixin: `async with` for anything that has `start()` and `stop()`."""
 
