@@ -9,10 +9,11 @@ the defaults below. Invalid values fail at start with the field named.
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,27 +25,40 @@ from extplane.capabilities.config import CapabilitiesSettings
 from extplane.gateway.config import GatewaySettings
 
 CONFIG_FILE_ENV = "EXTPLANE_CONFIG_FILE"
+# The file `load_settings` was given; a context variable rather than the process
+# environment so one call's file does not leak into later ones.
+_config_file: ContextVar[Path | None] = ContextVar("extplane_config_file", default=None)
 
 
 class GrpcPortSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     port: int = Field(ge=0, le=65535)
 
 
 class LoggingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_format: bool = Field(default=True, description="One JSON object per line.")
 
 
 class MetricsSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=9464, ge=0, le=65535)
 
 
 class TracingSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     # The exporter is off unless an OTLP endpoint is configured; context is
     # still propagated so traces started elsewhere keep their ids.
-    otlp_endpoint: str | None = None
+    otlp_endpoint: str | None = Field(
+        default=None, description="OTLP/gRPC collector, e.g. http://127.0.0.1:4317 (plaintext)."
+    )
     sample_ratio: float = Field(default=1.0, ge=0, le=1)
 
 
@@ -79,7 +93,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        config_file = os.environ.get(CONFIG_FILE_ENV)
+        config_file = _config_file.get() or os.environ.get(CONFIG_FILE_ENV)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
@@ -88,8 +102,12 @@ class Settings(BaseSettings):
 
 def load_settings(config_file: Path | None = None, **overrides: object) -> Settings:
     """Settings from the environment, an optional TOML file, and explicit overrides."""
-    if config_file is not None:
-        if not config_file.is_file():
-            raise FileNotFoundError(f"config file not found: {config_file}")
-        os.environ[CONFIG_FILE_ENV] = str(config_file)
-    return Settings(**overrides)  # type: ignore[arg-type]
+    if config_file is None and os.environ.get(CONFIG_FILE_ENV):
+        config_file = Path(os.environ[CONFIG_FILE_ENV])
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"config file not found: {config_file}")
+    token = _config_file.set(config_file)
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    finally:
+        _config_file.reset(token)

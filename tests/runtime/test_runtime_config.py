@@ -90,3 +90,17 @@ def test_defaults_stand_alone() -> None:
     assert settings.metrics.enabled
     assert settings.tracing.otlp_endpoint is None
     assert settings.logging.json_format
+
+
+def test_a_config_file_given_once_does_not_leak_into_later_loads(tmp_path: Path) -> None:
+    config = tmp_path / "extplane.toml"
+    config.write_text("[capabilities]\nport = 7001\n")
+    assert load_settings(config_file=config).capabilities.port == 7001
+    assert load_settings().capabilities.port == 50051
+
+
+def test_a_misspelt_nested_key_is_refused_not_ignored(tmp_path: Path) -> None:
+    config = tmp_path / "extplane.toml"
+    config.write_text('[tracing]\notlp_endpont = "http://127.0.0.1:4317"\n')
+    with pytest.raises(ValidationError, match="otlp_endpont"):
+        load_settings(config_file=config)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class GatewaySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     port: int = Field(default=8080, ge=0, le=65535)
     request_timeout_s: float = Field(
         default=10.0,
