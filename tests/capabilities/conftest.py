@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Sequence
 
 import grpc
@@ -18,6 +17,7 @@ from capabilities_support import (
 from extplane.capabilities.config import CapabilitiesSettings
 from extplane.capabilities.service import CapabilitiesService
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2_grpc
+from tests import loopback
 
 
 @pytest.fixture
@@ -76,8 +76,4 @@ async def serve_capabilities(
 
 @pytest.fixture
 def dead_address() -> str:
-    """A loopback address where nothing listens: a port bound, then released."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"127.0.0.1:{port}"
+    return loopback.dead_address()

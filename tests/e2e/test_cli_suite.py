@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,14 +17,9 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from extplane import __version__
 from tests.e2e.cli_process import RunningCli, ephemeral_env, start_cli
+from tests.loopback import unused_port
 
 CAPABILITY_PROVIDER = "orloj.extensions.v1.CapabilityProvider"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_up_serves_the_suite_and_stops_cleanly_on_sigterm(
@@ -120,7 +114,7 @@ def test_a_reflection_client_can_call_capabilities_without_stubs(
 def test_gateway_alone_answers_503_with_a_status_body_when_capabilities_is_down(
     tmp_path: Path, cli_processes: list[RunningCli]
 ) -> None:
-    dead = _free_port()
+    dead = unused_port()
     env = ephemeral_env(
         tmp_path,
         {"EXTPLANE_GATEWAY__UPSTREAMS": json.dumps({CAPABILITY_PROVIDER: f"127.0.0.1:{dead}"})},
@@ -159,7 +153,7 @@ def test_capabilities_command_reports_an_unreachable_service(tmp_path: Path) -> 
             "extplane.cli",
             "capabilities",
             "--address",
-            f"127.0.0.1:{_free_port()}",
+            f"127.0.0.1:{unused_port()}",
             "--timeout",
             "2",
         ],

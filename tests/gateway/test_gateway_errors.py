@@ -12,7 +12,6 @@ from gateway_servers import (
     Gateway,
     Upstream,
     close_gateway,
-    free_port,
     open_gateway,
 )
 from google.protobuf import any_pb2, duration_pb2
@@ -24,6 +23,7 @@ from extplane.gateway import (
     GatewaySettings,
     http_status_for,
 )
+from tests.loopback import unused_port
 
 ROUTE = "/v1/capabilities"
 
@@ -146,7 +146,7 @@ async def test_a_crashing_upstream_is_a_500_that_leaks_nothing(
 
 
 async def test_a_dead_upstream_is_503_unavailable() -> None:
-    gateway = await open_gateway(f"127.0.0.1:{free_port()}")
+    gateway = await open_gateway(f"127.0.0.1:{unused_port()}")
     try:
         response = await gateway.client.get(ROUTE)
     finally:

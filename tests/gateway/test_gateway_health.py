@@ -7,11 +7,12 @@ from gateway_servers import (
     Gateway,
     Upstream,
     close_gateway,
-    free_port,
     open_gateway,
     serving_upstream,
 )
 from grpc_health.v1 import health_pb2
+
+from tests.loopback import unused_port
 
 
 async def test_healthz_answers_ok(gateway: Gateway) -> None:
@@ -21,7 +22,7 @@ async def test_healthz_answers_ok(gateway: Gateway) -> None:
 
 
 async def test_healthz_answers_even_with_no_upstream() -> None:
-    gateway = await open_gateway(f"127.0.0.1:{free_port()}")
+    gateway = await open_gateway(f"127.0.0.1:{unused_port()}")
     try:
         response = await gateway.client.get("/healthz")
     finally:
@@ -49,7 +50,7 @@ async def test_readyz_is_503_when_the_upstream_is_not_serving(
 
 
 async def test_readyz_is_503_when_the_upstream_is_down() -> None:
-    gateway = await open_gateway(f"127.0.0.1:{free_port()}")
+    gateway = await open_gateway(f"127.0.0.1:{unused_port()}")
     try:
         response = await gateway.client.get("/readyz")
     finally:
