@@ -52,7 +52,13 @@ def stage_third_party() -> None:
 
 
 def run(*args: str | Path) -> None:
-    subprocess.run([str(a) for a in args], cwd=ROOT, check=True)
+    """Run a generator quietly; on failure show everything it said."""
+    result = subprocess.run(
+        [str(a) for a in args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout + result.stderr)
+        raise SystemExit(f"codegen: `{' '.join(str(a) for a in args[:3])} ...` failed")
 
 
 def our_proto_files() -> list[str]:

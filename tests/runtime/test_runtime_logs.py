@@ -109,3 +109,16 @@ def test_plain_text_format_when_json_is_off() -> None:
     logging.getLogger("tests.runtime").warning("plain")
 
     assert stream.getvalue().rstrip().endswith("WARNING tests.runtime [slow trace=-] plain")
+
+
+def test_json_lines_carry_no_terminal_colour_copies() -> None:
+    stream = io.StringIO()
+    configure_logging(LoggingSettings(), service="gateway", stream=stream)
+    colourful = "Finished server process [\x1b[36m%d\x1b[0m]"
+    logging.getLogger("uvicorn.error").info(
+        "Finished server process [%d]", 42, extra={"color_message": colourful}
+    )
+    (record,) = by_message(stream, "Finished server process")
+    assert record["message"] == "Finished server process [42]"
+    assert "color_message" not in record
+    assert "\x1b" not in stream.getvalue()

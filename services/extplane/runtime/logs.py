@@ -12,6 +12,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from opentelemetry import trace
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 if TYPE_CHECKING:
@@ -38,12 +39,18 @@ class _ExtplaneHandler(logging.StreamHandler[TextIO]):
     """Marks the handler `configure_logging` owns, so a second call replaces it."""
 
 
+# uvicorn attaches a copy of each message with terminal colour codes; a JSON line
+# must not carry escape sequences.
+_DROPPED_EXTRAS = frozenset({"color_message"})
+
+
 def _formatter(json_format: bool) -> logging.Formatter:
     if json_format:
         return JsonFormatter(
             "{levelname}{name}{message}",
             style="{",
             rename_fields={"levelname": "level", "name": "logger"},
+            reserved_attrs=[*RESERVED_ATTRS, *_DROPPED_EXTRAS],
             timestamp=True,
         )
     return logging.Formatter(
