@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
-from extplane.runtime.channels import create_channel
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
 from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
@@ -24,9 +23,7 @@ GATEWAY = "gateway"
 
 
 def _capabilities(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
-    return CapabilitiesService(
-        settings.capabilities, running_services=running, channel_factory=create_channel
-    )
+    return CapabilitiesService(settings.capabilities, running_services=running)
 
 
 # Short name -> factory(settings, names of every service this deployment runs).

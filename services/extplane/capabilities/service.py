@@ -16,7 +16,8 @@ from extplane.capabilities.metrics import provider_queries
 from extplane.capabilities.providers import ExtensionProviders
 from extplane.capabilities.servicer import CapabilityProviderServicer
 from extplane.capabilities.snapshot import Snapshot
-from extplane.capabilities.types import ChannelFactory, Clock, insecure_channel
+from extplane.capabilities.types import ChannelFactory, Clock
+from extplane.runtime.channels import create_channel
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.metrics import process_metrics
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
@@ -38,7 +39,7 @@ class CapabilitiesService(AsyncLifecycle):
         settings: CapabilitiesSettings,
         *,
         running_services: Sequence[str],
-        channel_factory: ChannelFactory = insecure_channel,
+        channel_factory: ChannelFactory = create_channel,
         clock: Clock = time.monotonic,
         registry: CollectorRegistry | None = None,
     ) -> None:
