@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import grpc
 
 from extplane.capabilities.config import ExtensionProviderSettings
 from extplane.capabilities.service import CapabilitiesService
+from extplane_client.testing import StaticCapabilityProvider
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 Request = capabilities_pb2.CapabilitiesRequest
@@ -30,35 +31,23 @@ class ManualClock:
 
 
 @dataclass
-class FakeProvider(capabilities_pb2_grpc.CapabilityProviderServicer):
-    """An extension provider answering a fixed snapshot, after `delay_s`, or once `gate` opens."""
+class FakeProvider(StaticCapabilityProvider):
+    """The public test double, plus what these tests steer: a `gate` to hold answers,
+    an answer without a snapshot, and the deadline each call arrived with."""
 
-    features: Mapping[str, bool] = field(default_factory=dict)
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    delay_s: float = 0.0
     omit_snapshot: bool = False
     gate: asyncio.Event | None = None
     address: str = ""
-    calls: int = 0
     seen_remaining: list[float | None] = field(default_factory=list)
 
     async def Capabilities(  # noqa: N802 - the generated servicer names the RPC method
         self, request: Request, context: grpc.aio.ServicerContext[Request, Response]
     ) -> Response:
-        self.calls += 1
-        remaining: float | None = context.time_remaining()
-        self.seen_remaining.append(remaining)
+        self.seen_remaining.append(context.time_remaining())
         if self.gate is not None:
             await self.gate.wait()
-        if self.delay_s:
-            await asyncio.sleep(self.delay_s)
-        if self.omit_snapshot:
-            return Response()
-        return Response(
-            snapshot=capabilities_pb2.CapabilitySnapshot(
-                features=dict(self.features), metadata=dict(self.metadata)
-            )
-        )
+        response = await super().Capabilities(request, context)
+        return Response() if self.omit_snapshot else response
 
     def settings(self, name: str, timeout_s: float | None = None) -> ExtensionProviderSettings:
         return ExtensionProviderSettings(name=name, address=self.address, timeout_s=timeout_s)
