@@ -10,6 +10,7 @@ import pytest
 from gateway_servers import Upstream
 
 from extplane.gateway import GatewayServer, GatewaySettings
+from extplane.gateway.server import _bind
 from extplane.runtime.lifecycle import Lifecycle
 
 
@@ -69,3 +70,13 @@ async def test_an_in_flight_request_finishes_during_stop(upstream: Upstream) -> 
         await server.stop()
         response = await request
     assert response.status_code == 200
+
+
+def test_accepted_connections_do_not_wait_for_delayed_acks() -> None:
+    # Without TCP_NODELAY every small response waited ~40 ms for the client's
+    # delayed ACK (bench/capabilities.py found it); accepted sockets inherit it.
+    listener = _bind("127.0.0.1", 0)
+    with listener, socket.create_connection(listener.getsockname()[:2], timeout=5):
+        accepted, _ = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
