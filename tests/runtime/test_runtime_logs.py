@@ -122,3 +122,18 @@ def test_json_lines_carry_no_terminal_colour_copies() -> None:
     assert record["message"] == "Finished server process [42]"
     assert "color_message" not in record
     assert "\x1b" not in stream.getvalue()
+
+
+async def test_a_call_without_traceparent_still_logs_a_fresh_trace_id(
+    log_stream: io.StringIO, stub: capabilities_pb2_grpc.CapabilityProviderStub
+) -> None:
+    # No exporter: a trace this process starts is not recorded, but it has ids.
+    configure_tracing(TracingSettings(), "slow")
+    await stub.Capabilities(REQUEST, timeout=30)
+    await stub.Capabilities(REQUEST, timeout=30)
+
+    first, second = by_message(log_stream, "capabilities called")
+    for served in (first, second):
+        assert len(served["trace_id"]) == 32
+        assert int(served["trace_id"], 16) != 0
+    assert first["trace_id"] != second["trace_id"]
