@@ -34,6 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/mypy tools/codegen.py bench/*.py
 
 breaking: $(STAMP)
 	$(BIN)/python tools/codegen.py --stage
