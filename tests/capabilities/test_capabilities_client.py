@@ -9,6 +9,7 @@ from capabilities_support import ServeCapabilities, StartProvider, start_server
 from extplane.capabilities.config import CapabilitiesSettings, ExtensionProviderSettings
 from extplane.capabilities.service import CapabilitiesService
 from extplane_client.capabilities import CapabilitiesClient, CapabilitiesError, CapabilitySnapshot
+from extplane_client.testing import serve_capability_provider
 
 
 async def test_the_client_reads_a_typed_snapshot(
@@ -111,3 +112,12 @@ async def test_a_closed_client_refuses_calls(dead_address: str) -> None:
 
     with pytest.raises(RuntimeError, match="closed"):
         await client.snapshot()
+
+
+async def test_the_public_provider_double_serves_over_real_grpc() -> None:
+    async with serve_capability_provider(features={"billing": True}, metadata={"plan": "pro"}) as s:
+        async with CapabilitiesClient(s.address) as client:
+            snapshot = await client.snapshot(timeout=5)
+        assert dict(snapshot.features) == {"billing": True}
+        assert dict(snapshot.metadata) == {"plan": "pro"}
+        assert s.provider.calls == 1

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from extplane import __version__
+from extplane_client.testing import serve_capability_provider
 from tests.e2e.cli_process import RunningCli, ephemeral_env, start_cli
 from tests.loopback import unused_port
 
@@ -164,3 +167,29 @@ def test_capabilities_command_reports_an_unreachable_service(tmp_path: Path) -> 
     )
     assert result.returncode == 1
     assert "UNAVAILABLE" in result.stderr or "unavailable" in result.stderr
+
+
+async def test_sigterm_lets_a_request_in_flight_through_the_gateway_finish(
+    tmp_path: Path, cli_processes: list[RunningCli]
+) -> None:
+    async with serve_capability_provider(features={"slow.feature": True}, delay_s=1.5) as slow:
+        providers = [{"name": "slow", "address": slow.address, "timeout_s": 10}]
+        env = ephemeral_env(
+            tmp_path,
+            {
+                "EXTPLANE_CAPABILITIES__PROVIDERS": json.dumps(providers),
+                "EXTPLANE_SHUTDOWN_GRACE_S": "20",
+            },
+        )
+        suite = await asyncio.to_thread(start_cli, ["up"], env, {"gateway", "capabilities"})
+        cli_processes.append(suite)
+
+        async with httpx.AsyncClient(timeout=30) as client:
+            in_flight = asyncio.create_task(client.get(f"{suite.http_base()}/v1/capabilities"))
+            await asyncio.wait_for(slow.provider.called.wait(), timeout=30)
+            suite.process.send_signal(signal.SIGTERM)
+            response = await in_flight
+
+        assert response.status_code == 200
+        assert response.json()["features"]["slow.feature"] is True
+        assert await asyncio.to_thread(suite.process.wait, 30) == 0

@@ -27,18 +27,21 @@ _Response = capabilities_pb2.CapabilitiesResponse
 class StaticCapabilityProvider(capabilities_pb2_grpc.CapabilityProviderServicer):
     """A `CapabilityProvider` answering a fixed snapshot, optionally after `delay_s`.
 
-    `features` and `metadata` may be changed between calls; `calls` counts RPCs.
+    `features` and `metadata` may be changed between calls; `calls` counts RPCs and
+    `called` is set when the first one arrives (before any delay).
     """
 
     features: Mapping[str, bool] = field(default_factory=dict)
     metadata: Mapping[str, str] = field(default_factory=dict)
     delay_s: float = 0.0
     calls: int = 0
+    called: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def Capabilities(  # noqa: N802 - the generated servicer names the RPC method
         self, request: _Request, context: grpc.aio.ServicerContext[_Request, _Response]
     ) -> _Response:
         self.calls += 1
+        self.called.set()
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         return self.response()
