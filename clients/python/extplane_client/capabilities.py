@@ -17,19 +17,15 @@ from typing import Self
 
 import grpc
 
+from extplane_client.errors import ExtplaneError
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 DEGRADED_KEY = "extplane.providers.degraded"
 CONFLICTS_KEY = "extplane.providers.conflicts"
 
 
-class CapabilitiesError(Exception):
+class CapabilitiesError(ExtplaneError):
     """A `Capabilities` call failed; `code` says how (UNAVAILABLE, DEADLINE_EXCEEDED, ...)."""
-
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
-        super().__init__(f"{code.name}: {details}" if details else code.name)
-        self.code = code
-        self.details = details
 
 
 @dataclass(frozen=True)
