@@ -31,6 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 PROTOS = ROOT / "protos"
 THIRD_PARTY = ROOT / "build" / "third_party"
 IMAGE = ROOT / "build" / "image.binpb"
+# Our files with their source comments (compiled _pb2 modules carry none), for
+# documentation generated at run time such as the gateway's OpenAPI.
+SOURCE_INFO_NAME = "source_info.binpb"
 PY_PACKAGE = "extplane_protos"
 PY_OUT = ROOT / "clients" / "python" / PY_PACKAGE
 TS_OUT = ROOT / "clients" / "typescript" / "src" / "gen"
@@ -85,6 +88,7 @@ def generate_python(out: Path) -> None:
         rerooted = _IMPORT_RE.sub(rf"\1 {PY_PACKAGE}.\2.", text)
         if rerooted != text:
             path.write_text(rerooted)
+    run(BIN / "buf", "build", "protos", "--exclude-imports", "-o", out / SOURCE_INFO_NAME)
     for folder in [out, *(p for p in out.rglob("*") if p.is_dir())]:
         (folder / "__init__.py").touch()
     (out / "py.typed").touch()

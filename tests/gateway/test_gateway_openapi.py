@@ -6,6 +6,7 @@ from typing import Any
 
 from gateway_servers import Gateway
 from gateway_support import thing_bindings
+from openapi_spec_validator import validate
 
 from extplane.gateway.openapi import openapi_document
 
@@ -31,14 +32,9 @@ async def test_the_capabilities_route_and_its_snapshot_schema(gateway: Gateway) 
     ok = operation["responses"]["200"]["content"]["application/json"]["schema"]
     snapshot = _resolve(document, ok)
     assert snapshot["type"] == "object"
-    assert snapshot["properties"]["features"] == {
-        "type": "object",
-        "additionalProperties": {"type": "boolean"},
-    }
-    assert snapshot["properties"]["metadata"] == {
-        "type": "object",
-        "additionalProperties": {"type": "string"},
-    }
+    features, metadata = snapshot["properties"]["features"], snapshot["properties"]["metadata"]
+    assert (features["type"], features["additionalProperties"]) == ("object", {"type": "boolean"})
+    assert (metadata["type"], metadata["additionalProperties"]) == ("object", {"type": "string"})
 
     error = operation["responses"]["default"]["content"]["application/json"]["schema"]
     status = _resolve(document, error)
@@ -117,3 +113,22 @@ def test_parameters_bodies_and_schemas_of_a_richer_service() -> None:
         "additionalProperties": {"type": "string"},
     }
     assert thing["properties"]["inner"] == {"$ref": "#/components/schemas/test.gateway.v1.Inner"}
+
+
+async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    operation = document["paths"]["/v1/capabilities"]["get"]
+    assert operation["summary"] == "Capabilities returns the current snapshot."
+    assert "`GET /v1/capabilities`" in operation["description"]
+    snapshot = document["components"]["schemas"]["orloj.extensions.v1.CapabilitySnapshot"]
+    assert "CapabilitySnapshot" in snapshot["description"]
+    assert "Feature name -> enabled" in snapshot["properties"]["features"]["description"]
+    (tag,) = document["tags"]
+    assert tag["name"] == "CapabilityProvider"
+    assert "deployment" in tag["description"]
+
+
+async def test_the_document_passes_an_openapi_3_1_validator(gateway: Gateway) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    validate(document)
+    validate(openapi_document(thing_bindings(), title="t", version="0"))

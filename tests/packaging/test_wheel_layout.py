@@ -39,6 +39,7 @@ def test_generated_stubs_ship_with_their_type_stubs(wheel: zipfile.ZipFile) -> N
         for suffix in ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py", "_pb2_grpc.pyi"):
             assert f"extplane_protos/{module}{suffix}" in names
     assert {f"{package}/py.typed" for package in OUR_PACKAGES} <= names
+    assert "extplane_protos/source_info.binpb" in names  # proto comments, for docs
 
 
 def test_the_console_script_is_extplane(wheel: zipfile.ZipFile) -> None:

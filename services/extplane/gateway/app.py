@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from extplane import __version__
 from extplane.gateway.channels import UpstreamChannels
+from extplane.gateway.comments import packaged_comments
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
@@ -58,7 +59,9 @@ def create_app(
         header_matcher=header_matcher,
         metrics=GatewayMetrics(metrics_registry),
     )
-    document = openapi_document(table.bindings, title=OPENAPI_TITLE, version=__version__)
+    document = openapi_document(
+        table.bindings, title=OPENAPI_TITLE, version=__version__, comments=packaged_comments()
+    )
     document_body = json.dumps(document, separators=(",", ":")).encode()
 
     async def healthz(request: Request) -> Response:

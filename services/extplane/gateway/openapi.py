@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
 from google.rpc import status_pb2
 
 from extplane.gateway.fields import (
@@ -86,7 +86,27 @@ def _request_body(binding: HttpBinding, schemas: SchemaBuilder) -> Schema | None
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
-def _operation(binding: HttpBinding, schemas: SchemaBuilder, error: Schema) -> Schema:
+def _name(service: ServiceDescriptor) -> str:
+    return service.name
+
+
+def _tag(service: ServiceDescriptor, comments: Mapping[str, str]) -> Schema:
+    tag: Schema = {"name": service.name}
+    comment = comments.get(service.full_name)
+    if comment:
+        tag["description"] = comment
+    return tag
+
+
+def _first_sentence(comment: str) -> str:
+    flowing = " ".join(comment.split())
+    sentence, period, _ = flowing.partition(". ")
+    return sentence + (period.strip() if period else "")
+
+
+def _operation(
+    binding: HttpBinding, schemas: SchemaBuilder, error: Schema, comments: Mapping[str, str]
+) -> Schema:
     operation: Schema = {
         "operationId": binding.operation_id,
         "tags": [binding.method.containing_service.name],
@@ -105,11 +125,24 @@ def _operation(binding: HttpBinding, schemas: SchemaBuilder, error: Schema) -> S
     body = _request_body(binding, schemas)
     if body is not None:
         operation["requestBody"] = body
+    comment = comments.get(binding.method.full_name)
+    if comment:
+        operation["summary"] = _first_sentence(comment)
+        operation["description"] = comment
     return operation
 
 
-def openapi_document(bindings: Iterable[HttpBinding], *, title: str, version: str) -> Schema:
-    schemas = SchemaBuilder()
+def openapi_document(
+    bindings: Iterable[HttpBinding],
+    *,
+    title: str,
+    version: str,
+    comments: Mapping[str, str] | None = None,
+) -> Schema:
+    """The document; `comments` (full proto name -> comment) become summaries and
+    descriptions (see `comments.packaged_comments`)."""
+    comments = comments or {}
+    schemas = SchemaBuilder(comments)
     error = schemas.message(status_pb2.DESCRIPTOR.message_types_by_name["Status"])
     paths: dict[str, dict[str, Schema]] = {}
     ordered = sorted(bindings, key=lambda b: (b.template.openapi_path(), b.http_method))
@@ -118,10 +151,13 @@ def openapi_document(bindings: Iterable[HttpBinding], *, title: str, version: st
         if verb not in _OPENAPI_METHODS:
             continue
         operations = paths.setdefault(binding.template.openapi_path(), {})
-        operations[verb] = _operation(binding, schemas, error)
+        operations[verb] = _operation(binding, schemas, error, comments)
+    services = sorted({binding.method.containing_service for binding in ordered}, key=_name)
+    tags = [_tag(service, comments) for service in services]
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version},
+        "tags": tags,
         "paths": paths,
         "components": {"schemas": dict(sorted(schemas.components.items()))},
     }

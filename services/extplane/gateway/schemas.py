@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from google.api import field_behavior_pb2
@@ -68,10 +69,20 @@ def _is_required(field: FieldDescriptor) -> bool:
 
 
 class SchemaBuilder:
-    """Builds schemas, collecting every named message and enum under `components`."""
+    """Builds schemas, collecting every named message and enum under `components`.
 
-    def __init__(self) -> None:
+    `comments` (full proto name -> comment) become `description`s.
+    """
+
+    def __init__(self, comments: Mapping[str, str] | None = None) -> None:
         self.components: dict[str, Schema] = {}
+        self._comments: Mapping[str, str] = comments or {}
+
+    def _described(self, schema: Schema, full_name: str) -> Schema:
+        comment = self._comments.get(full_name)
+        if comment:
+            schema["description"] = comment
+        return schema
 
     @staticmethod
     def ref(name: str) -> Schema:
@@ -89,10 +100,10 @@ class SchemaBuilder:
 
     def enum(self, enum: EnumDescriptor) -> Schema:
         if enum.full_name not in self.components:
-            self.components[enum.full_name] = {
-                "type": "string",
-                "enum": [value.name for value in enum.values],
-            }
+            self.components[enum.full_name] = self._described(
+                {"type": "string", "enum": [value.name for value in enum.values]},
+                enum.full_name,
+            )
         return self.ref(enum.full_name)
 
     def field(self, field: FieldDescriptor) -> Schema:
@@ -113,9 +124,12 @@ class SchemaBuilder:
     def _object(self, message: Descriptor) -> Schema:
         schema: Schema = {
             "type": "object",
-            "properties": {field.json_name: self.field(field) for field in message.fields},
+            "properties": {
+                field.json_name: self._described(self.field(field), field.full_name)
+                for field in message.fields
+            },
         }
         required = [field.json_name for field in message.fields if _is_required(field)]
         if required:
             schema["required"] = required
-        return schema
+        return self._described(schema, message.full_name)
