@@ -14,6 +14,7 @@ from typing import get_args
 import extplane
 from extplane.capabilities.config import ServiceName
 from extplane.capabilities.snapshot import Snapshot
+from extplane_client import capabilities as capabilities_client
 
 KNOWN_SERVICES: tuple[str, ...] = get_args(ServiceName)
 """Every service of the suite. Each is a core feature key: true if it runs here, else false."""
@@ -27,8 +28,9 @@ VERSION_KEY = "extplane.version"
 CONTRACTS_KEY = "extplane.contracts"
 SERVICES_KEY = "extplane.services"
 PROVIDERS_KEY = "extplane.providers"
-DEGRADED_KEY = "extplane.providers.degraded"
-CONFLICTS_KEY = "extplane.providers.conflicts"
+# The two keys clients parse are defined once, on the client side of the contract.
+DEGRADED_KEY = capabilities_client.DEGRADED_KEY
+CONFLICTS_KEY = capabilities_client.CONFLICTS_KEY
 
 MAX_REPORTED_CONFLICTS = 50
 """A provider can send any number of keys; the conflict report stays readable and bounded."""
