@@ -7,12 +7,9 @@ The provider is `clients/typescript/examples/capability-provider.ts`, built with
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import grpc
 import pytest
@@ -21,9 +18,9 @@ from prometheus_client import CollectorRegistry
 from extplane.capabilities.config import CapabilitiesSettings, ExtensionProviderSettings
 from extplane.capabilities.service import CapabilitiesService
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
+from tests.polyglot.conftest import EXAMPLES_DIST
 
-TYPESCRIPT_DIR = Path(__file__).resolve().parents[2] / "clients" / "typescript"
-PROVIDER_SCRIPT = TYPESCRIPT_DIR / "dist" / "examples" / "capability-provider.js"
+PROVIDER_SCRIPT = EXAMPLES_DIST / "capability-provider.js"
 PROVIDER_ARGS = (
     "--feature",
     "billing=true",
@@ -34,33 +31,6 @@ PROVIDER_ARGS = (
 )
 STARTUP_TIMEOUT_S = 30.0
 EXIT_TIMEOUT_S = 10.0
-
-
-def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        pytest.fail(f"{tool} not found on PATH: the polyglot tests need Node.js and npm")
-    return path
-
-
-@pytest.fixture(scope="session")
-def node() -> str:
-    """The `node` executable, once the example is freshly built from the current stubs."""
-    npm = _require("npm")
-    node_path = _require("node")
-    if not (TYPESCRIPT_DIR / "node_modules").is_dir():
-        pytest.fail(f"npm dependencies missing: run `npm ci --prefix {TYPESCRIPT_DIR}`")
-    build = subprocess.run(
-        [npm, "run", "--silent", "build"],
-        cwd=TYPESCRIPT_DIR,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if build.returncode != 0:
-        pytest.fail(f"npm run build failed:\n{build.stdout}\n{build.stderr}")
-    return node_path
 
 
 @dataclass
