@@ -1,14 +1,17 @@
 """Which services exist and how one process hosts any set of them.
 
 `extplane up` hosts every service here in one process; `extplane serve NAME`
-hosts one (the mesh topology). Later services register a factory in
-`GRPC_SERVICES` and a default upstream in `_UPSTREAM_PORTS`; nothing else changes.
+hosts one (the mesh topology). A new service adds one `GrpcServiceEntry` to
+`GRPC_SERVICES`; the CLI, the gateway's default upstreams and the capability
+snapshot follow from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from extplane.capabilities.service import SERVICE_NAME as CAPABILITY_PROVIDER
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
@@ -17,18 +20,30 @@ from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
 from extplane.runtime.service import GrpcServiceDefinition
 
-GrpcServiceFactory = Callable[[Settings, Sequence[str]], GrpcServiceDefinition]
-
 GATEWAY = "gateway"
+
+
+@dataclass(frozen=True)
+class GrpcServiceEntry:
+    """How the suite builds, places and routes to one gRPC service."""
+
+    # factory(settings, names of every service this deployment runs)
+    build: Callable[[Settings, Sequence[str]], GrpcServiceDefinition]
+    port: Callable[[Settings], int]
+    # Fully-qualified gRPC services it serves: the gateway's default upstreams.
+    serves: tuple[str, ...]
 
 
 def _capabilities(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
     return CapabilitiesService(settings.capabilities, running_services=running)
 
 
-# Short name -> factory(settings, names of every service this deployment runs).
-GRPC_SERVICES: dict[str, GrpcServiceFactory] = {
-    "capabilities": _capabilities,
+GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
+    "capabilities": GrpcServiceEntry(
+        build=_capabilities,
+        port=lambda settings: settings.capabilities.port,
+        serves=(CAPABILITY_PROVIDER,),
+    ),
 }
 
 # Every service that exists, in start order (the gateway last: it needs upstreams).
@@ -36,14 +51,15 @@ SERVICE_NAMES: tuple[str, ...] = (*GRPC_SERVICES, GATEWAY)
 
 
 def grpc_port(settings: Settings, name: str) -> int:
-    ports = {"capabilities": settings.capabilities.port}
-    return ports[name]
+    return GRPC_SERVICES[name].port(settings)
 
 
-# gRPC service full name -> the short name of the extplane service serving it.
-_SERVED_BY: dict[str, str] = {
-    "orloj.extensions.v1.CapabilityProvider": "capabilities",
-}
+def served_by(service_full_name: str) -> str | None:
+    """The suite service serving a fully-qualified gRPC service, if any."""
+    for name, entry in GRPC_SERVICES.items():
+        if service_full_name in entry.serves:
+            return name
+    return None
 
 
 def connect_host(bind_host: str) -> str:
@@ -77,7 +93,7 @@ class Suite(AsyncLifecycle):
         self.servers: dict[str, GrpcServer] = {}
         for name in names:
             if name in GRPC_SERVICES:
-                definition = GRPC_SERVICES[name](settings, list(names))
+                definition = GRPC_SERVICES[name].build(settings, list(names))
                 self.servers[name] = GrpcServer(
                     definition,
                     host=settings.host,
@@ -103,7 +119,7 @@ class Suite(AsyncLifecycle):
         configured = self.settings.gateway.upstreams.get(service_full_name)
         if configured:
             return configured
-        name = _SERVED_BY.get(service_full_name)
+        name = served_by(service_full_name)
         if name is None:
             raise LookupError(f"no upstream configured for {service_full_name}")
         hosted = self.servers.get(name)
