@@ -26,6 +26,7 @@ from google.rpc.error_details_pb2 import ErrorInfo
 from google.rpc.status_pb2 import Status
 from grpc_status import rpc_status
 
+from extplane_client.errors import status_code_from_number, status_code_number
 from extplane_protos.alga.extension.v1 import errors_pb2, types_pb2
 
 ERROR_DOMAIN = "alga.extension"
@@ -40,9 +41,6 @@ class GeneratedEnum(Protocol):
     def DESCRIPTOR(self) -> EnumDescriptor: ...  # noqa: N802 - protobuf's name
 
 
-_CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
-
-
 @cache
 def _variants_by_reason() -> dict[str, Variant]:
     """Every value of every enum in types.proto that carries a gRPC code."""
@@ -53,7 +51,7 @@ def _variants_by_reason() -> dict[str, Variant]:
                 continue
             number = value.GetOptions().Extensions[errors_pb2.grpc_code]
             # Checked once here so a bad contract fails loudly at first use, not mid-call.
-            if _CODES_BY_NUMBER.get(number, grpc.StatusCode.OK) is grpc.StatusCode.OK:
+            if status_code_from_number(number) in (None, grpc.StatusCode.OK):
                 raise RuntimeError(f"{value.name}: grpc_code {number} is not an error code")
             found[value.name] = value
     return found
@@ -83,7 +81,9 @@ def status_for(error: Variant) -> grpc.StatusCode:
     known = _variants_by_reason().get(error.name)
     if known is not error:
         raise ValueError(f"{error.type.full_name}.{error.name} is not an Alga error variant")
-    return _CODES_BY_NUMBER[error.GetOptions().Extensions[errors_pb2.grpc_code]]
+    code = status_code_from_number(error.GetOptions().Extensions[errors_pb2.grpc_code])
+    assert code is not None  # checked for every variant when the table is built
+    return code
 
 
 def rich_status(error: Variant, message: str) -> Status:
@@ -91,7 +91,7 @@ def rich_status(error: Variant, message: str) -> Status:
     info = ErrorInfo(reason=error.name, domain=ERROR_DOMAIN)
     detail = AnyProto()
     detail.Pack(info)
-    return Status(code=status_for(error).value[0], message=message, details=[detail])
+    return Status(code=status_code_number(status_for(error)), message=message, details=[detail])
 
 
 async def abort_with(

@@ -1,8 +1,21 @@
-"""The one root of every exception extplane_client raises."""
+"""The one root of every exception extplane_client raises, and gRPC code numbers."""
 
 from __future__ import annotations
 
 import grpc
+
+_CODES_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
+
+
+def status_code_number(code: grpc.StatusCode) -> int:
+    """The wire number of a status code (`google.rpc.Status.code`)."""
+    number: int = code.value[0]
+    return number
+
+
+def status_code_from_number(number: int) -> grpc.StatusCode | None:
+    """The status code with that wire number, or None for a number gRPC does not define."""
+    return _CODES_BY_NUMBER.get(number)
 
 
 class ExtplaneError(Exception):

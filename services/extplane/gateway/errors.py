@@ -18,6 +18,8 @@ from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from extplane_client.errors import status_code_from_number, status_code_number
+
 # Imported for its side effect: the standard detail types (ErrorInfo, BadRequest,
 # ...) must be in the default pool so their Any payloads render as JSON.
 _ = error_details_pb2
@@ -49,10 +51,6 @@ HTTP_STATUS_BY_GRPC_CODE: Mapping[grpc.StatusCode, int] = MappingProxyType(
     }
 )
 
-_CODE_BY_NUMBER: Mapping[int, grpc.StatusCode] = {
-    code.value[0]: code for code in HTTP_STATUS_BY_GRPC_CODE
-}
-
 # Codes a gRPC library produces by itself (a refused connection, an unhandled
 # exception in a servicer). Without a rich status attached they are treated as
 # transport or crash reports whose text may name addresses or stack frames.
@@ -68,17 +66,12 @@ _OPAQUE_WITHOUT_DETAILS = frozenset(
 
 def http_status_for(code: grpc.StatusCode | int) -> int:
     """The HTTP status for a gRPC code; an unknown code is logged and answered 500."""
-    resolved = _CODE_BY_NUMBER.get(code) if isinstance(code, int) else code
+    resolved = status_code_from_number(code) if isinstance(code, int) else code
     status = HTTP_STATUS_BY_GRPC_CODE.get(resolved) if resolved is not None else None
     if status is None:
         logger.error("unknown gRPC status code %r mapped to HTTP 500", code)
         return 500
     return status
-
-
-def grpc_code_number(code: grpc.StatusCode) -> int:
-    number: int = code.value[0]
-    return number
 
 
 class GatewayError(Exception):
@@ -111,7 +104,7 @@ class RequestError(GatewayError):
         self.http_status = http_status if http_status is not None else http_status_for(code)
 
     def body(self) -> bytes:
-        return status_json(grpc_code_number(self.code), self.message, self.details)
+        return status_json(status_code_number(self.code), self.message, self.details)
 
 
 def invalid_argument(message: str) -> RequestError:

@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.deadline import call_timeout_s
-from extplane.gateway.errors import RequestError, grpc_code_number, request_error_from_rpc
+from extplane.gateway.errors import RequestError, request_error_from_rpc
 from extplane.gateway.etag import CACHE_CONTROL, not_modified, strong_etag
 from extplane.gateway.forwarding import (
     REQUEST_ID_HEADER,
@@ -30,6 +30,7 @@ from extplane.gateway.registry import HttpBinding
 from extplane.gateway.routes import MethodNotAllowedError, RouteMatch, RouteTable
 from extplane.gateway.transcode import build_request, render_response
 from extplane.gateway.types import HeaderMatcher, UpstreamResolver
+from extplane_client.errors import status_code_number
 
 logger = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ class GatewayProxy:
             try:
                 response = await self._forward(request, match, request_id, echo)
             except RequestError as error:
-                span.set_attribute("rpc.grpc.status_code", grpc_code_number(error.code))
+                span.set_attribute("rpc.grpc.status_code", status_code_number(error.code))
                 span.set_attribute("http.response.status_code", error.http_status)
                 if error.http_status >= 500:
                     span.set_status(trace.StatusCode.ERROR, error.message)
