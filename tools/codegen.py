@@ -39,7 +39,7 @@ PY_OUT = ROOT / "clients" / "python" / PY_PACKAGE
 TS_OUT = ROOT / "clients" / "typescript" / "src" / "gen"
 BIN = Path(sys.executable).parent
 # google/api files our protos import; copied from the installed package.
-GOOGLE_API_FILES = ("annotations.proto", "http.proto", "field_behavior.proto")
+GOOGLE_API_FILES = ("annotations.proto", "http.proto", "field_behavior.proto", "httpbody.proto")
 OUR_ROOTS = ("alga", "orloj")
 _IMPORT_RE = re.compile(rf"^(from|import) ({'|'.join(OUR_ROOTS)})\.", re.MULTILINE)
 

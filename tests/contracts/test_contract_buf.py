@@ -60,8 +60,8 @@ def test_no_breaking_change_against_the_baseline() -> None:
 def test_an_additive_change_passes_on_the_copy(workspace: Path) -> None:
     _edit(
         workspace / "protos/orloj/extensions/v1/metering.proto",
-        "  int64 duration_ms = 9;\n",
-        "  int64 duration_ms = 9;\n  // Idempotency key.\n  string event_id = 10;\n",
+        "  string event_id = 10;\n",
+        "  string event_id = 10;\n  // Where the work ran.\n  string region = 11;\n",
     )
     result = _buf("breaking", "protos", "--against", BASELINE, cwd=workspace)
     assert result.returncode == 0, result.stdout + result.stderr

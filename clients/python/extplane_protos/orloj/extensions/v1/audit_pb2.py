@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1forloj/extensions/v1/audit.proto\x12\x13orloj.extensions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n\x12RecordAuditRequest\x12\x35\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1f.orloj.extensions.v1.AuditEventR\x05\x65vent\"\x15\n\x13RecordAuditResponse\"\xcc\x02\n\nAuditEvent\x12\x38\n\ttimestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ttimestamp\x12\x16\n\x06\x61\x63tion\x18\x02 \x01(\tR\x06\x61\x63tion\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x1a\n\x08resource\x18\x04 \x01(\tR\x08resource\x12\x1c\n\tnamespace\x18\x05 \x01(\tR\tnamespace\x12\x18\n\x07outcome\x18\x06 \x01(\tR\x07outcome\x12\x46\n\x07\x64\x65tails\x18\x07 \x03(\x0b\x32,.orloj.extensions.v1.AuditEvent.DetailsEntryR\x07\x64\x65tails\x1a:\n\x0c\x44\x65tailsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x32m\n\tAuditSink\x12`\n\x0bRecordAudit\x12\'.orloj.extensions.v1.RecordAuditRequest\x1a(.orloj.extensions.v1.RecordAuditResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1forloj/extensions/v1/audit.proto\x12\x13orloj.extensions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"K\n\x12RecordAuditRequest\x12\x35\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1f.orloj.extensions.v1.AuditEventR\x05\x65vent\"O\n\x13RecordAuditResponse\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x1c\n\tduplicate\x18\x02 \x01(\x08R\tduplicate\"R\n\x17RecordAuditBatchRequest\x12\x37\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1f.orloj.extensions.v1.AuditEventR\x06\x65vents\"V\n\x18RecordAuditBatchResponse\x12\x1a\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05R\x08\x61\x63\x63\x65pted\x12\x1e\n\nduplicates\x18\x02 \x01(\x05R\nduplicates\"\xe7\x02\n\nAuditEvent\x12\x38\n\ttimestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ttimestamp\x12\x16\n\x06\x61\x63tion\x18\x02 \x01(\tR\x06\x61\x63tion\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x1a\n\x08resource\x18\x04 \x01(\tR\x08resource\x12\x1c\n\tnamespace\x18\x05 \x01(\tR\tnamespace\x12\x18\n\x07outcome\x18\x06 \x01(\tR\x07outcome\x12\x46\n\x07\x64\x65tails\x18\x07 \x03(\x0b\x32,.orloj.extensions.v1.AuditEvent.DetailsEntryR\x07\x64\x65tails\x12\x19\n\x08\x65vent_id\x18\x08 \x01(\tR\x07\x65ventId\x1a:\n\x0c\x44\x65tailsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\x32\xde\x01\n\tAuditSink\x12`\n\x0bRecordAudit\x12\'.orloj.extensions.v1.RecordAuditRequest\x1a(.orloj.extensions.v1.RecordAuditResponse\x12o\n\x10RecordAuditBatch\x12,.orloj.extensions.v1.RecordAuditBatchRequest\x1a-.orloj.extensions.v1.RecordAuditBatchResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,11 +37,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDAUDITREQUEST']._serialized_start=89
   _globals['_RECORDAUDITREQUEST']._serialized_end=164
   _globals['_RECORDAUDITRESPONSE']._serialized_start=166
-  _globals['_RECORDAUDITRESPONSE']._serialized_end=187
-  _globals['_AUDITEVENT']._serialized_start=190
-  _globals['_AUDITEVENT']._serialized_end=522
-  _globals['_AUDITEVENT_DETAILSENTRY']._serialized_start=464
-  _globals['_AUDITEVENT_DETAILSENTRY']._serialized_end=522
-  _globals['_AUDITSINK']._serialized_start=524
-  _globals['_AUDITSINK']._serialized_end=633
+  _globals['_RECORDAUDITRESPONSE']._serialized_end=245
+  _globals['_RECORDAUDITBATCHREQUEST']._serialized_start=247
+  _globals['_RECORDAUDITBATCHREQUEST']._serialized_end=329
+  _globals['_RECORDAUDITBATCHRESPONSE']._serialized_start=331
+  _globals['_RECORDAUDITBATCHRESPONSE']._serialized_end=417
+  _globals['_AUDITEVENT']._serialized_start=420
+  _globals['_AUDITEVENT']._serialized_end=779
+  _globals['_AUDITEVENT_DETAILSENTRY']._serialized_start=721
+  _globals['_AUDITEVENT_DETAILSENTRY']._serialized_end=779
+  _globals['_AUDITSINK']._serialized_start=782
+  _globals['_AUDITSINK']._serialized_end=1004
 # @@protoc_insertion_point(module_scope)

@@ -47,20 +47,81 @@ Global___RecordAuditRequest: _TypeAlias = RecordAuditRequest  # noqa: Y015
 
 @_typing.final
 class RecordAuditResponse(_message.Message):
-    """RecordAuditResponse is empty; success is the acknowledgement."""
+    """RecordAuditResponse: success is the acknowledgement."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    DUPLICATE_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """Position of the event in the audit log's hash chain (its first
+    recording's position, for a duplicate).
+    """
+    duplicate: _builtins.bool
+    """True when an event with the same `event_id` was already stored."""
     def __init__(
         self,
+        *,
+        sequence: _builtins.int = ...,
+        duplicate: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate", "sequence", b"sequence"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordAuditResponse: _TypeAlias = RecordAuditResponse  # noqa: Y015
+
+@_typing.final
+class RecordAuditBatchRequest(_message.Message):
+    """RecordAuditBatchRequest carries up to 1000 events."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditEvent]:
+        """The events to record, at most 1000, chained in this order."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___AuditEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAuditBatchRequest: _TypeAlias = RecordAuditBatchRequest  # noqa: Y015
+
+@_typing.final
+class RecordAuditBatchResponse(_message.Message):
+    """RecordAuditBatchResponse counts what the batch changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    DUPLICATES_FIELD_NUMBER: _builtins.int
+    accepted: _builtins.int
+    """Events newly stored."""
+    duplicates: _builtins.int
+    """Events whose `event_id` was already stored (in this batch or before)."""
+    def __init__(
+        self,
+        *,
+        accepted: _builtins.int = ...,
+        duplicates: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "duplicates", b"duplicates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAuditBatchResponse: _TypeAlias = RecordAuditBatchResponse  # noqa: Y015
 
 @_typing.final
 class AuditEvent(_message.Message):
@@ -95,6 +156,7 @@ class AuditEvent(_message.Message):
     NAMESPACE_FIELD_NUMBER: _builtins.int
     OUTCOME_FIELD_NUMBER: _builtins.int
     DETAILS_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
     action: _builtins.str
     """What was done, e.g. `tool_invoke`, `policy_deny`, `task_create`."""
     actor: _builtins.str
@@ -106,6 +168,12 @@ class AuditEvent(_message.Message):
     outcome: _builtins.str
     """How it ended: `allowed`, `denied` or `error`. A string, as in the seed,
     so a producer's new outcome never fails to decode.
+    """
+    event_id: _builtins.str
+    """Idempotency key (an extplane addition; no Go field): an event whose id was
+    already stored is acknowledged and stored once. Producers use a fresh
+    UUIDv7 per event; an empty id disables deduplication for that event. At
+    most 128 characters.
     """
     @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp:
@@ -125,10 +193,11 @@ class AuditEvent(_message.Message):
         namespace: _builtins.str = ...,
         outcome: _builtins.str = ...,
         details: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        event_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "details", b"details", "namespace", b"namespace", "outcome", b"outcome", "resource", b"resource", "timestamp", b"timestamp"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "details", b"details", "event_id", b"event_id", "namespace", b"namespace", "outcome", b"outcome", "resource", b"resource", "timestamp", b"timestamp"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -43,6 +43,11 @@ class AuditSinkStub:
                 request_serializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditRequest.SerializeToString,
                 response_deserializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditResponse.FromString,
                 _registered_method=True)
+        self.RecordAuditBatch = channel.unary_unary(
+                '/orloj.extensions.v1.AuditSink/RecordAuditBatch',
+                request_serializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditBatchRequest.SerializeToString,
+                response_deserializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditBatchResponse.FromString,
+                _registered_method=True)
 
 
 class AuditSinkServicer:
@@ -60,6 +65,17 @@ class AuditSinkServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordAuditBatch(self, request, context):
+        """RecordAuditBatch records up to 1000 events in one call (an extplane
+        addition), in the order given. All or nothing: if any event is invalid
+        the call fails with INVALID_ARGUMENT naming `events[i].field`, and none
+        of the batch is stored. A sink that does not implement it answers
+        UNIMPLEMENTED, and clients fall back to RecordAudit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditSinkServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -67,6 +83,11 @@ def add_AuditSinkServicer_to_server(servicer, server):
                     servicer.RecordAudit,
                     request_deserializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditRequest.FromString,
                     response_serializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditResponse.SerializeToString,
+            ),
+            'RecordAuditBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAuditBatch,
+                    request_deserializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditBatchRequest.FromString,
+                    response_serializer=orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -100,6 +121,33 @@ class AuditSink:
             '/orloj.extensions.v1.AuditSink/RecordAudit',
             orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditRequest.SerializeToString,
             orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAuditBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orloj.extensions.v1.AuditSink/RecordAuditBatch',
+            orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditBatchRequest.SerializeToString,
+            orloj_dot_extensions_dot_v1_dot_audit__pb2.RecordAuditBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

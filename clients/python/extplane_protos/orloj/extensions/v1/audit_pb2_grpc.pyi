@@ -43,6 +43,13 @@ class AuditSinkStub:
     """RecordAudit records one event. Success means the event is stored
     durably. A malformed event is INVALID_ARGUMENT naming the field.
     """
+    RecordAuditBatch: _grpc.UnaryUnaryMultiCallable[_audit_pb2.RecordAuditBatchRequest, _audit_pb2.RecordAuditBatchResponse]
+    """RecordAuditBatch records up to 1000 events in one call (an extplane
+    addition), in the order given. All or nothing: if any event is invalid
+    the call fails with INVALID_ARGUMENT naming `events[i].field`, and none
+    of the batch is stored. A sink that does not implement it answers
+    UNIMPLEMENTED, and clients fall back to RecordAudit.
+    """
 
 @_typing.type_check_only
 class AuditSinkAsyncStub(AuditSinkStub):
@@ -56,6 +63,13 @@ class AuditSinkAsyncStub(AuditSinkStub):
     RecordAudit: _aio.UnaryUnaryMultiCallable[_audit_pb2.RecordAuditRequest, _audit_pb2.RecordAuditResponse]  # type: ignore[assignment]
     """RecordAudit records one event. Success means the event is stored
     durably. A malformed event is INVALID_ARGUMENT naming the field.
+    """
+    RecordAuditBatch: _aio.UnaryUnaryMultiCallable[_audit_pb2.RecordAuditBatchRequest, _audit_pb2.RecordAuditBatchResponse]  # type: ignore[assignment]
+    """RecordAuditBatch records up to 1000 events in one call (an extplane
+    addition), in the order given. All or nothing: if any event is invalid
+    the call fails with INVALID_ARGUMENT naming `events[i].field`, and none
+    of the batch is stored. A sink that does not implement it answers
+    UNIMPLEMENTED, and clients fall back to RecordAudit.
     """
 
 class AuditSinkServicer(metaclass=_abc_1.ABCMeta):
@@ -73,6 +87,19 @@ class AuditSinkServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_audit_pb2.RecordAuditResponse, _abc.Awaitable[_audit_pb2.RecordAuditResponse]]:
         """RecordAudit records one event. Success means the event is stored
         durably. A malformed event is INVALID_ARGUMENT naming the field.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordAuditBatch(
+        self,
+        request: _audit_pb2.RecordAuditBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_audit_pb2.RecordAuditBatchResponse, _abc.Awaitable[_audit_pb2.RecordAuditBatchResponse]]:
+        """RecordAuditBatch records up to 1000 events in one call (an extplane
+        addition), in the order given. All or nothing: if any event is invalid
+        the call fails with INVALID_ARGUMENT naming `events[i].field`, and none
+        of the batch is stored. A sink that does not implement it answers
+        UNIMPLEMENTED, and clients fall back to RecordAudit.
         """
 
 def add_AuditSinkServicer_to_server(servicer: AuditSinkServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

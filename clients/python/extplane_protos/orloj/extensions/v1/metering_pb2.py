@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"orloj/extensions/v1/metering.proto\x12\x13orloj.extensions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Q\n\x15RecordMeteringRequest\x12\x38\n\x05\x65vent\x18\x01 \x01(\x0b\x32\".orloj.extensions.v1.MeteringEventR\x05\x65vent\"\x18\n\x16RecordMeteringResponse\"\xa3\x02\n\rMeteringEvent\x12\x38\n\ttimestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ttimestamp\x12\x1c\n\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n\x04task\x18\x03 \x01(\tR\x04task\x12\x14\n\x05\x61gent\x18\x04 \x01(\tR\x05\x61gent\x12\x14\n\x05model\x18\x05 \x01(\tR\x05model\x12\x1b\n\ttokens_in\x18\x06 \x01(\x03R\x08tokensIn\x12\x1d\n\ntokens_out\x18\x07 \x01(\x03R\ttokensOut\x12\x1d\n\ntool_calls\x18\x08 \x01(\x03R\ttoolCalls\x12\x1f\n\x0b\x64uration_ms\x18\t \x01(\x03R\ndurationMs2y\n\x0cMeteringSink\x12i\n\x0eRecordMetering\x12*.orloj.extensions.v1.RecordMeteringRequest\x1a+.orloj.extensions.v1.RecordMeteringResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"orloj/extensions/v1/metering.proto\x12\x13orloj.extensions.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"Q\n\x15RecordMeteringRequest\x12\x38\n\x05\x65vent\x18\x01 \x01(\x0b\x32\".orloj.extensions.v1.MeteringEventR\x05\x65vent\"6\n\x16RecordMeteringResponse\x12\x1c\n\tduplicate\x18\x01 \x01(\x08R\tduplicate\"X\n\x1aRecordMeteringBatchRequest\x12:\n\x06\x65vents\x18\x01 \x03(\x0b\x32\".orloj.extensions.v1.MeteringEventR\x06\x65vents\"Y\n\x1bRecordMeteringBatchResponse\x12\x1a\n\x08\x61\x63\x63\x65pted\x18\x01 \x01(\x05R\x08\x61\x63\x63\x65pted\x12\x1e\n\nduplicates\x18\x02 \x01(\x05R\nduplicates\"\xbe\x02\n\rMeteringEvent\x12\x38\n\ttimestamp\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ttimestamp\x12\x1c\n\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n\x04task\x18\x03 \x01(\tR\x04task\x12\x14\n\x05\x61gent\x18\x04 \x01(\tR\x05\x61gent\x12\x14\n\x05model\x18\x05 \x01(\tR\x05model\x12\x1b\n\ttokens_in\x18\x06 \x01(\x03R\x08tokensIn\x12\x1d\n\ntokens_out\x18\x07 \x01(\x03R\ttokensOut\x12\x1d\n\ntool_calls\x18\x08 \x01(\x03R\ttoolCalls\x12\x1f\n\x0b\x64uration_ms\x18\t \x01(\x03R\ndurationMs\x12\x19\n\x08\x65vent_id\x18\n \x01(\tR\x07\x65ventId2\xf3\x01\n\x0cMeteringSink\x12i\n\x0eRecordMetering\x12*.orloj.extensions.v1.RecordMeteringRequest\x1a+.orloj.extensions.v1.RecordMeteringResponse\x12x\n\x13RecordMeteringBatch\x12/.orloj.extensions.v1.RecordMeteringBatchRequest\x1a\x30.orloj.extensions.v1.RecordMeteringBatchResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,9 +35,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RECORDMETERINGREQUEST']._serialized_start=92
   _globals['_RECORDMETERINGREQUEST']._serialized_end=173
   _globals['_RECORDMETERINGRESPONSE']._serialized_start=175
-  _globals['_RECORDMETERINGRESPONSE']._serialized_end=199
-  _globals['_METERINGEVENT']._serialized_start=202
-  _globals['_METERINGEVENT']._serialized_end=493
-  _globals['_METERINGSINK']._serialized_start=495
-  _globals['_METERINGSINK']._serialized_end=616
+  _globals['_RECORDMETERINGRESPONSE']._serialized_end=229
+  _globals['_RECORDMETERINGBATCHREQUEST']._serialized_start=231
+  _globals['_RECORDMETERINGBATCHREQUEST']._serialized_end=319
+  _globals['_RECORDMETERINGBATCHRESPONSE']._serialized_start=321
+  _globals['_RECORDMETERINGBATCHRESPONSE']._serialized_end=410
+  _globals['_METERINGEVENT']._serialized_start=413
+  _globals['_METERINGEVENT']._serialized_end=731
+  _globals['_METERINGSINK']._serialized_start=734
+  _globals['_METERINGSINK']._serialized_end=977
 # @@protoc_insertion_point(module_scope)

@@ -5,9 +5,11 @@ MeteringSink: usage and billing events for external consumption. Mirrors
 Orloj's `MeteringSink` extension contract.
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -45,20 +47,77 @@ Global___RecordMeteringRequest: _TypeAlias = RecordMeteringRequest  # noqa: Y015
 
 @_typing.final
 class RecordMeteringResponse(_message.Message):
-    """RecordMeteringResponse is empty; success is the acknowledgement."""
+    """RecordMeteringResponse: success is the acknowledgement."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    DUPLICATE_FIELD_NUMBER: _builtins.int
+    duplicate: _builtins.bool
+    """True when an event with the same `event_id` in the same namespace was
+    already stored; it was acknowledged and counted once.
+    """
     def __init__(
         self,
+        *,
+        duplicate: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate", b"duplicate"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordMeteringResponse: _TypeAlias = RecordMeteringResponse  # noqa: Y015
+
+@_typing.final
+class RecordMeteringBatchRequest(_message.Message):
+    """RecordMeteringBatchRequest carries up to 1000 events."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___MeteringEvent]:
+        """The events to record, at most 1000."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___MeteringEvent] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordMeteringBatchRequest: _TypeAlias = RecordMeteringBatchRequest  # noqa: Y015
+
+@_typing.final
+class RecordMeteringBatchResponse(_message.Message):
+    """RecordMeteringBatchResponse counts what the batch changed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    DUPLICATES_FIELD_NUMBER: _builtins.int
+    accepted: _builtins.int
+    """Events newly stored."""
+    duplicates: _builtins.int
+    """Events whose `event_id` was already stored (in this batch or before)."""
+    def __init__(
+        self,
+        *,
+        accepted: _builtins.int = ...,
+        duplicates: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "duplicates", b"duplicates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordMeteringBatchResponse: _TypeAlias = RecordMeteringBatchResponse  # noqa: Y015
 
 @_typing.final
 class MeteringEvent(_message.Message):
@@ -75,6 +134,7 @@ class MeteringEvent(_message.Message):
     TOKENS_OUT_FIELD_NUMBER: _builtins.int
     TOOL_CALLS_FIELD_NUMBER: _builtins.int
     DURATION_MS_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
     namespace: _builtins.str
     """Orloj namespace the work ran in."""
     task: _builtins.str
@@ -91,6 +151,12 @@ class MeteringEvent(_message.Message):
     """Tool calls made (Go `int`)."""
     duration_ms: _builtins.int
     """Wall time of the work in milliseconds (Go `int64`)."""
+    event_id: _builtins.str
+    """Idempotency key (an extplane addition; no Go field): an event whose id was
+    already stored in the same namespace is acknowledged and counted once,
+    however late the retry. Producers use a fresh UUIDv7 per event; an empty
+    id disables deduplication for that event. At most 128 characters.
+    """
     @_builtins.property
     def timestamp(self) -> _timestamp_pb2.Timestamp:
         """When the work happened (Go `time.Time`)."""
@@ -107,10 +173,11 @@ class MeteringEvent(_message.Message):
         tokens_out: _builtins.int = ...,
         tool_calls: _builtins.int = ...,
         duration_ms: _builtins.int = ...,
+        event_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["timestamp", b"timestamp"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "duration_ms", b"duration_ms", "model", b"model", "namespace", b"namespace", "task", b"task", "timestamp", b"timestamp", "tokens_in", b"tokens_in", "tokens_out", b"tokens_out", "tool_calls", b"tool_calls"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agent", b"agent", "duration_ms", b"duration_ms", "event_id", b"event_id", "model", b"model", "namespace", b"namespace", "task", b"task", "timestamp", b"timestamp", "tokens_in", b"tokens_in", "tokens_out", b"tokens_out", "tool_calls", b"tool_calls"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

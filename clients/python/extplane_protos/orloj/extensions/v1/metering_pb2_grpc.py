@@ -43,6 +43,11 @@ class MeteringSinkStub:
                 request_serializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringRequest.SerializeToString,
                 response_deserializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringResponse.FromString,
                 _registered_method=True)
+        self.RecordMeteringBatch = channel.unary_unary(
+                '/orloj.extensions.v1.MeteringSink/RecordMeteringBatch',
+                request_serializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringBatchRequest.SerializeToString,
+                response_deserializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringBatchResponse.FromString,
+                _registered_method=True)
 
 
 class MeteringSinkServicer:
@@ -61,6 +66,18 @@ class MeteringSinkServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordMeteringBatch(self, request, context):
+        """RecordMeteringBatch records up to 1000 events in one call (an extplane
+        addition). All or nothing: if any event is invalid the call fails with
+        INVALID_ARGUMENT naming `events[i].field`, and none of the batch is
+        stored. Success means every event is stored durably. A sink that does not
+        implement it answers UNIMPLEMENTED, and clients fall back to
+        RecordMetering.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MeteringSinkServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -68,6 +85,11 @@ def add_MeteringSinkServicer_to_server(servicer, server):
                     servicer.RecordMetering,
                     request_deserializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringRequest.FromString,
                     response_serializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringResponse.SerializeToString,
+            ),
+            'RecordMeteringBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordMeteringBatch,
+                    request_deserializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringBatchRequest.FromString,
+                    response_serializer=orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringBatchResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -101,6 +123,33 @@ class MeteringSink:
             '/orloj.extensions.v1.MeteringSink/RecordMetering',
             orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringRequest.SerializeToString,
             orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordMeteringBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/orloj.extensions.v1.MeteringSink/RecordMeteringBatch',
+            orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringBatchRequest.SerializeToString,
+            orloj_dot_extensions_dot_v1_dot_metering__pb2.RecordMeteringBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -44,6 +44,14 @@ class MeteringSinkStub:
     durably. A malformed event (e.g. a negative count) is INVALID_ARGUMENT
     naming the field.
     """
+    RecordMeteringBatch: _grpc.UnaryUnaryMultiCallable[_metering_pb2.RecordMeteringBatchRequest, _metering_pb2.RecordMeteringBatchResponse]
+    """RecordMeteringBatch records up to 1000 events in one call (an extplane
+    addition). All or nothing: if any event is invalid the call fails with
+    INVALID_ARGUMENT naming `events[i].field`, and none of the batch is
+    stored. Success means every event is stored durably. A sink that does not
+    implement it answers UNIMPLEMENTED, and clients fall back to
+    RecordMetering.
+    """
 
 @_typing.type_check_only
 class MeteringSinkAsyncStub(MeteringSinkStub):
@@ -58,6 +66,14 @@ class MeteringSinkAsyncStub(MeteringSinkStub):
     """RecordMetering records one event. Success means the event is stored
     durably. A malformed event (e.g. a negative count) is INVALID_ARGUMENT
     naming the field.
+    """
+    RecordMeteringBatch: _aio.UnaryUnaryMultiCallable[_metering_pb2.RecordMeteringBatchRequest, _metering_pb2.RecordMeteringBatchResponse]  # type: ignore[assignment]
+    """RecordMeteringBatch records up to 1000 events in one call (an extplane
+    addition). All or nothing: if any event is invalid the call fails with
+    INVALID_ARGUMENT naming `events[i].field`, and none of the batch is
+    stored. Success means every event is stored durably. A sink that does not
+    implement it answers UNIMPLEMENTED, and clients fall back to
+    RecordMetering.
     """
 
 class MeteringSinkServicer(metaclass=_abc_1.ABCMeta):
@@ -76,6 +92,20 @@ class MeteringSinkServicer(metaclass=_abc_1.ABCMeta):
         """RecordMetering records one event. Success means the event is stored
         durably. A malformed event (e.g. a negative count) is INVALID_ARGUMENT
         naming the field.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordMeteringBatch(
+        self,
+        request: _metering_pb2.RecordMeteringBatchRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_metering_pb2.RecordMeteringBatchResponse, _abc.Awaitable[_metering_pb2.RecordMeteringBatchResponse]]:
+        """RecordMeteringBatch records up to 1000 events in one call (an extplane
+        addition). All or nothing: if any event is invalid the call fails with
+        INVALID_ARGUMENT naming `events[i].field`, and none of the batch is
+        stored. Success means every event is stored durably. A sink that does not
+        implement it answers UNIMPLEMENTED, and clients fall back to
+        RecordMetering.
         """
 
 def add_MeteringSinkServicer_to_server(servicer: MeteringSinkServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

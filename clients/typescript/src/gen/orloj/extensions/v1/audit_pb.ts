@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orloj/extensions/v1/audit.proto.
  */
 export const file_orloj_extensions_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("Ch9vcmxvai9leHRlbnNpb25zL3YxL2F1ZGl0LnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxIkQKElJlY29yZEF1ZGl0UmVxdWVzdBIuCgVldmVudBgBIAEoCzIfLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRFdmVudCIVChNSZWNvcmRBdWRpdFJlc3BvbnNlIv8BCgpBdWRpdEV2ZW50Ei0KCXRpbWVzdGFtcBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGYWN0aW9uGAIgASgJEg0KBWFjdG9yGAMgASgJEhAKCHJlc291cmNlGAQgASgJEhEKCW5hbWVzcGFjZRgFIAEoCRIPCgdvdXRjb21lGAYgASgJEj0KB2RldGFpbHMYByADKAsyLC5vcmxvai5leHRlbnNpb25zLnYxLkF1ZGl0RXZlbnQuRGV0YWlsc0VudHJ5Gi4KDERldGFpbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBMm0KCUF1ZGl0U2luaxJgCgtSZWNvcmRBdWRpdBInLm9ybG9qLmV4dGVuc2lvbnMudjEuUmVjb3JkQXVkaXRSZXF1ZXN0Gigub3Jsb2ouZXh0ZW5zaW9ucy52MS5SZWNvcmRBdWRpdFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Ch9vcmxvai9leHRlbnNpb25zL3YxL2F1ZGl0LnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxIkQKElJlY29yZEF1ZGl0UmVxdWVzdBIuCgVldmVudBgBIAEoCzIfLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRFdmVudCI6ChNSZWNvcmRBdWRpdFJlc3BvbnNlEhAKCHNlcXVlbmNlGAEgASgDEhEKCWR1cGxpY2F0ZRgCIAEoCCJKChdSZWNvcmRBdWRpdEJhdGNoUmVxdWVzdBIvCgZldmVudHMYASADKAsyHy5vcmxvai5leHRlbnNpb25zLnYxLkF1ZGl0RXZlbnQiQAoYUmVjb3JkQXVkaXRCYXRjaFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgFEhIKCmR1cGxpY2F0ZXMYAiABKAUikQIKCkF1ZGl0RXZlbnQSLQoJdGltZXN0YW1wGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhY3Rpb24YAiABKAkSDQoFYWN0b3IYAyABKAkSEAoIcmVzb3VyY2UYBCABKAkSEQoJbmFtZXNwYWNlGAUgASgJEg8KB291dGNvbWUYBiABKAkSPQoHZGV0YWlscxgHIAMoCzIsLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRFdmVudC5EZXRhaWxzRW50cnkSEAoIZXZlbnRfaWQYCCABKAkaLgoMRGV0YWlsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEy3gEKCUF1ZGl0U2luaxJgCgtSZWNvcmRBdWRpdBInLm9ybG9qLmV4dGVuc2lvbnMudjEuUmVjb3JkQXVkaXRSZXF1ZXN0Gigub3Jsb2ouZXh0ZW5zaW9ucy52MS5SZWNvcmRBdWRpdFJlc3BvbnNlEm8KEFJlY29yZEF1ZGl0QmF0Y2gSLC5vcmxvai5leHRlbnNpb25zLnYxLlJlY29yZEF1ZGl0QmF0Y2hSZXF1ZXN0Gi0ub3Jsb2ouZXh0ZW5zaW9ucy52MS5SZWNvcmRBdWRpdEJhdGNoUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * RecordAuditRequest wraps the event so the RPC can grow additively.
@@ -39,11 +39,25 @@ export const RecordAuditRequestSchema: GenMessage<RecordAuditRequest> = /*@__PUR
   messageDesc(file_orloj_extensions_v1_audit, 0);
 
 /**
- * RecordAuditResponse is empty; success is the acknowledgement.
+ * RecordAuditResponse: success is the acknowledgement.
  *
  * @generated from message orloj.extensions.v1.RecordAuditResponse
  */
 export type RecordAuditResponse = Message<"orloj.extensions.v1.RecordAuditResponse"> & {
+  /**
+   * Position of the event in the audit log's hash chain (its first
+   * recording's position, for a duplicate).
+   *
+   * @generated from field: int64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * True when an event with the same `event_id` was already stored.
+   *
+   * @generated from field: bool duplicate = 2;
+   */
+  duplicate: boolean;
 };
 
 /**
@@ -52,6 +66,55 @@ export type RecordAuditResponse = Message<"orloj.extensions.v1.RecordAuditRespon
  */
 export const RecordAuditResponseSchema: GenMessage<RecordAuditResponse> = /*@__PURE__*/
   messageDesc(file_orloj_extensions_v1_audit, 1);
+
+/**
+ * RecordAuditBatchRequest carries up to 1000 events.
+ *
+ * @generated from message orloj.extensions.v1.RecordAuditBatchRequest
+ */
+export type RecordAuditBatchRequest = Message<"orloj.extensions.v1.RecordAuditBatchRequest"> & {
+  /**
+   * The events to record, at most 1000, chained in this order.
+   *
+   * @generated from field: repeated orloj.extensions.v1.AuditEvent events = 1;
+   */
+  events: AuditEvent[];
+};
+
+/**
+ * Describes the message orloj.extensions.v1.RecordAuditBatchRequest.
+ * Use `create(RecordAuditBatchRequestSchema)` to create a new message.
+ */
+export const RecordAuditBatchRequestSchema: GenMessage<RecordAuditBatchRequest> = /*@__PURE__*/
+  messageDesc(file_orloj_extensions_v1_audit, 2);
+
+/**
+ * RecordAuditBatchResponse counts what the batch changed.
+ *
+ * @generated from message orloj.extensions.v1.RecordAuditBatchResponse
+ */
+export type RecordAuditBatchResponse = Message<"orloj.extensions.v1.RecordAuditBatchResponse"> & {
+  /**
+   * Events newly stored.
+   *
+   * @generated from field: int32 accepted = 1;
+   */
+  accepted: number;
+
+  /**
+   * Events whose `event_id` was already stored (in this batch or before).
+   *
+   * @generated from field: int32 duplicates = 2;
+   */
+  duplicates: number;
+};
+
+/**
+ * Describes the message orloj.extensions.v1.RecordAuditBatchResponse.
+ * Use `create(RecordAuditBatchResponseSchema)` to create a new message.
+ */
+export const RecordAuditBatchResponseSchema: GenMessage<RecordAuditBatchResponse> = /*@__PURE__*/
+  messageDesc(file_orloj_extensions_v1_audit, 3);
 
 /**
  * AuditEvent mirrors Orloj's `AuditEvent`.
@@ -108,6 +171,16 @@ export type AuditEvent = Message<"orloj.extensions.v1.AuditEvent"> & {
    * @generated from field: map<string, string> details = 7;
    */
   details: { [key: string]: string };
+
+  /**
+   * Idempotency key (an extplane addition; no Go field): an event whose id was
+   * already stored is acknowledged and stored once. Producers use a fresh
+   * UUIDv7 per event; an empty id disables deduplication for that event. At
+   * most 128 characters.
+   *
+   * @generated from field: string event_id = 8;
+   */
+  eventId: string;
 };
 
 /**
@@ -115,7 +188,7 @@ export type AuditEvent = Message<"orloj.extensions.v1.AuditEvent"> & {
  * Use `create(AuditEventSchema)` to create a new message.
  */
 export const AuditEventSchema: GenMessage<AuditEvent> = /*@__PURE__*/
-  messageDesc(file_orloj_extensions_v1_audit, 2);
+  messageDesc(file_orloj_extensions_v1_audit, 4);
 
 /**
  * AuditSink records who did what to which resource, and with what outcome,
@@ -136,6 +209,20 @@ export const AuditSink: GenService<{
     methodKind: "unary";
     input: typeof RecordAuditRequestSchema;
     output: typeof RecordAuditResponseSchema;
+  },
+  /**
+   * RecordAuditBatch records up to 1000 events in one call (an extplane
+   * addition), in the order given. All or nothing: if any event is invalid
+   * the call fails with INVALID_ARGUMENT naming `events[i].field`, and none
+   * of the batch is stored. A sink that does not implement it answers
+   * UNIMPLEMENTED, and clients fall back to RecordAudit.
+   *
+   * @generated from rpc orloj.extensions.v1.AuditSink.RecordAuditBatch
+   */
+  recordAuditBatch: {
+    methodKind: "unary";
+    input: typeof RecordAuditBatchRequestSchema;
+    output: typeof RecordAuditBatchResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orloj_extensions_v1_audit, 0);

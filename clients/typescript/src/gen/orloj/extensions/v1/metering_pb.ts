@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orloj/extensions/v1/metering.proto.
  */
 export const file_orloj_extensions_v1_metering: GenFile = /*@__PURE__*/
-  fileDesc("CiJvcmxvai9leHRlbnNpb25zL3YxL21ldGVyaW5nLnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxIkoKFVJlY29yZE1ldGVyaW5nUmVxdWVzdBIxCgVldmVudBgBIAEoCzIiLm9ybG9qLmV4dGVuc2lvbnMudjEuTWV0ZXJpbmdFdmVudCIYChZSZWNvcmRNZXRlcmluZ1Jlc3BvbnNlIs0BCg1NZXRlcmluZ0V2ZW50Ei0KCXRpbWVzdGFtcBgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJbmFtZXNwYWNlGAIgASgJEgwKBHRhc2sYAyABKAkSDQoFYWdlbnQYBCABKAkSDQoFbW9kZWwYBSABKAkSEQoJdG9rZW5zX2luGAYgASgDEhIKCnRva2Vuc19vdXQYByABKAMSEgoKdG9vbF9jYWxscxgIIAEoAxITCgtkdXJhdGlvbl9tcxgJIAEoAzJ5CgxNZXRlcmluZ1NpbmsSaQoOUmVjb3JkTWV0ZXJpbmcSKi5vcmxvai5leHRlbnNpb25zLnYxLlJlY29yZE1ldGVyaW5nUmVxdWVzdBorLm9ybG9qLmV4dGVuc2lvbnMudjEuUmVjb3JkTWV0ZXJpbmdSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_timestamp]);
+  fileDesc("CiJvcmxvai9leHRlbnNpb25zL3YxL21ldGVyaW5nLnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxIkoKFVJlY29yZE1ldGVyaW5nUmVxdWVzdBIxCgVldmVudBgBIAEoCzIiLm9ybG9qLmV4dGVuc2lvbnMudjEuTWV0ZXJpbmdFdmVudCIrChZSZWNvcmRNZXRlcmluZ1Jlc3BvbnNlEhEKCWR1cGxpY2F0ZRgBIAEoCCJQChpSZWNvcmRNZXRlcmluZ0JhdGNoUmVxdWVzdBIyCgZldmVudHMYASADKAsyIi5vcmxvai5leHRlbnNpb25zLnYxLk1ldGVyaW5nRXZlbnQiQwobUmVjb3JkTWV0ZXJpbmdCYXRjaFJlc3BvbnNlEhAKCGFjY2VwdGVkGAEgASgFEhIKCmR1cGxpY2F0ZXMYAiABKAUi3wEKDU1ldGVyaW5nRXZlbnQSLQoJdGltZXN0YW1wGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgluYW1lc3BhY2UYAiABKAkSDAoEdGFzaxgDIAEoCRINCgVhZ2VudBgEIAEoCRINCgVtb2RlbBgFIAEoCRIRCgl0b2tlbnNfaW4YBiABKAMSEgoKdG9rZW5zX291dBgHIAEoAxISCgp0b29sX2NhbGxzGAggASgDEhMKC2R1cmF0aW9uX21zGAkgASgDEhAKCGV2ZW50X2lkGAogASgJMvMBCgxNZXRlcmluZ1NpbmsSaQoOUmVjb3JkTWV0ZXJpbmcSKi5vcmxvai5leHRlbnNpb25zLnYxLlJlY29yZE1ldGVyaW5nUmVxdWVzdBorLm9ybG9qLmV4dGVuc2lvbnMudjEuUmVjb3JkTWV0ZXJpbmdSZXNwb25zZRJ4ChNSZWNvcmRNZXRlcmluZ0JhdGNoEi8ub3Jsb2ouZXh0ZW5zaW9ucy52MS5SZWNvcmRNZXRlcmluZ0JhdGNoUmVxdWVzdBowLm9ybG9qLmV4dGVuc2lvbnMudjEuUmVjb3JkTWV0ZXJpbmdCYXRjaFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * RecordMeteringRequest wraps the event so the RPC can grow additively.
@@ -39,11 +39,18 @@ export const RecordMeteringRequestSchema: GenMessage<RecordMeteringRequest> = /*
   messageDesc(file_orloj_extensions_v1_metering, 0);
 
 /**
- * RecordMeteringResponse is empty; success is the acknowledgement.
+ * RecordMeteringResponse: success is the acknowledgement.
  *
  * @generated from message orloj.extensions.v1.RecordMeteringResponse
  */
 export type RecordMeteringResponse = Message<"orloj.extensions.v1.RecordMeteringResponse"> & {
+  /**
+   * True when an event with the same `event_id` in the same namespace was
+   * already stored; it was acknowledged and counted once.
+   *
+   * @generated from field: bool duplicate = 1;
+   */
+  duplicate: boolean;
 };
 
 /**
@@ -52,6 +59,55 @@ export type RecordMeteringResponse = Message<"orloj.extensions.v1.RecordMetering
  */
 export const RecordMeteringResponseSchema: GenMessage<RecordMeteringResponse> = /*@__PURE__*/
   messageDesc(file_orloj_extensions_v1_metering, 1);
+
+/**
+ * RecordMeteringBatchRequest carries up to 1000 events.
+ *
+ * @generated from message orloj.extensions.v1.RecordMeteringBatchRequest
+ */
+export type RecordMeteringBatchRequest = Message<"orloj.extensions.v1.RecordMeteringBatchRequest"> & {
+  /**
+   * The events to record, at most 1000.
+   *
+   * @generated from field: repeated orloj.extensions.v1.MeteringEvent events = 1;
+   */
+  events: MeteringEvent[];
+};
+
+/**
+ * Describes the message orloj.extensions.v1.RecordMeteringBatchRequest.
+ * Use `create(RecordMeteringBatchRequestSchema)` to create a new message.
+ */
+export const RecordMeteringBatchRequestSchema: GenMessage<RecordMeteringBatchRequest> = /*@__PURE__*/
+  messageDesc(file_orloj_extensions_v1_metering, 2);
+
+/**
+ * RecordMeteringBatchResponse counts what the batch changed.
+ *
+ * @generated from message orloj.extensions.v1.RecordMeteringBatchResponse
+ */
+export type RecordMeteringBatchResponse = Message<"orloj.extensions.v1.RecordMeteringBatchResponse"> & {
+  /**
+   * Events newly stored.
+   *
+   * @generated from field: int32 accepted = 1;
+   */
+  accepted: number;
+
+  /**
+   * Events whose `event_id` was already stored (in this batch or before).
+   *
+   * @generated from field: int32 duplicates = 2;
+   */
+  duplicates: number;
+};
+
+/**
+ * Describes the message orloj.extensions.v1.RecordMeteringBatchResponse.
+ * Use `create(RecordMeteringBatchResponseSchema)` to create a new message.
+ */
+export const RecordMeteringBatchResponseSchema: GenMessage<RecordMeteringBatchResponse> = /*@__PURE__*/
+  messageDesc(file_orloj_extensions_v1_metering, 3);
 
 /**
  * MeteringEvent mirrors Orloj's `MeteringEvent`: one unit of metered work.
@@ -121,6 +177,16 @@ export type MeteringEvent = Message<"orloj.extensions.v1.MeteringEvent"> & {
    * @generated from field: int64 duration_ms = 9;
    */
   durationMs: bigint;
+
+  /**
+   * Idempotency key (an extplane addition; no Go field): an event whose id was
+   * already stored in the same namespace is acknowledged and counted once,
+   * however late the retry. Producers use a fresh UUIDv7 per event; an empty
+   * id disables deduplication for that event. At most 128 characters.
+   *
+   * @generated from field: string event_id = 10;
+   */
+  eventId: string;
 };
 
 /**
@@ -128,7 +194,7 @@ export type MeteringEvent = Message<"orloj.extensions.v1.MeteringEvent"> & {
  * Use `create(MeteringEventSchema)` to create a new message.
  */
 export const MeteringEventSchema: GenMessage<MeteringEvent> = /*@__PURE__*/
-  messageDesc(file_orloj_extensions_v1_metering, 2);
+  messageDesc(file_orloj_extensions_v1_metering, 4);
 
 /**
  * MeteringSink records usage events (model calls, tokens, tool calls) for
@@ -150,6 +216,21 @@ export const MeteringSink: GenService<{
     methodKind: "unary";
     input: typeof RecordMeteringRequestSchema;
     output: typeof RecordMeteringResponseSchema;
+  },
+  /**
+   * RecordMeteringBatch records up to 1000 events in one call (an extplane
+   * addition). All or nothing: if any event is invalid the call fails with
+   * INVALID_ARGUMENT naming `events[i].field`, and none of the batch is
+   * stored. Success means every event is stored durably. A sink that does not
+   * implement it answers UNIMPLEMENTED, and clients fall back to
+   * RecordMetering.
+   *
+   * @generated from rpc orloj.extensions.v1.MeteringSink.RecordMeteringBatch
+   */
+  recordMeteringBatch: {
+    methodKind: "unary";
+    input: typeof RecordMeteringBatchRequestSchema;
+    output: typeof RecordMeteringBatchResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_orloj_extensions_v1_metering, 0);
