@@ -23,6 +23,7 @@ from pydantic_settings import (
 
 from extplane.capabilities.config import CapabilitiesSettings
 from extplane.gateway.config import GatewaySettings
+from extplane.runtime.auth import AuthSettings
 
 CONFIG_FILE_ENV = "EXTPLANE_CONFIG_FILE"
 # The file `load_settings` was given; a context variable rather than the process
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     host_providers: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50054))
     runner: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50055))
 
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)

@@ -1,0 +1,95 @@
+"""Bearer tokens with roles, for the query APIs (DESIGN §7).
+
+Tokens come from configuration, each with a name (for logs) and roles. A
+token may be configured by its SHA-256 (hex) so the secret itself need not
+sit in a config file. Services check the role themselves, so the gRPC and
+the HTTP (gateway) paths are guarded alike. With no token configured, every
+guarded call is refused: a fresh deployment does not serve its audit log to
+whoever asks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+import grpc
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+METERING_READER = "metering.reader"
+AUDIT_READER = "audit.reader"
+# A token holding this role holds every role.
+ANY_ROLE = "*"
+
+
+class BearerToken(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="Who holds the token; appears in logs.")
+    token: SecretStr | None = Field(default=None, description="The token itself.")
+    sha256: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Lower-case hex SHA-256 of the token, instead of the token.",
+    )
+    roles: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _exactly_one_secret(self) -> BearerToken:
+        if (self.token is None) == (self.sha256 is None):
+            raise ValueError("set exactly one of token and sha256")
+        if self.token is not None and len(self.token.get_secret_value()) < 16:
+            raise ValueError("token must be at least 16 characters")
+        return self
+
+    def digest(self) -> str:
+        if self.sha256 is not None:
+            return self.sha256
+        assert self.token is not None
+        return hashlib.sha256(self.token.get_secret_value().encode()).hexdigest()
+
+
+class AuthSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tokens: list[BearerToken] = Field(default_factory=list)
+
+
+class Authorizer:
+    """Checks a call's `authorization: Bearer …` metadata against the configured tokens."""
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self._by_digest = {token.digest(): token for token in settings.tokens}
+
+    def principal(self, authorization: str | None, role: str) -> tuple[grpc.StatusCode, str]:
+        """(OK, token name) or (the refusal's code, its message)."""
+        if not authorization:
+            return grpc.StatusCode.UNAUTHENTICATED, "missing bearer token"
+        scheme, _, credential = authorization.strip().partition(" ")
+        credential = credential.strip()
+        if scheme.lower() != "bearer" or not credential:
+            return grpc.StatusCode.UNAUTHENTICATED, "authorization must be 'Bearer <token>'"
+        digest = hashlib.sha256(credential.encode()).hexdigest()
+        match = next(
+            (t for d, t in self._by_digest.items() if hmac.compare_digest(d, digest)), None
+        )
+        if match is None:
+            return grpc.StatusCode.UNAUTHENTICATED, "unknown bearer token"
+        if role not in match.roles and ANY_ROLE not in match.roles:
+            return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {role!r}"
+        return grpc.StatusCode.OK, match.name
+
+    async def require(self, context: grpc.aio.ServicerContext[object, object], role: str) -> str:
+        """The caller's token name; aborts the call when it lacks `role`."""
+        authorization = next(
+            (
+                str(value)
+                for key, value in (context.invocation_metadata() or ())
+                if key == "authorization"
+            ),
+            None,
+        )
+        code, detail = self.principal(authorization, role)
+        if code is not grpc.StatusCode.OK:
+            await context.abort(code, detail)
+        return detail

@@ -1,0 +1,120 @@
+"""SQLite with one writer thread and a few reader threads.
+
+SQLite allows one writer at a time, so every write runs on one dedicated
+thread in `BEGIN IMMEDIATE … COMMIT`; WAL lets readers on other threads see a
+consistent snapshot meanwhile. `synchronous=FULL` makes a commit durable
+before it returns, which is what an acknowledgement promises; group commit
+(see `GroupCommitter`) is how that stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Literal, TypeVar
+
+T = TypeVar("T")
+
+_BUSY_TIMEOUT_MS = 10_000
+
+
+class SqliteDatabase:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        readers: int = 2,
+        synchronous: Literal["FULL", "NORMAL"] = "FULL",
+    ) -> None:
+        self.path = path
+        self._synchronous = synchronous
+        self._writer_pool: ThreadPoolExecutor | None = None
+        self._reader_pool: ThreadPoolExecutor | None = None
+        self._readers = readers
+        self._writer: sqlite3.Connection | None = None
+        self._reader_local = threading.local()
+        self._reader_connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _connect(self, *, query_only: bool) -> sqlite3.Connection:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the module
+        # never opens a transaction behind our back.
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        if query_only:
+            conn.execute("PRAGMA query_only=ON")
+        else:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        return conn
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-w-{self.path.name}")
+        self._reader_pool = ThreadPoolExecutor(
+            self._readers, thread_name_prefix=f"sqlite-r-{self.path.name}"
+        )
+        loop = asyncio.get_running_loop()
+        self._writer = await loop.run_in_executor(
+            self._writer_pool, lambda: self._connect(query_only=False)
+        )
+
+    async def close(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._writer_pool is not None:
+            writer = self._writer
+            if writer is not None:
+                await loop.run_in_executor(self._writer_pool, writer.close)
+            await loop.run_in_executor(None, self._writer_pool.shutdown)
+            self._writer_pool = None
+            self._writer = None
+        if self._reader_pool is not None:
+            await loop.run_in_executor(None, self._reader_pool.shutdown)
+            self._reader_pool = None
+        with self._lock:
+            for conn in self._reader_connections:
+                conn.close()
+            self._reader_connections.clear()
+        self._reader_local = threading.local()
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` in one write transaction; it commits when `fn` returns."""
+        if self._writer_pool is None or self._writer is None:
+            raise RuntimeError(f"database {self.path} is not open")
+        conn = self._writer
+        return await asyncio.get_running_loop().run_in_executor(
+            self._writer_pool, _in_transaction, conn, "BEGIN IMMEDIATE", fn
+        )
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` on a read-only connection, in one snapshot."""
+        if self._reader_pool is None:
+            raise RuntimeError(f"database {self.path} is not open")
+        return await asyncio.get_running_loop().run_in_executor(self._reader_pool, self._read, fn)
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._reader_local, "conn", None)
+        if conn is None:
+            conn = self._connect(query_only=True)
+            self._reader_local.conn = conn
+            with self._lock:
+                self._reader_connections.append(conn)
+        return _in_transaction(conn, "BEGIN", fn)
+
+
+def _in_transaction(
+    conn: sqlite3.Connection, begin: str, fn: Callable[[sqlite3.Connection], T]
+) -> T:
+    conn.execute(begin)
+    try:
+        result = fn(conn)
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
