@@ -1,4 +1,8 @@
-"""Real servers for the gateway tests: a grpc.aio upstream and the gateway over uvicorn."""
+"""Real servers for the gateway tests: a grpc.aio upstream and the gateway over uvicorn.
+
+The upstream serves every routed contract: a fake CapabilityProvider and the
+query fakes of `query_fakes` (MeteringQueryService, AuditQueryService).
+"""
 
 from __future__ import annotations
 
@@ -16,12 +20,21 @@ from grpc_health.v1.health import aio as health_aio
 from grpc_status import rpc_status
 from opentelemetry.sdk.trace import TracerProvider
 from prometheus_client import CollectorRegistry
+from query_fakes import (
+    AUDIT_SERVICE,
+    METERING_SERVICE,
+    FakeAuditQuery,
+    FakeMeteringQuery,
+    add_query_fakes,
+)
 
 from extplane.gateway import GatewayServer, GatewaySettings
 from extplane.gateway.registry import HttpBinding
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 CAPABILITY_SERVICE = "orloj.extensions.v1.CapabilityProvider"
+# Every service with annotated routes, as /readyz lists them.
+ROUTED_SERVICES = tuple(sorted((CAPABILITY_SERVICE, METERING_SERVICE, AUDIT_SERVICE)))
 
 
 @dataclass
@@ -78,6 +91,8 @@ class Upstream:
     provider: FakeCapabilityProvider
     health: health_aio.HealthServicer
     address: str
+    metering: FakeMeteringQuery
+    audit: FakeAuditQuery
 
 
 @dataclass
@@ -114,17 +129,19 @@ async def close_gateway(gateway: Gateway) -> None:
 
 @asynccontextmanager
 async def serving_upstream(*, health: bool = True) -> AsyncIterator[Upstream]:
-    """A CapabilityProvider (and, if asked, the health service) on 127.0.0.1, port 0."""
+    """Every routed service (and, if asked, the health service) on 127.0.0.1, port 0."""
     server = grpc.aio.server()
     provider = FakeCapabilityProvider()
     capabilities_pb2_grpc.add_CapabilityProviderServicer_to_server(provider, server)
+    metering, audit = add_query_fakes(server)
     health_servicer = health_aio.HealthServicer()
     if health:
         health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
-    await health_servicer.set(CAPABILITY_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    for service in ROUTED_SERVICES:
+        await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     try:
-        yield Upstream(provider, health_servicer, f"127.0.0.1:{port}")
+        yield Upstream(provider, health_servicer, f"127.0.0.1:{port}", metering, audit)
     finally:
         await server.stop(None)

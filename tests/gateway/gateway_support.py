@@ -2,16 +2,18 @@
 
 It exercises every transcoding rule the real contracts do not use yet: path
 variables with patterns and nested fields, `**`, verbs, body "*" and a body
-field, response_body, query parameters of every kind, additional bindings.
+field, response_body, query parameters of every kind, additional bindings, a
+server-streaming RPC of plain messages (NDJSON) and a unary HttpBody answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import grpc
-from google.api import annotations_pb2, field_behavior_pb2, http_pb2
+from google.api import annotations_pb2, field_behavior_pb2, http_pb2, httpbody_pb2
 from google.protobuf import (
+    any_pb2,
     descriptor_pb2,
     descriptor_pool,
     duration_pb2,
@@ -62,6 +64,7 @@ def _thing_file() -> descriptor_pb2.FileDescriptorProto:
             "google/protobuf/duration.proto",
             "google/protobuf/field_mask.proto",
             "google/protobuf/wrappers.proto",
+            "google/api/httpbody.proto",
         ],
     )
     color = file.enum_type.add(name="Color")
@@ -107,9 +110,20 @@ def _thing_file() -> descriptor_pb2.FileDescriptorProto:
 
     service = file.service.add(name="ThingService")
 
-    def rpc(name: str, request: str, response: str, rule: http_pb2.HttpRule) -> None:
+    def rpc(
+        name: str,
+        request: str,
+        response: str,
+        rule: http_pb2.HttpRule,
+        *,
+        streaming: bool = False,
+    ) -> None:
+        output = response if response.startswith(".") else f".{PACKAGE}.{response}"
         method = service.method.add(
-            name=name, input_type=f".{PACKAGE}.{request}", output_type=f".{PACKAGE}.{response}"
+            name=name,
+            input_type=f".{PACKAGE}.{request}",
+            output_type=output,
+            server_streaming=streaming,
         )
         method.options.Extensions[annotations_pb2.http].CopyFrom(rule)
 
@@ -134,6 +148,8 @@ def _thing_file() -> descriptor_pb2.FileDescriptorProto:
     rpc("GetTags", "Thing", "Thing", http_pb2.HttpRule(get="/v1/tags", response_body="tags"))
     rpc("GetInner", "Thing", "Thing", http_pb2.HttpRule(get="/v1/inner", response_body="inner"))
     rpc("DeleteThing", "Thing", "Thing", http_pb2.HttpRule(delete="/v1/{name=things/*}"))
+    rpc("WatchThings", "Thing", "Thing", http_pb2.HttpRule(get="/v1/watch"), streaming=True)
+    rpc("GetRaw", "Thing", ".google.api.HttpBody", http_pb2.HttpRule(get="/v1/raw"))
     return file
 
 
@@ -149,6 +165,8 @@ def thing_pool() -> tuple[descriptor_pool.DescriptorPool, FileDescriptor]:
         duration_pb2,
         field_mask_pb2,
         wrappers_pb2,
+        any_pb2,
+        httpbody_pb2,
     ):
         pool.AddSerializedFile(module.DESCRIPTOR.serialized_pb)
     file = pool.AddSerializedFile(_thing_file().SerializeToString())
@@ -168,11 +186,18 @@ def thing_class(file: FileDescriptor, name: str = "Thing") -> type[Message]:
     return message_factory.GetMessageClass(file.message_types_by_name[name])
 
 
+FAIL_FIRST = "fail-first"
+FAIL_AFTER = "fail-after"
+
+
 def echo_handler(file: FileDescriptor) -> grpc.GenericRpcHandler:
     """Every ThingService RPC answers with a Thing echoing what the gateway sent.
 
     UpdateThing answers with the `thing` it was given, and stores the update
     mask's paths in `tags`, so a test sees both body and query fields arrive.
+    WatchThings streams `size` Things named `<name>-<n>`; the tag "fail-first"
+    fails it before the first, "fail-after" after the last (DATA_LOSS). GetRaw
+    answers an HttpBody of `name`'s bytes typed `inner.label`.
     """
     thing = thing_class(file)
     update = thing_class(file, "UpdateThingRequest")
@@ -196,9 +221,34 @@ def echo_handler(file: FileDescriptor) -> grpc.GenericRpcHandler:
         reply.tags.extend(request.update_mask.paths)  # type: ignore[attr-defined]
         return reply
 
+    def raw_answer(request: Message) -> Message:
+        name: str = request.name  # type: ignore[attr-defined]
+        label: str = request.inner.label  # type: ignore[attr-defined]
+        return httpbody_pb2.HttpBody(content_type=label, data=name.encode())
+
+    async def watch(
+        request: Message,
+        context: grpc.aio.ServicerContext,  # type: ignore[type-arg]
+    ) -> AsyncIterator[Message]:
+        tags = list(request.tags)  # type: ignore[attr-defined]
+        if FAIL_FIRST in tags:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "no things to watch")
+        for n in range(1, request.size + 1):  # type: ignore[attr-defined]
+            yield thing(name=f"{request.name}-{n}", size=n)  # type: ignore[attr-defined]
+        if FAIL_AFTER in tags:
+            await context.abort(grpc.StatusCode.DATA_LOSS, "the watch lost its place")
+
     for method in file.services_by_name["ThingService"].methods:
         if method.name == "UpdateThing":
             handlers[method.name] = make(update, update_answer)
+        elif method.name == "GetRaw":
+            handlers[method.name] = make(thing, raw_answer)
+        elif method.name == "WatchThings":
+            handlers[method.name] = grpc.unary_stream_rpc_method_handler(
+                watch,
+                request_deserializer=thing.FromString,
+                response_serializer=lambda message: message.SerializeToString(),
+            )
         else:
             handlers[method.name] = make(thing, lambda request: request)
     return grpc.method_handlers_generic_handler(SERVICE, handlers)

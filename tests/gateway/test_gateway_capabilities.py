@@ -136,5 +136,12 @@ async def test_unknown_query_parameter_is_400(gateway: Gateway) -> None:
     assert response.json() == {
         "code": 3,
         "message": 'unknown query parameter "verbose"',
-        "details": [],
+        "details": [
+            {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                "fieldViolations": [
+                    {"field": "verbose", "description": 'unknown query parameter "verbose"'}
+                ],
+            }
+        ],
     }

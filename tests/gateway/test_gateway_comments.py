@@ -45,3 +45,28 @@ def test_nested_elements_are_named_by_their_full_path() -> None:
         "p.v1.Outer.Kind": "Kinds.",
         "p.v1.Outer.KIND_A": "The A kind.",
     }
+
+
+def test_buf_lint_directives_are_not_documentation() -> None:
+    proto = descriptor_pb2.FileDescriptorProto(name="x.proto", package="p.v1")
+    service = proto.service.add(name="Things")
+    service.method.add(name="Export")
+    service.method.add(name="Ignored")
+    proto.source_code_info.location.add(
+        path=(6, 0, 2, 0),
+        leading_comments=" Export streams things.\n buf:lint:ignore RPC_RESPONSE_STANDARD_NAME\n"
+        " Then it stops.\n",
+    )
+    proto.source_code_info.location.add(
+        path=(6, 0, 2, 1), leading_comments=" buf:lint:ignore RPC_REQUEST_STANDARD_NAME\n"
+    )
+
+    comments = comments_from(descriptor_pb2.FileDescriptorSet(file=[proto]))
+
+    assert comments == {"p.v1.Things.Export": "Export streams things.\nThen it stops."}
+
+
+def test_the_shipped_export_comment_has_no_directive() -> None:
+    comment = packaged_comments()["orloj.extensions.v1.AuditQueryService.ExportAuditEvents"]
+    assert comment.startswith("ExportAuditEvents streams every record")
+    assert "buf:lint" not in comment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway_servers import (
     CAPABILITY_SERVICE,
+    ROUTED_SERVICES,
     Gateway,
     Upstream,
     close_gateway,
@@ -33,7 +34,10 @@ async def test_healthz_answers_even_with_no_upstream() -> None:
 async def test_readyz_is_200_when_the_upstream_is_serving(gateway: Gateway) -> None:
     response = await gateway.client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ready", "upstreams": {CAPABILITY_SERVICE: "SERVING"}}
+    assert response.json() == {
+        "status": "ready",
+        "upstreams": dict.fromkeys(ROUTED_SERVICES, "SERVING"),
+    }
 
 
 async def test_readyz_is_503_when_the_upstream_is_not_serving(
@@ -44,7 +48,10 @@ async def test_readyz_is_503_when_the_upstream_is_not_serving(
     assert response.status_code == 503
     assert response.json() == {
         "status": "not_ready",
-        "upstreams": {CAPABILITY_SERVICE: "NOT_SERVING"},
+        "upstreams": {
+            **dict.fromkeys(ROUTED_SERVICES, "SERVING"),
+            CAPABILITY_SERVICE: "NOT_SERVING",
+        },
         "not_ready": [CAPABILITY_SERVICE],
     }
 
@@ -56,8 +63,8 @@ async def test_readyz_is_503_when_the_upstream_is_down() -> None:
     finally:
         await close_gateway(gateway)
     assert response.status_code == 503
-    assert response.json()["not_ready"] == [CAPABILITY_SERVICE]
-    assert response.json()["upstreams"][CAPABILITY_SERVICE] == "UNAVAILABLE"
+    assert response.json()["not_ready"] == list(ROUTED_SERVICES)
+    assert response.json()["upstreams"] == dict.fromkeys(ROUTED_SERVICES, "UNAVAILABLE")
 
 
 async def test_readyz_is_503_when_the_upstream_has_no_health_service() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from gateway_servers import Gateway
+from gateway_servers import Gateway, Upstream, close_gateway, open_gateway
 from gateway_support import thing_bindings
 from openapi_spec_validator import validate
 
+from extplane.gateway import GatewaySettings
 from extplane.gateway.openapi import openapi_document
 
 
@@ -65,6 +67,8 @@ def test_parameters_bodies_and_schemas_of_a_richer_service() -> None:
         "/v1/files/{name}",
         "/v1/tags",
         "/v1/inner",
+        "/v1/watch",
+        "/v1/raw",
     }
     assert set(paths["/v1/{name}"]) == {"get", "delete"}
     assert paths["/v1/shelves/{inner.label}/things/{name}"]["get"]["operationId"] == (
@@ -82,7 +86,13 @@ def test_parameters_bodies_and_schemas_of_a_richer_service() -> None:
     assert parameters["createdAt"]["schema"] == {"type": "string", "format": "date-time"}
     assert parameters["inner.count"]["schema"] == {"type": "string", "format": "int64"}
     assert parameters["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
-    assert parameters["color"]["schema"] == {"$ref": "#/components/schemas/test.gateway.v1.Color"}
+    # Enum parameters list the short spellings first (here the names have no
+    # shared prefix, so short is the lower-cased name), then the full names.
+    assert parameters["color"]["schema"] == {
+        "type": "string",
+        "enum": ["color_unspecified", "red", "green", "COLOR_UNSPECIFIED", "RED", "GREEN"],
+    }
+    assert "in any case" in parameters["color"]["description"]
     assert "labels" not in parameters
 
     create = paths["/v1/things"]["post"]
@@ -123,12 +133,109 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
     snapshot = document["components"]["schemas"]["orloj.extensions.v1.CapabilitySnapshot"]
     assert "CapabilitySnapshot" in snapshot["description"]
     assert "Feature name -> enabled" in snapshot["properties"]["features"]["description"]
-    (tag,) = document["tags"]
-    assert tag["name"] == "CapabilityProvider"
-    assert "deployment" in tag["description"]
+    tags = {tag["name"]: tag for tag in document["tags"]}
+    assert set(tags) == {"AuditQueryService", "CapabilityProvider", "MeteringQueryService"}
+    assert "deployment" in tags["CapabilityProvider"]["description"]
 
 
 async def test_the_document_passes_an_openapi_3_1_validator(gateway: Gateway) -> None:
     document = (await gateway.client.get("/openapi.json")).json()
     validate(document)
     validate(openapi_document(thing_bindings(), title="t", version="0"))
+
+
+async def test_the_export_is_a_secured_streamed_download(gateway: Gateway) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    export = document["paths"]["/v1/audit/export"]["get"]
+    assert export["operationId"] == "AuditQueryService_ExportAuditEvents"
+    ok = export["responses"]["200"]
+    assert set(ok["content"]) == {"application/x-ndjson", "text/csv"}
+    assert ok["content"]["text/csv"]["schema"] == {"type": "string", "format": "binary"}
+    assert "cuts the transfer short" in ok["description"]
+    assert export["security"] == [{"bearerAuth": []}]
+    assert set(export["responses"]) == {"200", "401", "403", "default"}
+    # The buf lint directive in the proto comment stays out of the description.
+    assert "buf:lint" not in json.dumps(document)
+    assert export["description"].endswith("serves the bytes as they are.")
+
+    parameters = {p["name"]: p for p in export["parameters"]}
+    assert parameters["format"]["schema"]["enum"][:3] == ["unspecified", "jsonl", "csv"]
+    assert "AUDIT_EXPORT_FORMAT_CSV" in parameters["format"]["schema"]["enum"]
+    assert parameters["startTime"]["schema"] == {"type": "string", "format": "date-time"}
+    assert parameters["actor"]["description"] == "Only this actor; empty matches any."
+
+
+async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["bearerAuth"]["type"] == "http"
+    assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    secured = {
+        path
+        for path, operations in document["paths"].items()
+        if operations["get"].get("security") == [{"bearerAuth": []}]
+    }
+    assert secured == {
+        "/v1/metering/usage",
+        "/v1/metering/events",
+        "/v1/audit/events",
+        "/v1/audit/export",
+        "/v1/audit/verify",
+        "/v1/audit/checkpoints",
+        "/v1/audit/public-key",
+    }
+    capabilities = document["paths"]["/v1/capabilities"]["get"]
+    assert "security" not in capabilities
+    assert "401" not in capabilities["responses"]
+
+
+async def test_a_repeated_enum_parameter_is_an_array_of_spellings(gateway: Gateway) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+    usage = document["paths"]["/v1/metering/usage"]["get"]
+    group_by = next(p for p in usage["parameters"] if p["name"] == "groupBy")
+    assert group_by["schema"]["type"] == "array"
+    assert group_by["schema"]["items"]["enum"][:5] == [
+        "unspecified",
+        "namespace",
+        "task",
+        "agent",
+        "model",
+    ]
+    assert "Repeat the parameter" in group_by["description"]
+
+
+def test_streams_of_messages_and_raw_answers_in_a_richer_service() -> None:
+    document = openapi_document(thing_bindings(), title="t", version="0")
+    paths: Any = document["paths"]
+    watch = paths["/v1/watch"]["get"]["responses"]["200"]["content"]
+    line = watch["application/x-ndjson"]["schema"]
+    assert line["properties"]["result"] == {"$ref": "#/components/schemas/test.gateway.v1.Thing"}
+    assert line["properties"]["error"] == {"$ref": "#/components/schemas/google.rpc.Status"}
+    raw = paths["/v1/raw"]["get"]["responses"]["200"]["content"]
+    assert raw == {"*/*": {"schema": {"type": "string", "format": "binary"}}}
+    assert "securitySchemes" not in document["components"]  # type: ignore[operator]
+    secured = openapi_document(
+        thing_bindings(),
+        title="t",
+        version="0",
+        bearer_services={"test.gateway.v1.ThingService"},
+        download_media_types={"test.gateway.v1.ThingService.GetRaw": ["text/plain"]},
+    )
+    validate(secured)
+    secured_paths: Any = secured["paths"]
+    raw_get = secured_paths["/v1/raw"]["get"]
+    assert set(raw_get["responses"]["200"]["content"]) == {"text/plain"}
+    assert raw_get["security"] == [{"bearerAuth": []}]
+
+
+async def test_bearer_services_come_from_the_settings(upstream: Upstream) -> None:
+    settings = GatewaySettings(port=0, bearer_services=["orloj.extensions.v1.CapabilityProvider"])
+    gateway = await open_gateway(upstream.address, settings=settings)
+    try:
+        document = (await gateway.client.get("/openapi.json")).json()
+    finally:
+        await close_gateway(gateway)
+    validate(document)
+    assert document["paths"]["/v1/capabilities"]["get"]["security"] == [{"bearerAuth": []}]
+    assert "security" not in document["paths"]["/v1/audit/export"]["get"]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import grpc
+import httpx
+import pytest
 from gateway_servers import Gateway, Upstream, close_gateway, open_gateway
+from google.api import httpbody_pb2
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import SpanKind, StatusCode
+from query_fakes import AUDIT_TOKEN, Context, bearer
+
+from extplane_protos.orloj.extensions.v1 import audit_query_pb2
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_SPAN_ID = "00f067aa0ba902b7"
@@ -71,3 +80,44 @@ async def test_without_traceparent_a_trace_still_starts(upstream: Upstream) -> N
         await close_gateway(gateway)
     received = upstream.provider.received[-1]
     assert _trace_id_of(received["traceparent"]) != "0" * 32
+
+
+async def test_a_streamed_answer_is_one_span_that_ends_with_the_stream(
+    upstream: Upstream,
+) -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async def failing(
+        request: audit_query_pb2.ExportAuditEventsRequest, context: Context
+    ) -> AsyncIterator[httpbody_pb2.HttpBody]:
+        yield httpbody_pb2.HttpBody(content_type="text/csv", data=b"head\r\n")
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "store went away")
+
+    gateway = await open_gateway(upstream.address, tracer_provider=provider)
+    try:
+        complete = await gateway.client.get(
+            "/v1/audit/export",
+            headers={**bearer(AUDIT_TOKEN), "traceparent": TRACEPARENT},
+        )
+        upstream.audit.export = failing
+        async with gateway.client.stream(
+            "GET", "/v1/audit/export", headers=bearer(AUDIT_TOKEN)
+        ) as cut:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await cut.aread()
+    finally:
+        await close_gateway(gateway)
+    assert complete.status_code == 200
+    assert _trace_id_of(upstream.audit.metadata[0]["traceparent"]) == TRACE_ID
+
+    spans = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
+    assert [s.name for s in spans] == ["GET /v1/audit/export"] * 2
+    done, broken = (s.attributes or {} for s in spans)
+    assert done["extplane.stream.outcome"] == "completed"
+    assert done["rpc.grpc.status_code"] == 0
+    assert done["http.response.status_code"] == 200
+    assert broken["extplane.stream.outcome"] == "upstream_error"
+    assert broken["rpc.grpc.status_code"] == 14
+    assert spans[1].status.status_code is StatusCode.ERROR

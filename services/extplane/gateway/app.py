@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from opentelemetry import trace
@@ -27,6 +27,11 @@ from extplane.gateway.routes import RouteTable
 from extplane.gateway.types import HeaderMatcher, UpstreamResolver
 
 OPENAPI_TITLE = "extplane gateway"
+# What each download (an RPC answering google.api.HttpBody) may be, for /openapi.json:
+# the first message's content_type decides at run time.
+DOWNLOAD_MEDIA_TYPES: Mapping[str, Sequence[str]] = {
+    "orloj.extensions.v1.AuditQueryService.ExportAuditEvents": ("application/x-ndjson", "text/csv"),
+}
 
 
 def create_app(
@@ -38,14 +43,16 @@ def create_app(
     tracer_provider: trace.TracerProvider | None = None,
     header_matcher: HeaderMatcher = default_header_matcher,
     metrics_registry: CollectorRegistry | None = None,
+    download_media_types: Mapping[str, Sequence[str]] = DOWNLOAD_MEDIA_TYPES,
 ) -> Starlette:
     """The gateway app.
 
     `bindings` defaults to every annotated RPC under `extplane_protos`. Channels
     passed in stay the caller's to close; otherwise the app opens its own and
     closes them at lifespan shutdown. Spans go to `tracer_provider`, else to the
-    global one; request metrics to `metrics_registry`, else nowhere scraped. A bad
-    annotation raises `BindingError` here, at start.
+    global one; request metrics to `metrics_registry`, else nowhere scraped.
+    `download_media_types` (full method name -> media types) documents downloads in
+    /openapi.json. A bad annotation raises `BindingError` here, at start.
     """
     table = RouteTable(load_bindings() if bindings is None else bindings)
     owned = channels is None
@@ -60,7 +67,12 @@ def create_app(
         metrics=GatewayMetrics(metrics_registry),
     )
     document = openapi_document(
-        table.bindings, title=OPENAPI_TITLE, version=__version__, comments=packaged_comments()
+        table.bindings,
+        title=OPENAPI_TITLE,
+        version=__version__,
+        comments=packaged_comments(),
+        bearer_services=frozenset(settings.bearer_services),
+        download_media_types=download_media_types,
     )
     document_body = json.dumps(document, separators=(",", ":")).encode()
 

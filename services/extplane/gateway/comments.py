@@ -27,8 +27,14 @@ _SERVICE_METHOD = 2
 Path = tuple[int, ...]
 
 
+# Lines addressed to tools, not readers (`// buf:lint:ignore RULE`): never shown.
+_DIRECTIVE_PREFIXES = ("buf:lint:",)
+
+
 def _clean(comment: str) -> str:
-    return "\n".join(line.strip() for line in comment.strip().splitlines()).strip()
+    lines = (line.strip() for line in comment.strip().splitlines())
+    kept = (line for line in lines if not line.startswith(_DIRECTIVE_PREFIXES))
+    return "\n".join(kept).strip()
 
 
 def _enum_names(

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# The query services behind `metering.reader` / `audit.reader` roles (DESIGN section 7).
+BEARER_SERVICES = (
+    "orloj.extensions.v1.MeteringQueryService",
+    "orloj.extensions.v1.AuditQueryService",
+)
+
 
 class GatewaySettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,3 +31,20 @@ class GatewaySettings(BaseModel):
         default=4 * 1024 * 1024, ge=0, description="Larger request bodies are refused (413)."
     )
     access_log: bool = Field(default=False, description="One INFO log line per HTTP request.")
+    stream_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Deadline of a whole server-streaming call (a download): long enough "
+        "for a large export; Grpc-Timeout or X-Request-Timeout may shorten it.",
+    )
+    bearer_services: list[str] = Field(
+        default_factory=lambda: list(BEARER_SERVICES),
+        description="Fully-qualified gRPC services whose routes /openapi.json declares as "
+        "needing a bearer token. The services enforce it; the gateway only forwards "
+        "Authorization and documents the requirement.",
+    )
+    auth_realm: str = Field(
+        default="extplane",
+        pattern=r"^[\x20-\x7e]*$",
+        description='The realm of the `WWW-Authenticate: Bearer realm="..."` challenge on 401.',
+    )

@@ -107,8 +107,15 @@ class RequestError(GatewayError):
         return status_json(status_code_number(self.code), self.message, self.details)
 
 
-def invalid_argument(message: str) -> RequestError:
-    return RequestError(grpc.StatusCode.INVALID_ARGUMENT, message)
+def invalid_argument(message: str, *, field: str | None = None) -> RequestError:
+    """INVALID_ARGUMENT; with `field` (as the client spelled it), a `google.rpc.BadRequest`
+    detail names it too, so a client can point at the input without parsing the message."""
+    if field is None:
+        return RequestError(grpc.StatusCode.INVALID_ARGUMENT, message)
+    violation = error_details_pb2.BadRequest.FieldViolation(field=field, description=message)
+    detail = any_pb2.Any()
+    detail.Pack(error_details_pb2.BadRequest(field_violations=[violation]))
+    return RequestError(grpc.StatusCode.INVALID_ARGUMENT, message, details=[detail])
 
 
 def request_error_from_rpc(error: grpc.aio.AioRpcError, service: str) -> RequestError:

@@ -2,19 +2,25 @@
 
 A path segment may use the proto name or the JSON (lowerCamelCase) name. A string
 value becomes the JSON value protojson expects for the field, so parsing and
-its errors stay with `json_format`.
+its errors stay with `json_format`. Enum values may also be written short
+(see `enums`).
 """
 
 from __future__ import annotations
 
+import re
+
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from extplane.gateway.enums import spellings
 
 FieldPath = tuple[FieldDescriptor, ...]
 
+TIMESTAMP = "google.protobuf.Timestamp"
 # Well-known types whose JSON form is one string, so one query value sets them.
 STRING_JSON_TYPES = frozenset(
     {
-        "google.protobuf.Timestamp",
+        TIMESTAMP,
         "google.protobuf.Duration",
         "google.protobuf.FieldMask",
     }
@@ -34,6 +40,8 @@ WRAPPER_TYPES = frozenset(
 )
 _TRUE = frozenset({"true", "t", "1"})
 _FALSE = frozenset({"false", "f", "0"})
+# An RFC 3339 offset whose "+" a query string turned into a space (form encoding).
+_SPACED_OFFSET = re.compile(r"(?<=[0-9]) (?=[0-9]{2}:[0-9]{2}$)")
 
 
 class FieldPathError(LookupError):
@@ -99,9 +107,14 @@ def scalar_json(field: FieldDescriptor, text: str) -> object:
     if message is not None:
         if message.full_name in WRAPPER_TYPES:
             return scalar_json(message.fields_by_name["value"], text)
+        if message.full_name == TIMESTAMP:
+            # `start_time=2026-11-21T01:00:00+01:00` unescaped arrives with a space.
+            return _SPACED_OFFSET.sub("+", text)
         if message.full_name in STRING_JSON_TYPES:
             return text
         raise ValueError("is a message; set its fields with dotted names")
+    if field.enum_type is not None:
+        return spellings(field.enum_type).resolve(text)
     if field.type == FieldDescriptor.TYPE_BOOL:
         lowered = text.lower()
         if lowered in _TRUE:

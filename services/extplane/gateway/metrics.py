@@ -1,4 +1,5 @@
-"""Prometheus families of the gateway: requests by route, method and HTTP status."""
+"""Prometheus families of the gateway: requests by route, method and HTTP status, and how
+streamed responses ended."""
 
 from __future__ import annotations
 
@@ -22,8 +23,16 @@ class GatewayMetrics:
         )
         self._duration = Histogram(
             "extplane_gateway_request_seconds",
-            "Time from an HTTP request's arrival to its answer, upstream call included.",
+            "Time from an HTTP request's arrival to its answer's headers, upstream call "
+            "included (for a streamed answer: up to its first upstream message).",
             ["route", "http_method"],
+            registry=registry,
+        )
+        self._streams = Counter(
+            "extplane_gateway_streams_total",
+            "Streamed responses by how they ended: completed, upstream_error (the transfer "
+            "was cut short) or client_disconnected (the upstream call was cancelled).",
+            ["route", "outcome"],
             registry=registry,
         )
 
@@ -31,3 +40,6 @@ class GatewayMetrics:
         method = http_method if http_method in _KNOWN_METHODS else "OTHER"
         self._requests.labels(route, method, str(http_status)).inc()
         self._duration.labels(route, method).observe(duration_s)
+
+    def stream_ended(self, route: str, outcome: str) -> None:
+        self._streams.labels(route, outcome).inc()

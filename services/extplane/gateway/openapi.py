@@ -1,12 +1,19 @@
-"""An OpenAPI 3.1 document generated from the HTTP bindings and their descriptors."""
+"""An OpenAPI 3.1 document generated from the HTTP bindings and their descriptors.
+
+Two things the descriptors do not say come from the caller: which services need
+a bearer token (`bearer_services`, declared as the `bearerAuth` scheme) and
+which media types a download may have (`download_media_types`, by full method
+name; `*/*` otherwise).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
 from google.rpc import status_pb2
 
+from extplane.gateway.enums import spellings
 from extplane.gateway.fields import (
     FieldPath,
     accepts_string,
@@ -17,8 +24,11 @@ from extplane.gateway.fields import (
 )
 from extplane.gateway.registry import HttpBinding
 from extplane.gateway.schemas import Schema, SchemaBuilder
+from extplane.gateway.streaming import NDJSON
 
 OPENAPI_VERSION = "3.1.0"
+BEARER_SCHEME = "bearerAuth"
+ANY_MEDIA_TYPE = "*/*"
 _OPENAPI_METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options", "trace"})
 # Past this depth nested messages are not offered as query parameters.
 _MAX_QUERY_DEPTH = 4
@@ -50,7 +60,39 @@ def _excluded_by(binding: HttpBinding, path: FieldPath) -> bool:
     return any(dotted == b or dotted.startswith(b + ".") for b in bound)
 
 
-def _parameters(binding: HttpBinding, schemas: SchemaBuilder) -> list[Schema]:
+def _enum_parameter(field: FieldDescriptor, described: str) -> tuple[Schema, str]:
+    """The schema and description of an enum parameter: short forms first (`csv`),
+    then the full names; numbers and any case are accepted too (see `enums`)."""
+    forms = spellings(field.enum_type)
+    values: Schema = {"type": "string", "enum": [*forms.short_names, *forms.full_names]}
+    schema: Schema = {"type": "array", "items": values} if field.is_repeated else values
+    shorts = ", ".join(f"`{name}`" for name in forms.short_names)
+    note = (
+        f"One of {shorts}, in any case; the full value name "
+        f"(`{forms.full_names[-1]}`) or its number work too."
+    )
+    if field.is_repeated:
+        note += " Repeat the parameter for several values."
+    return schema, f"{described}\n\n{note}" if described else note
+
+
+def _query_parameter(
+    path: FieldPath, schemas: SchemaBuilder, comments: Mapping[str, str]
+) -> Schema:
+    leaf: FieldDescriptor = path[-1]
+    description = comments.get(leaf.full_name, "")
+    schema = schemas.field(leaf)
+    if leaf.enum_type is not None:
+        schema, description = _enum_parameter(leaf, description)
+    parameter: Schema = {"name": json_path(path), "in": "query", "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
+def _parameters(
+    binding: HttpBinding, schemas: SchemaBuilder, comments: Mapping[str, str]
+) -> list[Schema]:
     parameters: list[Schema] = [
         {
             "name": variable.field_path,
@@ -65,8 +107,7 @@ def _parameters(binding: HttpBinding, schemas: SchemaBuilder) -> list[Schema]:
     for path in _query_leaves(binding.request_type):
         if _excluded_by(binding, path):
             continue
-        leaf: FieldDescriptor = path[-1]
-        parameters.append({"name": json_path(path), "in": "query", "schema": schemas.field(leaf)})
+        parameters.append(_query_parameter(path, schemas, comments))
     return parameters
 
 
@@ -104,24 +145,68 @@ def _first_sentence(comment: str) -> str:
     return sentence + (period.strip() if period else "")
 
 
-def _operation(
-    binding: HttpBinding, schemas: SchemaBuilder, error: Schema, comments: Mapping[str, str]
+def _success(
+    binding: HttpBinding,
+    schemas: SchemaBuilder,
+    error: Schema,
+    download_media_types: Mapping[str, Sequence[str]],
 ) -> Schema:
+    if binding.raw_body:
+        media_types = download_media_types.get(binding.method.full_name) or [ANY_MEDIA_TYPE]
+        raw: Schema = {"type": "string", "format": "binary"}
+        how = "streamed as the upstream sends them" if binding.server_streaming else "as they are"
+        return {
+            "description": f"The raw bytes of the answer (google.api.HttpBody), {how}. "
+            "A failure after the first byte cuts the transfer short.",
+            "content": {media_type: {"schema": raw} for media_type in media_types},
+        }
+    if binding.server_streaming:
+        line: Schema = {
+            "type": "object",
+            "properties": {"result": _response_schema(binding, schemas), "error": error},
+        }
+        return {
+            "description": 'A stream: one JSON object per line, {"result": ...} per message; '
+            'a failure after the first line ends it with {"error": ...} and cuts the '
+            "transfer short.",
+            "content": {NDJSON: {"schema": line}},
+        }
+    return {
+        "description": "A successful response.",
+        "content": {"application/json": {"schema": _response_schema(binding, schemas)}},
+    }
+
+
+def _error_response(description: str, error: Schema) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": error}}}
+
+
+def _operation(
+    binding: HttpBinding,
+    schemas: SchemaBuilder,
+    error: Schema,
+    comments: Mapping[str, str],
+    *,
+    bearer: bool,
+    download_media_types: Mapping[str, Sequence[str]],
+) -> Schema:
+    responses: Schema = {"200": _success(binding, schemas, error, download_media_types)}
+    if bearer:
+        responses["401"] = _error_response(
+            "No bearer token, or one the service does not know (with a "
+            '`WWW-Authenticate: Bearer realm="..."` challenge).',
+            error,
+        )
+        responses["403"] = _error_response("The token lacks the role this call needs.", error)
+    responses["default"] = _error_response("An error: a google.rpc.Status.", error)
     operation: Schema = {
         "operationId": binding.operation_id,
         "tags": [binding.method.containing_service.name],
-        "parameters": _parameters(binding, schemas),
-        "responses": {
-            "200": {
-                "description": "A successful response.",
-                "content": {"application/json": {"schema": _response_schema(binding, schemas)}},
-            },
-            "default": {
-                "description": "An error: a google.rpc.Status.",
-                "content": {"application/json": {"schema": error}},
-            },
-        },
+        "parameters": _parameters(binding, schemas, comments),
+        "responses": responses,
     }
+    if bearer:
+        operation["security"] = [{BEARER_SCHEME: []}]
     body = _request_body(binding, schemas)
     if body is not None:
         operation["requestBody"] = body
@@ -138,26 +223,50 @@ def openapi_document(
     title: str,
     version: str,
     comments: Mapping[str, str] | None = None,
+    bearer_services: Collection[str] = (),
+    download_media_types: Mapping[str, Sequence[str]] | None = None,
 ) -> Schema:
     """The document; `comments` (full proto name -> comment) become summaries and
-    descriptions (see `comments.packaged_comments`)."""
+    descriptions (see `comments.packaged_comments`). Routes of `bearer_services`
+    (full service names) require the `bearerAuth` scheme."""
     comments = comments or {}
+    download_media_types = download_media_types or {}
     schemas = SchemaBuilder(comments)
     error = schemas.message(status_pb2.DESCRIPTOR.message_types_by_name["Status"])
     paths: dict[str, dict[str, Schema]] = {}
     ordered = sorted(bindings, key=lambda b: (b.template.openapi_path(), b.http_method))
+    secured = False
     for binding in ordered:
         verb = binding.http_method.lower()
         if verb not in _OPENAPI_METHODS:
             continue
+        bearer = binding.service_name in bearer_services
+        secured = secured or bearer
         operations = paths.setdefault(binding.template.openapi_path(), {})
-        operations[verb] = _operation(binding, schemas, error, comments)
+        operations[verb] = _operation(
+            binding,
+            schemas,
+            error,
+            comments,
+            bearer=bearer,
+            download_media_types=download_media_types,
+        )
     services = sorted({binding.method.containing_service for binding in ordered}, key=_name)
     tags = [_tag(service, comments) for service in services]
+    components: Schema = {"schemas": dict(sorted(schemas.components.items()))}
+    if secured:
+        components["securitySchemes"] = {
+            BEARER_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "A token from the services' configuration, carrying roles "
+                "(e.g. `metering.reader`, `audit.reader`).",
+            }
+        }
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version},
         "tags": tags,
         "paths": paths,
-        "components": {"schemas": dict(sorted(schemas.components.items()))},
+        "components": components,
     }

@@ -14,10 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from extplane.gateway.challenge import challenge_headers
 from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.deadline import call_timeout_s
-from extplane.gateway.errors import RequestError, request_error_from_rpc
+from extplane.gateway.errors import RequestError, http_status_for, request_error_from_rpc
 from extplane.gateway.etag import CACHE_CONTROL, not_modified, strong_etag
 from extplane.gateway.forwarding import (
     REQUEST_ID_HEADER,
@@ -28,6 +29,14 @@ from extplane.gateway.forwarding import (
 from extplane.gateway.metrics import UNMATCHED_ROUTE, GatewayMetrics
 from extplane.gateway.registry import HttpBinding
 from extplane.gateway.routes import MethodNotAllowedError, RouteMatch, RouteTable
+from extplane.gateway.streaming import (
+    OnClose,
+    RawBodyEncoder,
+    StreamOutcome,
+    UpstreamStreamResponse,
+    encoder_for,
+    first_message,
+)
 from extplane.gateway.transcode import build_request, render_response
 from extplane.gateway.types import HeaderMatcher, UpstreamResolver
 from extplane_client.errors import status_code_number
@@ -35,20 +44,37 @@ from extplane_client.errors import status_code_number
 logger = logging.getLogger(__name__)
 
 JSON = "application/json"
+# An HttpBody's bytes are whatever the upstream says they are; a browser must not
+# guess otherwise (a CSV of audit details sniffed as HTML would run its script).
+RAW_BODY_HEADERS = {"x-content-type-options": "nosniff"}
 
 
-def json_response(
-    request: Request, body: bytes, headers: Mapping[str, str], *, status_code: int = 200
+def body_response(
+    request: Request,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    content_type: str,
+    status_code: int = 200,
 ) -> Response:
-    """A JSON answer; a successful GET gets a strong ETag and may be answered 304."""
-    out = dict(headers)
+    """A whole answer; a successful GET gets a strong ETag and may be answered 304."""
+    # Content-Type as a header, not media_type: Starlette would append a charset to
+    # text/* types, and an upstream's HttpBody content type must reach the client as is.
+    out = {**headers, "content-type": content_type}
     if request.method == "GET" and status_code == 200:
         etag = strong_etag(body)
         out["etag"] = etag
         out["cache-control"] = CACHE_CONTROL
         if not_modified(request.headers.get("if-none-match"), etag):
+            del out["content-type"]
             return Response(status_code=304, headers=out)
-    return Response(body, status_code=status_code, headers=out, media_type=JSON)
+    return Response(body, status_code=status_code, headers=out)
+
+
+def json_response(
+    request: Request, body: bytes, headers: Mapping[str, str], *, status_code: int = 200
+) -> Response:
+    return body_response(request, body, headers, content_type=JSON, status_code=status_code)
 
 
 def error_response(error: RequestError, headers: Mapping[str, str]) -> Response:
@@ -120,7 +146,12 @@ class GatewayProxy:
             route = match.binding.template.source
             response = await self._traced(request, match, request_id, echo)
         except RequestError as error:
-            response = error_response(error, echo)
+            challenge = challenge_headers(
+                error,
+                realm=self._settings.auth_realm,
+                authorization=request.headers.get("authorization"),
+            )
+            response = error_response(error, {**echo, **challenge})
         except Exception:
             logger.exception("gateway failed on %s %s", request.method, request.url.path)
             internal = RequestError(grpc.StatusCode.INTERNAL, "internal error")
@@ -148,21 +179,49 @@ class GatewayProxy:
             },
             record_exception=False,
             set_status_on_exception=False,
+            # A streamed answer outlives this block: its span ends with the stream.
+            end_on_exit=False,
         ) as span:
+            handed_over = False
             try:
-                response = await self._forward(request, match, request_id, echo)
+                response = await self._forward(
+                    request, match, request_id, echo, self._stream_closer(span, binding)
+                )
+                span.set_attribute("http.response.status_code", response.status_code)
+                handed_over = isinstance(response, UpstreamStreamResponse)
+                if not handed_over:
+                    span.set_attribute("rpc.grpc.status_code", 0)
+                return response
             except RequestError as error:
                 span.set_attribute("rpc.grpc.status_code", status_code_number(error.code))
                 span.set_attribute("http.response.status_code", error.http_status)
                 if error.http_status >= 500:
                     span.set_status(trace.StatusCode.ERROR, error.message)
                 raise
-            span.set_attribute("rpc.grpc.status_code", 0)
-            span.set_attribute("http.response.status_code", response.status_code)
-            return response
+            finally:
+                if not handed_over:
+                    span.end()
+
+    def _stream_closer(self, span: trace.Span, binding: HttpBinding) -> OnClose:
+        route = binding.template.source
+
+        def closed(outcome: StreamOutcome, code: grpc.StatusCode) -> None:
+            span.set_attribute("rpc.grpc.status_code", status_code_number(code))
+            span.set_attribute("extplane.stream.outcome", outcome.value)
+            if outcome is StreamOutcome.UPSTREAM_ERROR and http_status_for(code) >= 500:
+                span.set_status(trace.StatusCode.ERROR, f"stream cut short: {code.name}")
+            span.end()
+            self._metrics.stream_ended(route, outcome.value)
+
+        return closed
 
     async def _forward(
-        self, request: Request, match: RouteMatch, request_id: str, echo: dict[str, str]
+        self,
+        request: Request,
+        match: RouteMatch,
+        request_id: str,
+        echo: dict[str, str],
+        on_stream_close: OnClose,
     ) -> Response:
         binding = match.binding
         body = await _read_body(request, self._settings.max_request_body_bytes)
@@ -172,7 +231,12 @@ class GatewayProxy:
             query=request.query_params.multi_items(),
             body=body,
         )
-        timeout = call_timeout_s(request.headers, self._settings.request_timeout_s)
+        configured_s = (
+            self._settings.stream_timeout_s
+            if binding.server_streaming
+            else self._settings.request_timeout_s
+        )
+        timeout = call_timeout_s(request.headers, configured_s)
         metadata = outgoing_metadata(
             request.headers.items(),
             request_id=request_id,
@@ -182,8 +246,30 @@ class GatewayProxy:
         carrier: dict[str, str] = {}
         propagate.inject(carrier)  # the current context holds the span just started
         metadata.extend(carrier.items())
+        if binding.server_streaming:
+            return await self._stream(
+                binding, message, metadata, timeout, request.receive, echo, on_stream_close
+            )
         reply, headers = await self._call(binding, message, metadata, timeout)
+        if binding.raw_body:
+            raw = RawBodyEncoder(binding.method.full_name)
+            return body_response(
+                request,
+                raw.chunk(reply),
+                {**headers, **echo, **RAW_BODY_HEADERS},
+                content_type=raw.content_type(reply),
+            )
         return json_response(request, render_response(binding, reply), {**headers, **echo})
+
+    def _channel(self, binding: HttpBinding) -> grpc.aio.Channel:
+        try:
+            address = self._upstream_for(binding.service_name)
+        except (LookupError, ValueError):
+            logger.error("no upstream address for %s", binding.service_name)
+            raise RequestError(
+                grpc.StatusCode.UNAVAILABLE, f"upstream {binding.service_name} unavailable"
+            ) from None
+        return self._channels.get(address)
 
     async def _call(
         self,
@@ -192,15 +278,8 @@ class GatewayProxy:
         metadata: list[tuple[str, str | bytes]],
         deadline_s: float,
     ) -> tuple[Message, dict[str, str]]:
-        try:
-            address = self._upstream_for(binding.service_name)
-        except (LookupError, ValueError):
-            logger.error("no upstream address for %s", binding.service_name)
-            raise RequestError(
-                grpc.StatusCode.UNAVAILABLE, f"upstream {binding.service_name} unavailable"
-            ) from None
         response_class = message_factory.GetMessageClass(binding.response_type)
-        rpc = self._channels.get(address).unary_unary(
+        rpc = self._channel(binding).unary_unary(
             binding.rpc_path,
             request_serializer=_serialize,
             response_deserializer=response_class.FromString,
@@ -213,3 +292,38 @@ class GatewayProxy:
         except grpc.aio.AioRpcError as exc:
             raise request_error_from_rpc(exc, binding.service_name) from None
         return reply, response_metadata_headers(initial or (), trailing or ())
+
+    async def _stream(
+        self,
+        binding: HttpBinding,
+        message: Message,
+        metadata: list[tuple[str, str | bytes]],
+        deadline_s: float,
+        receive: Receive,
+        echo: dict[str, str],
+        on_close: OnClose,
+    ) -> Response:
+        """The stream as a response, once its first message is in (see `streaming`)."""
+        response_class = message_factory.GetMessageClass(binding.response_type)
+        rpc = self._channel(binding).unary_stream(
+            binding.rpc_path,
+            request_serializer=_serialize,
+            response_deserializer=response_class.FromString,
+        )
+        call = rpc(message, timeout=deadline_s, metadata=tuple(metadata))
+        try:
+            first = await first_message(call, receive)
+            initial = await call.initial_metadata()
+        except grpc.aio.AioRpcError as exc:
+            raise request_error_from_rpc(exc, binding.service_name) from None
+        headers = {**response_metadata_headers(initial or (), ()), **echo}
+        if binding.raw_body:
+            headers.update(RAW_BODY_HEADERS)
+        return UpstreamStreamResponse(
+            call,
+            first,
+            encoder_for(binding),
+            service=binding.service_name,
+            headers=headers,
+            on_close=on_close,
+        )

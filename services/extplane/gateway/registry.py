@@ -32,12 +32,13 @@ from extplane.gateway.template import PathTemplate, TemplateError, parse_templat
 logger = logging.getLogger(__name__)
 
 PROTOS_PACKAGE = "extplane_protos"
+HTTP_BODY = "google.api.HttpBody"
 _PATTERNS = ("get", "put", "post", "delete", "patch")
 
 
 @dataclass(frozen=True)
 class HttpBinding:
-    """One (HTTP method, path template) pair that calls one unary RPC."""
+    """One (HTTP method, path template) pair that calls one unary or server-streaming RPC."""
 
     method: MethodDescriptor
     http_method: str
@@ -69,6 +70,17 @@ class HttpBinding:
     @property
     def response_type(self) -> Descriptor:
         return self.method.output_type
+
+    @property
+    def server_streaming(self) -> bool:
+        streaming: bool = self.method.server_streaming
+        return streaming
+
+    @property
+    def raw_body(self) -> bool:
+        """True when the response is `google.api.HttpBody`: its bytes are the HTTP body."""
+        name: str = self.method.output_type.full_name
+        return name == HTTP_BODY
 
 
 def _http_rule(method: MethodDescriptor) -> http_pb2.HttpRule | None:
@@ -117,6 +129,8 @@ def _binding(method: MethodDescriptor, rule: http_pb2.HttpRule, binding_index: i
             raise BindingError(f"{where}: path field {leaf.full_name} must be a singular scalar")
     if verb in ("GET", "DELETE") and rule.body:
         raise BindingError(f"{where}: {verb} must not have a body")
+    if rule.response_body and method.output_type.full_name == HTTP_BODY:
+        raise BindingError(f"{where}: an HttpBody response is the body; response_body has no use")
     return HttpBinding(
         method=method,
         http_method=verb,
@@ -134,8 +148,11 @@ def bindings_for_service(service: ServiceDescriptor) -> list[HttpBinding]:
         rule = _http_rule(method)
         if rule is None:
             continue
-        if method.client_streaming or method.server_streaming:
-            logger.warning("%s is streaming; the gateway serves unary RPCs only", method.full_name)
+        if method.client_streaming:
+            logger.warning(
+                "%s streams requests; the gateway serves unary and server-streaming RPCs only",
+                method.full_name,
+            )
             continue
         rules = _http_rules(rule)
         bindings.extend(_binding(method, rule, index) for index, rule in enumerate(rules))

@@ -38,7 +38,7 @@ def _first_line(error: Exception) -> str:
     return str(error).split("\n", 1)[0]
 
 
-def _json_bytes(payload: object) -> bytes:
+def json_bytes(payload: object) -> bytes:
     # Sorted keys make equal messages render to equal bytes, whatever order
     # their maps arrived in, so an ETag changes only when the content does.
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
@@ -54,15 +54,16 @@ class _QueryParam:
 def _resolve_query_name(binding: HttpBinding, name: str) -> _QueryParam:
     found = _QUERY_NAME.fullmatch(name)
     if found is None:
-        raise invalid_argument(f'unknown query parameter "{name}"')
+        raise invalid_argument(f'unknown query parameter "{name}"', field=name)
     try:
         fields = resolve_field_path(binding.request_type, found.group("path"))
     except FieldPathError:
-        raise invalid_argument(f'unknown query parameter "{name}"') from None
+        raise invalid_argument(f'unknown query parameter "{name}"', field=name) from None
     key = found.group("key")
     if (key is not None) != is_map(fields[-1]):
         raise invalid_argument(
-            f'query parameter "{name}": use "field[key]=value" for map fields, and only for them'
+            f'query parameter "{name}": use "field[key]=value" for map fields, and only for them',
+            field=name,
         )
     return _QueryParam(name, fields, key)
 
@@ -70,11 +71,14 @@ def _resolve_query_name(binding: HttpBinding, name: str) -> _QueryParam:
 def _check_not_bound_elsewhere(binding: HttpBinding, param: _QueryParam) -> None:
     if binding.body == "*":
         raise invalid_argument(
-            f'query parameter "{param.name}" is not accepted: the request body sets every field'
+            f'query parameter "{param.name}" is not accepted: the request body sets every field',
+            field=param.name,
         )
     body_field = find_field(binding.request_type, binding.body) if binding.body else None
     if body_field is not None and param.fields[0].full_name == body_field.full_name:
-        raise invalid_argument(f'query parameter "{param.name}" sets a field the body sets')
+        raise invalid_argument(
+            f'query parameter "{param.name}" sets a field the body sets', field=param.name
+        )
     path = proto_path(param.fields)
     for bound in binding.path_fields:
         bound_path = proto_path(bound)
@@ -83,7 +87,9 @@ def _check_not_bound_elsewhere(binding: HttpBinding, param: _QueryParam) -> None
             or path.startswith(bound_path + ".")
             or bound_path.startswith(path + ".")
         ):
-            raise invalid_argument(f'query parameter "{param.name}" sets a field the path sets')
+            raise invalid_argument(
+                f'query parameter "{param.name}" sets a field the path sets', field=param.name
+            )
 
 
 def _query_value(param: _QueryParam, values: Sequence[str]) -> object:
@@ -116,13 +122,17 @@ def _query_tree(binding: HttpBinding, query: Sequence[tuple[str, str]]) -> dict[
     scratch_class = message_factory.GetMessageClass(binding.request_type)
     for param, values in grouped.values():
         if len(values) > 1 and not param.fields[-1].is_repeated:
-            raise invalid_argument(f'query parameter "{param.name}" given {len(values)} times')
+            raise invalid_argument(
+                f'query parameter "{param.name}" given {len(values)} times', field=param.name
+            )
         try:
             piece = nest(param.fields, _query_value(param, values))
             # Parsed alone first so a bad value is reported under its own name.
             json_format.ParseDict(piece, scratch_class())
         except (ValueError, json_format.ParseError) as exc:
-            raise invalid_argument(f'query parameter "{param.name}": {_first_line(exc)}') from None
+            raise invalid_argument(
+                f'query parameter "{param.name}": {_first_line(exc)}', field=param.name
+            ) from None
         _merge_into(tree, piece)
     return tree
 
@@ -153,7 +163,8 @@ def _apply_path(binding: HttpBinding, path_values: Mapping[str, str], message: M
             json_format.ParseDict(piece, message)
         except (ValueError, json_format.ParseError) as exc:
             raise invalid_argument(
-                f'path parameter "{variable.field_path}": {_first_line(exc)}'
+                f'path parameter "{variable.field_path}": {_first_line(exc)}',
+                field=variable.field_path,
             ) from None
 
 
@@ -187,14 +198,14 @@ def message_json(message: Message) -> object:
 def render_response(binding: HttpBinding, response: Message) -> bytes:
     """The HTTP body: the whole response, or only its `response_body` field."""
     if not binding.response_body:
-        return _json_bytes(message_json(response))
+        return json_bytes(message_json(response))
     fields = resolve_field_path(binding.response_type, binding.response_body)
     holder = response
     for field in fields[:-1]:
         holder = getattr(holder, field.name)
     leaf = fields[-1]
     if leaf.message_type is not None and not leaf.is_repeated:
-        return _json_bytes(message_json(getattr(holder, leaf.name)))
+        return json_bytes(message_json(getattr(holder, leaf.name)))
     rendered = message_json(holder)
     payload = rendered.get(leaf.json_name) if isinstance(rendered, dict) else None
-    return _json_bytes(payload)
+    return json_bytes(payload)
