@@ -10,10 +10,18 @@ from extplane_client import CapabilitiesError, ExtplaneError
 
 def test_public_names_are_pinned() -> None:
     assert sorted(extplane_client.__all__) == [
+        "AuditSink",
         "CapabilitiesClient",
         "CapabilitiesError",
         "CapabilitySnapshot",
+        "DeliveryOptions",
+        "DeliveryStats",
         "ExtplaneError",
+        "GrpcAuditSink",
+        "GrpcMeteringSink",
+        "MeteringSink",
+        "NoopAuditSink",
+        "NoopMeteringSink",
     ]
     for name in extplane_client.__all__:
         assert getattr(extplane_client, name).__module__.startswith("extplane_client.")

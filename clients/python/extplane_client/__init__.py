@@ -1,16 +1,28 @@
 """Typed Python clients and helpers for the extplane services.
 
 Generated stubs live in `extplane_protos`; this package wraps them for
-runtimes and tools: typed clients, the Alga error mapping, test doubles
-(`extplane_client.testing`).
+runtimes and tools: typed clients, the runtime-side metering and audit sinks
+(never blocking, never raising; docs/adapters.md), the Alga error mapping, test
+doubles (`extplane_client.testing`).
 """
 
+from extplane_client.audit_sink import AuditSink, GrpcAuditSink, NoopAuditSink
 from extplane_client.capabilities import CapabilitiesClient, CapabilitiesError, CapabilitySnapshot
+from extplane_client.delivery import DeliveryOptions, DeliveryStats
 from extplane_client.errors import ExtplaneError
+from extplane_client.metering_sink import GrpcMeteringSink, MeteringSink, NoopMeteringSink
 
 __all__ = [
+    "AuditSink",
     "CapabilitiesClient",
     "CapabilitiesError",
     "CapabilitySnapshot",
+    "DeliveryOptions",
+    "DeliveryStats",
     "ExtplaneError",
+    "GrpcAuditSink",
+    "GrpcMeteringSink",
+    "MeteringSink",
+    "NoopAuditSink",
+    "NoopMeteringSink",
 ]

@@ -1,0 +1,92 @@
+"""What a sink's answer means for the events sent, and how long to wait before trying again.
+
+Every gRPC status falls in one of five groups (docs/adapters.md has the table):
+
+* delivered: OK, and ALREADY_EXISTS for a single event (the sink has it already).
+* retry: the answer is about the sink or the road to it, not about the events:
+  UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, CANCELLED, and the
+  deployment mistakes an operator fixes on the sink's side (UNAUTHENTICATED,
+  PERMISSION_DENIED, UNIMPLEMENTED from the unary RPC). The events wait in the
+  queue and are sent again, however long it takes; dropping them would lose good
+  events to a fixable outage.
+* server error: INTERNAL, UNKNOWN and DATA_LOSS. Often a passing fault, retried; but a
+  sink that crashes on one particular event would block the queue forever behind
+  it, so after a bounded number of attempts the events are treated as rejected.
+* rejected: the sink refused these events and would refuse them again
+  (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, NOT_FOUND; ALREADY_EXISTS for
+  a batch, where it names only some of the events).
+* fallback: UNIMPLEMENTED from the batch RPC: the sink implements only the unary one.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+
+import grpc
+
+
+class Verdict(enum.Enum):
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    SERVER_ERROR = "server_error"
+    REJECTED = "rejected"
+    FALLBACK = "fallback"
+
+
+_RETRY = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.ABORTED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.PERMISSION_DENIED,
+    }
+)
+_SERVER_ERROR = frozenset(
+    {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS}
+)
+
+
+def classify(code: grpc.StatusCode, *, batch: bool) -> Verdict:
+    """The verdict on a call that ended with `code`; `batch`: it was the batch RPC."""
+    if code is grpc.StatusCode.OK:
+        return Verdict.DELIVERED
+    if code in _RETRY:
+        return Verdict.RETRY
+    if code in _SERVER_ERROR:
+        return Verdict.SERVER_ERROR
+    if code is grpc.StatusCode.UNIMPLEMENTED:
+        # A sink without the unary RPC is not a sink of this contract at all: a
+        # misrouted address, fixed by the operator, so the events wait for it.
+        return Verdict.FALLBACK if batch else Verdict.RETRY
+    if code is grpc.StatusCode.ALREADY_EXISTS and not batch:
+        return Verdict.DELIVERED
+    return Verdict.REJECTED
+
+
+def status_code(error: grpc.RpcError) -> grpc.StatusCode:
+    """The status of a failed call; UNKNOWN for an `RpcError` that carries none."""
+    if isinstance(error, grpc.Call):
+        code = error.code()
+        if isinstance(code, grpc.StatusCode):
+            return code
+    return grpc.StatusCode.UNKNOWN
+
+
+# Past this many doublings the ceiling is `cap` anyway; the bound keeps 2**n finite.
+_MAX_DOUBLINGS = 60
+
+
+def backoff_delay(
+    attempt: int, *, initial: float, cap: float, uniform: Callable[[], float]
+) -> float:
+    """The wait before retry number `attempt` (0 for the first): full jitter.
+
+    Drawn uniformly from [0, min(cap, initial * 2**attempt)); `uniform` returns a
+    number in [0, 1), like `random.random`.
+    """
+    ceiling = min(cap, initial * 2.0 ** min(max(attempt, 0), _MAX_DOUBLINGS))
+    return uniform() * ceiling
