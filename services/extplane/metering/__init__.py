@@ -1,0 +1,2 @@
+"""The metering service: durable, idempotent usage events with summaries and cost
+(docs/metering.md)."""
