@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from extplane import __version__
+from extplane.audit.cli import add_audit_parser, run_audit
 from extplane.config import Settings, load_settings
 from extplane.runtime.logs import configure_logging
 from extplane.runtime.signals import run_until_signal
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     caps = commands.add_parser("capabilities", help="print the capability snapshot")
     caps.add_argument("--address", help="capability service host:port (default: from config)")
     caps.add_argument("--timeout", type=float, default=5.0, help="seconds (default: 5)")
+    add_audit_parser(commands)
     return parser
 
 
@@ -85,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_serve(settings, SERVICE_NAMES, service="suite"))
         elif args.command == "serve":
             asyncio.run(_serve(settings, [args.service], service=args.service))
+        elif args.command == "audit":
+            return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args.address, args.timeout))
     except OSError as err:

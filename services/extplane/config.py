@@ -21,8 +21,10 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from extplane.audit.config import AuditSettings
 from extplane.capabilities.config import CapabilitiesSettings
 from extplane.gateway.config import GatewaySettings
+from extplane.metering.config import MeteringSettings
 from extplane.runtime.auth import AuthSettings
 
 CONFIG_FILE_ENV = "EXTPLANE_CONFIG_FILE"
@@ -76,8 +78,8 @@ class Settings(BaseSettings):
 
     capabilities: CapabilitiesSettings = Field(default_factory=CapabilitiesSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
-    metering: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50052))
-    audit: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50053))
+    metering: MeteringSettings = Field(default_factory=MeteringSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     host_providers: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50054))
     runner: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50055))
 

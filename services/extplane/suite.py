@@ -11,10 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from extplane.audit.service import QUERY_SERVICE as AUDIT_QUERY
+from extplane.audit.service import SINK_SERVICE as AUDIT_SINK
+from extplane.audit.service import AuditService
 from extplane.capabilities.service import SERVICE_NAME as CAPABILITY_PROVIDER
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
+from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
+from extplane.metering.service import SINK_SERVICE as METERING_SINK
+from extplane.metering.service import MeteringService
+from extplane.runtime.auth import Authorizer
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
 from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
@@ -38,11 +45,31 @@ def _capabilities(settings: Settings, running: Sequence[str]) -> GrpcServiceDefi
     return CapabilitiesService(settings.capabilities, running_services=running)
 
 
+def _metering(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
+    return MeteringService(settings.metering, data_dir=settings.data_dir, auth=settings.auth)
+
+
+def _audit(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
+    return AuditService(
+        settings.audit, data_dir=settings.data_dir, authorizer=Authorizer(settings.auth)
+    )
+
+
 GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
     "capabilities": GrpcServiceEntry(
         build=_capabilities,
         port=lambda settings: settings.capabilities.port,
         serves=(CAPABILITY_PROVIDER,),
+    ),
+    "metering": GrpcServiceEntry(
+        build=_metering,
+        port=lambda settings: settings.metering.port,
+        serves=(METERING_SINK, METERING_QUERY),
+    ),
+    "audit": GrpcServiceEntry(
+        build=_audit,
+        port=lambda settings: settings.audit.port,
+        serves=(AUDIT_SINK, AUDIT_QUERY),
     ),
 }
 

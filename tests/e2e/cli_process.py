@@ -44,6 +44,8 @@ def ephemeral_env(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dic
             "EXTPLANE_DATA_DIR": str(tmp_path / "data"),
             "EXTPLANE_GATEWAY__PORT": "0",
             "EXTPLANE_CAPABILITIES__PORT": "0",
+            "EXTPLANE_METERING__PORT": "0",
+            "EXTPLANE_AUDIT__PORT": "0",
             "EXTPLANE_METRICS__PORT": "0",
             "EXTPLANE_LOGGING__LEVEL": "INFO",
         }

@@ -7,31 +7,54 @@
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from extplane.audit.service import AuditService
 from extplane.capabilities.config import CapabilitiesSettings
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
+from extplane.metering.service import MeteringService
+from extplane.runtime.auth import Authorizer
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
 from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
 from extplane.suite import Suite
 from tests.loopback import dead_address
 
+# Stores of the stateful services go to a directory of their own, not ./data.
+_DATA_DIR = Path(tempfile.mkdtemp(prefix="extplane-lifecycle-"))
+
 
 def _settings() -> Settings:
     return Settings(
+        data_dir=_DATA_DIR,
         capabilities={"port": 0},
         gateway={"port": 0},
+        metering={"port": 0},
+        audit={"port": 0},
         metrics={"port": 0},
     )
 
 
 def _capabilities() -> CapabilitiesService:
     return CapabilitiesService(CapabilitiesSettings(port=0), running_services=["capabilities"])
+
+
+def _metering() -> MeteringService:
+    settings = _settings()
+    return MeteringService(settings.metering, data_dir=settings.data_dir, auth=settings.auth)
+
+
+def _audit() -> AuditService:
+    settings = _settings()
+    return AuditService(
+        settings.audit, data_dir=settings.data_dir, authorizer=Authorizer(settings.auth)
+    )
 
 
 def _grpc_server() -> GrpcServer:
@@ -53,6 +76,8 @@ def _suite() -> Suite:
 
 COMPONENTS: dict[str, Callable[[], Lifecycle]] = {
     "capabilities service": _capabilities,
+    "metering service": _metering,
+    "audit service": _audit,
     "grpc server": _grpc_server,
     "gateway server": _gateway,
     "metrics endpoint": _metrics_endpoint,

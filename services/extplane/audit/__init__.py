@@ -1,0 +1,1 @@
+"""The audit service: a tamper-evident, queryable, exportable audit log (docs/audit.md)."""

@@ -1,0 +1,96 @@
+"""SQL both stores run, with `?` placeholders (PostgreSQL numbers them).
+
+Only what differs stays in each store: how text becomes bytes for the
+verifier (`CAST(x AS BLOB)` against `convert_to(x, 'UTF8')`), locking the
+head, and bulk insertion.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from extplane.audit.schema import CHECKPOINTS, HEAD, RECORD_COLUMNS, RECORDS
+
+INSERT_RECORD = (
+    f"INSERT INTO {RECORDS} ({', '.join(RECORD_COLUMNS)})"
+    f" VALUES ({', '.join('?' for _ in RECORD_COLUMNS)})"
+)
+SELECT_HEAD = f"SELECT sequence, hash FROM {HEAD} WHERE id = 1"
+UPDATE_HEAD = f"UPDATE {HEAD} SET sequence = ?, hash = ? WHERE id = 1"
+SELECT_BOUNDS = f"SELECT min(sequence), max(sequence) FROM {RECORDS}"
+SELECT_OLDEST = f"SELECT min(sequence) FROM {RECORDS}"
+SELECT_LATEST_PRUNE = (
+    f"SELECT details FROM {RECORDS} WHERE action = ? AND actor = ? ORDER BY sequence DESC LIMIT 1"
+)
+SELECT_BY_HASH = f"SELECT sequence FROM {RECORDS} WHERE hash = ? ORDER BY sequence"
+SELECT_BY_PREVIOUS_HASH = (
+    f"SELECT sequence FROM {RECORDS} WHERE previous_hash = ? ORDER BY sequence"
+)
+SELECT_FIRST_YOUNG = (
+    f"SELECT sequence FROM {RECORDS} WHERE receive_time_ns >= ? ORDER BY sequence LIMIT 1"
+)
+DELETE_THROUGH = f"DELETE FROM {RECORDS} WHERE sequence <= ?"
+
+_CHECKPOINT_COLUMNS = "sequence, hash, create_time_ns, key_id, signature"
+INSERT_CHECKPOINT = (
+    f"INSERT INTO {CHECKPOINTS} ({_CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (sequence) DO NOTHING"
+)
+SELECT_LATEST_CHECKPOINT = (
+    f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} ORDER BY sequence DESC LIMIT 1"
+)
+SELECT_CHECKPOINTS_AFTER = (
+    f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} WHERE sequence > ? ORDER BY sequence LIMIT ?"
+)
+SELECT_CHECKPOINTS_FROM = (
+    f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} WHERE sequence >= ? ORDER BY sequence"
+)
+SELECT_LAST_CHECKPOINT_IN = (
+    f"SELECT max(sequence) FROM {CHECKPOINTS} WHERE sequence >= ? AND sequence <= ?"
+)
+SELECT_FIRST_CHECKPOINT_IN = (
+    f"SELECT min(sequence) FROM {CHECKPOINTS} WHERE sequence >= ? AND sequence <= ?"
+)
+
+
+_TEXT_COLUMNS = (
+    "coalesce(event_id, '')",
+    "action",
+    "actor",
+    "resource",
+    "namespace",
+    "outcome",
+    "details",
+)
+
+
+def select_chain_rows(as_bytes: Callable[[str], str]) -> str:
+    """Whole rows, text columns converted to UTF-8 bytes by the database."""
+    text = ", ".join(as_bytes(column) for column in _TEXT_COLUMNS)
+    return (
+        f"SELECT sequence, timestamp_ns, receive_time_ns, {text}, previous_hash, hash"
+        f" FROM {RECORDS} WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?"
+    )
+
+
+def select_hash_rows(as_bytes: Callable[[str], str]) -> str:
+    """The verifier's rows of a sequence range: only what the hash covers, and the hash."""
+    text = ", ".join(as_bytes(column) for column in _TEXT_COLUMNS)
+    return (
+        f"SELECT timestamp_ns, receive_time_ns, {text}, hash"
+        f" FROM {RECORDS} WHERE sequence > ? AND sequence <= ? ORDER BY sequence"
+    )
+
+
+SELECT_PREVIOUS_HASH = f"SELECT previous_hash FROM {RECORDS} WHERE sequence = ?"
+# Each record's previous_hash against the hash of the record before it, in
+# the database: a keyed self-join, cheaper than carrying the column out.
+SELECT_FIRST_BAD_LINK = (
+    f"SELECT min(b.sequence) FROM {RECORDS} b JOIN {RECORDS} a ON a.sequence = b.sequence - 1"
+    " WHERE b.sequence > ? AND b.sequence <= ? AND b.previous_hash <> a.hash"
+)
+
+
+def select_stored_ids(count: int) -> str:
+    marks = ", ".join("?" for _ in range(count))
+    return f"SELECT event_id, sequence FROM {RECORDS} WHERE event_id IN ({marks})"

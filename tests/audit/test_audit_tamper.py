@@ -1,0 +1,259 @@
+"""Tampering with the database directly is caught, located and named.
+
+The log holds 30 records with a signed checkpoint at 20; each test edits the
+database behind the service's back, as an intruder with write access would,
+then asks the service to verify. Runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from audit_support import Audit, DatabaseEditor, StartAudit, event, q
+
+from extplane.audit.chain import record_hash
+
+RECORDS = "audit_records"
+MODIFIED = q.AUDIT_TAMPER_KIND_MODIFIED
+DELETED = q.AUDIT_TAMPER_KIND_DELETED
+REORDERED = q.AUDIT_TAMPER_KIND_REORDERED
+INSERTED = q.AUDIT_TAMPER_KIND_INSERTED
+TRUNCATED = q.AUDIT_TAMPER_KIND_TRUNCATED
+BAD_CHECKPOINT = q.AUDIT_TAMPER_KIND_BAD_CHECKPOINT
+
+
+@pytest.fixture
+async def log(start_audit: StartAudit) -> Audit:
+    audit = await start_audit(checkpoint_every_records=1_000_000, checkpoint_interval_s=3600)
+    await audit.record(*(event(i) for i in range(1, 21)))
+    await audit.checkpoint()
+    await audit.record(*(event(i) for i in range(21, 31)))
+    return audit
+
+
+async def _first_problem(audit: Audit) -> tuple[int, int]:
+    verdict = await audit.verify()
+    assert not verdict.intact, verdict
+    return verdict.first_problem.kind, verdict.first_problem.sequence
+
+
+async def _hash(editor: DatabaseEditor, sequence: int) -> bytes:
+    ((digest,),) = await editor.fetch(f"SELECT hash FROM {RECORDS} WHERE sequence = ?", sequence)
+    return bytes(digest)
+
+
+def _renumber(where: str, delta: int) -> list[tuple[str, list[object]]]:
+    """Shift sequences matching `where` by `delta`, through negatives (the key is unique)."""
+    return [
+        (f"UPDATE {RECORDS} SET sequence = -(sequence + ?) WHERE {where}", [delta]),
+        (f"UPDATE {RECORDS} SET sequence = -sequence WHERE sequence < 0", []),
+    ]
+
+
+async def test_an_untouched_log_verifies_with_its_checkpoint(log: Audit) -> None:
+    verdict = await log.verify()
+
+    assert verdict.intact
+    assert (verdict.from_sequence, verdict.to_sequence) == (1, 30)
+    assert verdict.records_verified == 30
+    assert verdict.checkpoints_verified == 1
+    assert len(verdict.head_hash) == 64
+    assert not verdict.HasField("first_problem")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("actor", "agent:someone-else"),
+        ("action", "task_delete"),
+        ("resource", "tool/other"),
+        ("namespace", "team-9"),
+        ("outcome", "denied"),
+        ("details", '{"run":"12","tool":"rm -rf"}'),
+        ("event_id", "evt-other"),
+        ("timestamp_ns", 1_700_000_000_000_000_000),
+        ("receive_time_ns", 1_700_000_000_000_000_000),
+    ],
+)
+async def test_an_edited_field_is_modified_at_its_record(
+    log: Audit, column: str, value: object
+) -> None:
+    await log.editor().execute((f"UPDATE {RECORDS} SET {column} = ? WHERE sequence = 12", [value]))
+
+    assert await _first_problem(log) == (MODIFIED, 12)
+
+
+async def test_an_edit_with_a_recomputed_hash_is_modified_at_its_record(log: Audit) -> None:
+    editor = log.editor()
+    rows = await editor.fetch(
+        f"SELECT timestamp_ns, receive_time_ns, event_id, action, resource, namespace, outcome,"
+        f" details FROM {RECORDS} WHERE sequence = 12"
+    )
+    ts, rt, event_id, action, resource, namespace, outcome, details = rows[0]
+    forged = record_hash(
+        await _hash(editor, 11), 12, ts, rt, event_id, action, "intruder", resource, namespace,
+        outcome, details,
+    )  # fmt: skip
+    await editor.execute(
+        (f"UPDATE {RECORDS} SET actor = 'intruder', hash = ? WHERE sequence = 12", [forged])
+    )
+
+    kind, sequence = await _first_problem(log)
+
+    assert (kind, sequence) == (MODIFIED, 12)
+
+
+async def test_an_edited_hash_or_previous_hash_is_modified(log: Audit) -> None:
+    await log.editor().execute(
+        (f"UPDATE {RECORDS} SET previous_hash = ? WHERE sequence = 7", [bytes(32)])
+    )
+    assert await _first_problem(log) == (MODIFIED, 7)
+
+
+async def test_a_deleted_row_is_deleted_at_its_sequence(log: Audit) -> None:
+    await log.editor().execute((f"DELETE FROM {RECORDS} WHERE sequence = 12", []))
+
+    assert await _first_problem(log) == (DELETED, 12)
+
+
+async def test_a_deleted_row_with_the_rest_renumbered_is_deleted(log: Audit) -> None:
+    await log.editor().execute(
+        (f"DELETE FROM {RECORDS} WHERE sequence = 12", []), *_renumber("sequence > 12", -1)
+    )
+
+    assert await _first_problem(log) == (DELETED, 12)
+
+
+@pytest.mark.parametrize(("first", "second"), [(12, 13), (5, 25)])
+async def test_two_swapped_rows_are_reordered_at_the_first(
+    log: Audit, first: int, second: int
+) -> None:
+    await log.editor().execute(
+        (f"UPDATE {RECORDS} SET sequence = -1 WHERE sequence = ?", [first]),
+        (f"UPDATE {RECORDS} SET sequence = ? WHERE sequence = ?", [first, second]),
+        (f"UPDATE {RECORDS} SET sequence = ? WHERE sequence = -1", [second]),
+    )
+
+    assert await _first_problem(log) == (REORDERED, first)
+
+
+async def _insert_forged(editor: DatabaseEditor, sequence: int, digest: bytes | None) -> None:
+    previous = await _hash(editor, sequence - 1)
+    now = time.time_ns()
+    fields = ("forged-1", "task_create", "intruder", "task/x", "team-0", "allowed", "{}")
+    if digest is None:
+        digest = record_hash(previous, sequence, now, now, *fields)
+    await editor.execute(
+        *_renumber(f"sequence >= {sequence}", 1),
+        (
+            f"INSERT INTO {RECORDS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [sequence, now, now, *fields, previous, digest],
+        ),
+    )
+
+
+async def test_a_forged_row_chained_in_is_inserted_at_its_sequence(log: Audit) -> None:
+    await _insert_forged(log.editor(), 12, None)
+
+    assert await _first_problem(log) == (INSERTED, 12)
+
+
+async def test_a_forged_row_with_a_wrong_hash_is_inserted_at_its_sequence(log: Audit) -> None:
+    await _insert_forged(log.editor(), 12, bytes(range(32)))
+
+    assert await _first_problem(log) == (INSERTED, 12)
+
+
+async def test_a_forged_row_appended_behind_the_service_is_inserted(log: Audit) -> None:
+    editor = log.editor()
+    previous, now = await _hash(editor, 30), time.time_ns()
+    fields = ("forged-2", "task_create", "intruder", "task/x", "team-0", "allowed", "{}")
+    digest = record_hash(previous, 31, now, now, *fields)
+    await editor.execute(
+        (
+            f"INSERT INTO {RECORDS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [31, now, now, *fields, previous, digest],
+        )
+    )
+
+    assert await _first_problem(log) == (INSERTED, 31)
+
+
+async def test_a_tail_truncated_below_a_checkpoint_is_truncated(log: Audit) -> None:
+    editor = log.editor()
+    digest = await _hash(editor, 15)
+    # The intruder also rewinds the head the service keeps: the signed
+    # checkpoint at 20 still gives the truncation away.
+    await editor.execute(
+        (f"DELETE FROM {RECORDS} WHERE sequence > 15", []),
+        ("UPDATE audit_head SET sequence = 15, hash = ?", [digest]),
+    )
+
+    assert await _first_problem(log) == (TRUNCATED, 16)
+
+
+async def test_a_tail_truncated_past_the_checkpoint_is_deleted_by_the_head(log: Audit) -> None:
+    await log.editor().execute((f"DELETE FROM {RECORDS} WHERE sequence > 25", []))
+
+    assert await _first_problem(log) == (DELETED, 26)
+
+
+async def test_a_corrupted_checkpoint_signature_is_a_bad_checkpoint(log: Audit) -> None:
+    await log.editor().execute(("UPDATE audit_checkpoints SET signature = ?", [bytes(64)]))
+
+    assert await _first_problem(log) == (BAD_CHECKPOINT, 20)
+
+
+async def test_a_chain_rewritten_with_recomputed_hashes_contradicts_its_checkpoint(
+    log: Audit,
+) -> None:
+    editor = log.editor()
+    rows = await editor.fetch(
+        f"SELECT sequence, timestamp_ns, receive_time_ns, coalesce(event_id, ''), action, actor,"
+        f" resource, namespace, outcome, details FROM {RECORDS} ORDER BY sequence"
+    )
+    previous, updates = bytes(32), []
+    for sequence, ts, rt, event_id, action, actor, resource, namespace, outcome, details in rows:
+        if sequence == 5:
+            actor = "intruder"
+        digest = record_hash(
+            previous, sequence, ts, rt, event_id, action, actor, resource, namespace, outcome,
+            details,
+        )  # fmt: skip
+        updates.append(
+            (
+                f"UPDATE {RECORDS} SET actor = ?, previous_hash = ?, hash = ? WHERE sequence = ?",
+                [actor, previous, digest, sequence],
+            )
+        )
+        previous = digest
+    await editor.execute(*updates, ("UPDATE audit_head SET hash = ?", [previous]))
+
+    verdict = await log.verify()
+
+    assert not verdict.intact
+    assert verdict.first_problem.kind == BAD_CHECKPOINT
+    assert verdict.first_problem.sequence == 20
+    assert "rewritten" in verdict.first_problem.detail
+
+
+async def test_a_range_starts_at_the_checkpoint_below_it(log: Audit) -> None:
+    verdict = await log.verify(from_sequence=25, to_sequence=28)
+
+    assert verdict.intact
+    assert (verdict.from_sequence, verdict.to_sequence) == (21, 28)
+    assert verdict.records_verified == 8
+    assert verdict.checkpoints_verified == 1
+
+
+async def test_a_range_before_a_tampered_record_is_intact(log: Audit) -> None:
+    await log.editor().execute((f"UPDATE {RECORDS} SET actor = 'x' WHERE sequence = 25", []))
+
+    before = await log.verify(to_sequence=24)
+    across = await log.verify(from_sequence=22)
+
+    assert before.intact
+    assert (before.from_sequence, before.to_sequence) == (1, 24)
+    assert (across.first_problem.kind, across.first_problem.sequence) == (MODIFIED, 25)
+    assert across.to_sequence == 24
