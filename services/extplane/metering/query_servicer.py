@@ -14,7 +14,6 @@ import grpc
 
 from extplane.metering import page_token
 from extplane.metering.config import MeteringSettings
-from extplane.metering.errors import abort_field, abort_invalid
 from extplane.metering.rows import stored_proto
 from extplane.metering.store import EventsQuery, MeteringStore
 from extplane.metering.usage import (
@@ -24,8 +23,8 @@ from extplane.metering.usage import (
     usage_query,
     usage_response,
 )
-from extplane.metering.validation import InvalidRequestError
 from extplane.runtime.auth import METERING_READER, Authorizer
+from extplane.runtime.bad_request import InvalidRequestError, abort_field, abort_invalid
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as query_pb2
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2_grpc as query_pb2_grpc
 

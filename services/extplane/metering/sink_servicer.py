@@ -10,18 +10,17 @@ from typing import Any
 import grpc
 
 from extplane.metering.config import MeteringSettings
-from extplane.metering.errors import abort_invalid
 from extplane.metering.metrics import MeteringMetrics
 from extplane.metering.recorder import NotServingError, Recorder
 from extplane.metering.rows import EventRow
 from extplane.metering.store import IngestOutcome
 from extplane.metering.validation import (
-    InvalidRequestError,
     TimeBounds,
     time_bounds,
     validate_batch,
     validate_event,
 )
+from extplane.runtime.bad_request import InvalidRequestError, abort_invalid
 from extplane_protos.orloj.extensions.v1 import metering_pb2, metering_pb2_grpc
 
 _logger = logging.getLogger(__name__)

@@ -22,38 +22,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from extplane.metering.rows import NS_PER_S, EventRow
+from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane_protos.orloj.extensions.v1 import metering_pb2
 
 MAX_LABEL_CHARS = 256
 MAX_EVENT_ID_CHARS = 128
 MAX_COUNTER = 10**12
-# A refusal lists at most this many violations: they travel in a trailer,
-# whose size gRPC clients bound (8 KiB by default).
-MAX_VIOLATIONS = 20
 
 _LABELS = ("namespace", "task", "agent", "model")
 _COUNTERS = ("tokens_in", "tokens_out", "tool_calls", "duration_ms")
-
-
-class FieldViolation(NamedTuple):
-    field: str
-    description: str
-
-
-class InvalidRequestError(Exception):
-    """The request breaks the rules; `violations` say where (at most MAX_VIOLATIONS)."""
-
-    def __init__(self, violations: Sequence[FieldViolation], total: int | None = None) -> None:
-        self.violations = list(violations[:MAX_VIOLATIONS])
-        self.total = total if total is not None else len(violations)
-        first = self.violations[0] if self.violations else FieldViolation("", "invalid")
-        more = f" (and {self.total - 1} more)" if self.total > 1 else ""
-        super().__init__(f"{first.field}: {first.description}{more}")
 
 
 @dataclass(frozen=True)
