@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 import grpc.aio
 import pytest
+from runtime_slow_service import SlowCapabilities
 
 from extplane.config import LoggingSettings, TracingSettings
 from extplane.runtime.logs import configure_logging
@@ -19,7 +20,8 @@ from extplane.runtime.tracing import configure_tracing
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
-TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+PARENT_SPAN_ID = "00f067aa0ba902b7"
+TRACEPARENT = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-01"
 REQUEST = capabilities_pb2.CapabilitiesRequest()
 
 pytestmark = pytest.mark.usefixtures("restore_logging")
@@ -124,6 +126,25 @@ def test_json_lines_carry_no_terminal_colour_copies() -> None:
     assert "\x1b" not in stream.getvalue()
 
 
+async def test_an_unsampled_callers_trace_id_is_logged_with_one_span_id_per_call(
+    log_stream: io.StringIO,
+    stub: capabilities_pb2_grpc.CapabilityProviderStub,
+    servicer: SlowCapabilities,
+) -> None:
+    # No exporter and an unsampled caller: the span is not recorded, and its ids
+    # are drawn only when first read; every reader must see the same ones.
+    configure_tracing(TracingSettings(), "slow")
+    unsampled = f"00-{TRACE_ID}-{PARENT_SPAN_ID}-00"
+    await stub.Capabilities(REQUEST, metadata=[("traceparent", unsampled)], timeout=30)
+
+    [served] = by_message(log_stream, "capabilities called")
+    [finished] = by_message(log_stream, "rpc /")
+    assert servicer.trace_ids == [TRACE_ID]
+    assert served["trace_id"] == finished["trace_id"] == TRACE_ID
+    assert served["span_id"] == finished["span_id"]
+    assert served["span_id"] not in (PARENT_SPAN_ID, "0" * 16)
+
+
 async def test_a_call_without_traceparent_still_logs_a_fresh_trace_id(
     log_stream: io.StringIO, stub: capabilities_pb2_grpc.CapabilityProviderStub
 ) -> None:
@@ -137,3 +158,8 @@ async def test_a_call_without_traceparent_still_logs_a_fresh_trace_id(
         assert len(served["trace_id"]) == 32
         assert int(served["trace_id"], 16) != 0
     assert first["trace_id"] != second["trace_id"]
+    # The RPC log of each call carries that call's ids.
+    finished = by_message(log_stream, "rpc /")
+    assert [(r["trace_id"], r["span_id"]) for r in finished] == [
+        (r["trace_id"], r["span_id"]) for r in (first, second)
+    ]

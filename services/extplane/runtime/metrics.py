@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 
+import grpc
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
 from extplane.runtime.lifecycle import AsyncLifecycle
@@ -48,13 +49,46 @@ class Metrics:
             registry=self.registry,
         )
 
+        # Looking a child up by its labels costs more than updating it, so each
+        # method's children are looked up once and kept.
+        self._by_call: dict[RpcCall, _MethodMetrics] = {}
+
+    def _children(self, call: RpcCall) -> _MethodMetrics:
+        children = self._by_call.get(call)
+        if children is None:
+            children = _MethodMetrics(call, self._started, self._handled, self._handling)
+            self._by_call[call] = children
+        return children
+
     def rpc_started(self, call: RpcCall) -> None:
-        self._started.labels(call.service, call.method).inc()
+        self._children(call).started.inc()
 
     def rpc_finished(self, outcome: RpcOutcome) -> None:
-        call = outcome.call
-        self._handled.labels(call.service, call.method, outcome.code.name).inc()
-        self._handling.labels(call.service, call.method).observe(outcome.duration_s)
+        children = self._children(outcome.call)
+        children.handled(outcome.code).inc()
+        children.handling.observe(outcome.duration_s)
+
+
+class _MethodMetrics:
+    """The children of the RPC families for one method."""
+
+    __slots__ = ("_by_code", "_call", "_handled", "handling", "started")
+
+    def __init__(
+        self, call: RpcCall, started: Counter, handled: Counter, handling: Histogram
+    ) -> None:
+        self._call = call
+        self._handled = handled
+        self.started = started.labels(call.service, call.method)
+        self.handling = handling.labels(call.service, call.method)
+        self._by_code: dict[grpc.StatusCode, Counter] = {}
+
+    def handled(self, code: grpc.StatusCode) -> Counter:
+        child = self._by_code.get(code)
+        if child is None:
+            child = self._handled.labels(self._call.service, self._call.method, code.name)
+            self._by_code[code] = child
+        return child
 
 
 _process_metrics: Metrics | None = None

@@ -1,11 +1,14 @@
-"""One server interceptor that times every RPC and learns how it ended.
+"""One server interceptor that traces and times every RPC and learns how it ended.
 
 gRPC never tells an interceptor the final status of a call, so it is worked out
-here, once, and handed to every `RpcObserver` (metrics, logs). The wrapper keeps
-the handler's own shape: a coroutine stays a coroutine and an async generator
-stays an async generator, because grpc.aio picks its calling convention from it.
-Cancellation is always re-raised: it is how grpc.aio stops a handler whose
-deadline passed or whose client went away.
+here, once, and handed to every `RpcObserver` (metrics, logs) and to the RPC's
+server span. It is one interceptor rather than a chain because each layer costs
+grpc.aio a coroutine and a handler per call, on every call of every server.
+
+The wrapper keeps the handler's own shape: a coroutine stays a coroutine and an
+async generator stays an async generator, because grpc.aio picks its calling
+convention from it. Cancellation is always re-raised: it is how grpc.aio stops a
+handler whose deadline passed or whose client went away.
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias, cast
 
 import grpc
 import grpc.aio
+
+from extplane.runtime.tracing import OpenServerSpan, ServerSpans
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,93 +56,170 @@ class RpcObserver(Protocol):
 
 
 _Behavior = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Any]
+_Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+
+_HANDLER_FACTORIES: dict[tuple[bool, bool], Callable[..., _Handler]] = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+# Wrapped handlers kept at most, in case a catch-all generic handler serves any
+# path a client names; beyond it, such paths are wrapped afresh on each call.
+_MAX_REMEMBERED_METHODS = 1024
+
+
+def _behavior_of(handler: _Handler) -> _Behavior:
+    behavior: Any
+    if handler.request_streaming:
+        behavior = handler.stream_stream if handler.response_streaming else handler.stream_unary
+    else:
+        behavior = handler.unary_stream if handler.response_streaming else handler.unary_unary
+    return cast(_Behavior, behavior)
 
 
 class ObservingInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, observers: Sequence[RpcObserver]) -> None:
+    """Times every RPC, hands its outcome to `observers`, and, given `spans`, runs
+    it inside a server span (except for the services in `untraced_services`).
+
+    The span is opened before the observers hear of the call and closed after, so
+    their logs carry its ids. A method's wrapped handler is built once and reused
+    for as long as the server hands out the same handler for it.
+    """
+
+    def __init__(
+        self,
+        observers: Sequence[RpcObserver],
+        *,
+        spans: ServerSpans | None = None,
+        untraced_services: Collection[str] = (),
+    ) -> None:
         self._observers = tuple(observers)
+        self._spans = spans
+        self._untraced = frozenset(untraced_services)
+        # path -> (the handler as the server gave it, our wrapper of it)
+        self._wrapped: dict[str, tuple[_Handler, _Handler]] = {}
 
     async def intercept_service(
         self,
-        continuation: Callable[
-            [grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]
-        ],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[_Handler | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+    ) -> _Handler | None:
         handler = await continuation(handler_call_details)
-        if handler is None or not self._observers:
-            return handler
-        return self._wrap(handler, RpcCall.from_path(handler_call_details.method))
+        if handler is None:
+            return None
+        path = handler_call_details.method
+        known = self._wrapped.get(path)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap(handler, path)
+        if len(self._wrapped) < _MAX_REMEMBERED_METHODS or path in self._wrapped:
+            self._wrapped[path] = (handler, wrapped)
+        return wrapped
 
-    def _wrap(
-        self, handler: grpc.RpcMethodHandler[Any, Any], call: RpcCall
-    ) -> grpc.RpcMethodHandler[Any, Any]:
-        shape: dict[tuple[bool, bool], tuple[Any, Callable[..., Any]]] = {
-            (False, False): (handler.unary_unary, grpc.unary_unary_rpc_method_handler),
-            (False, True): (handler.unary_stream, grpc.unary_stream_rpc_method_handler),
-            (True, False): (handler.stream_unary, grpc.stream_unary_rpc_method_handler),
-            (True, True): (handler.stream_stream, grpc.stream_stream_rpc_method_handler),
-        }
-        behavior, make_handler = shape[(handler.request_streaming, handler.response_streaming)]
-        if inspect.isasyncgenfunction(behavior):
-            observed = self._observe_stream(behavior, call)
-        else:
-            observed = self._observe_call(behavior, call)
-        wrapped: grpc.RpcMethodHandler[Any, Any] = make_handler(
+    def _wrap(self, handler: _Handler, path: str) -> _Handler:
+        call = RpcCall.from_path(path)
+        traced = self._spans is not None and call.service not in self._untraced
+        if not self._observers and not traced:
+            return handler
+        behavior = _behavior_of(handler)
+        rpc = _ObservedRpc(call, path, self._observers, self._spans if traced else None)
+        observed = (
+            rpc.observe_stream(behavior)
+            if inspect.isasyncgenfunction(behavior)
+            else rpc.observe_call(behavior)
+        )
+        make_handler = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
+        return make_handler(
             observed,
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
-        return wrapped
 
-    def _observe_call(self, behavior: _Behavior, call: RpcCall) -> _Behavior:
+
+class _ObservedRpc:
+    """What every call of one RPC method does before and after its handler."""
+
+    __slots__ = ("_attributes", "_call", "_observers", "_path", "_spans")
+
+    def __init__(
+        self,
+        call: RpcCall,
+        path: str,
+        observers: tuple[RpcObserver, ...],
+        spans: ServerSpans | None,
+    ) -> None:
+        self._call = call
+        self._path = path
+        self._observers = observers
+        self._spans = spans
+        self._attributes = ServerSpans.attributes(call.service, call.method)
+
+    def observe_call(self, behavior: _Behavior) -> _Behavior:
+        """For a coroutine handler (any shape, e.g. health's `Watch`) or a plain function."""
+
         async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            started = self._started(call)
+            span, started = self._started(context)
             try:
                 result = behavior(request, context)
                 if inspect.isawaitable(result):
                     result = await result
             except BaseException as error:
-                self._finished(call, started, context, error)
+                self._finished(span, started, context, error)
                 raise
-            self._finished(call, started, context, None)
+            self._finished(span, started, context, None)
             return result
 
         return observed
 
-    def _observe_stream(self, behavior: _Behavior, call: RpcCall) -> _Behavior:
+    def observe_stream(self, behavior: _Behavior) -> _Behavior:
+        """For an async-generator handler; the wrapper is an async generator too."""
+
         async def observed(
             request: Any, context: grpc.aio.ServicerContext[Any, Any]
         ) -> AsyncIterator[Any]:
-            started = self._started(call)
+            span, started = self._started(context)
             try:
                 async for response in behavior(request, context):
                     yield response
             except BaseException as error:
-                self._finished(call, started, context, error)
+                self._finished(span, started, context, error)
                 raise
-            self._finished(call, started, context, None)
+            self._finished(span, started, context, None)
 
         return observed
 
-    def _started(self, call: RpcCall) -> float:
+    def _started(
+        self, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> tuple[OpenServerSpan | None, float]:
+        span = None
+        if self._spans is not None:
+            metadata = context.invocation_metadata() or ()
+            span = self._spans.open(self._path, self._attributes, metadata)
         for observer in self._observers:
-            observer.rpc_started(call)
-        return time.perf_counter()
+            observer.rpc_started(self._call)
+        return span, time.perf_counter()
 
     def _finished(
         self,
-        call: RpcCall,
+        span: OpenServerSpan | None,
         started: float,
         context: grpc.aio.ServicerContext[Any, Any],
         error: BaseException | None,
     ) -> None:
-        unexpected = None if isinstance(error, _EXPECTED_ENDINGS) else error
-        outcome = RpcOutcome(
-            call, final_code(context, error), time.perf_counter() - started, unexpected
-        )
-        for observer in self._observers:
-            observer.rpc_finished(outcome)
+        duration_s = time.perf_counter() - started
+        code = final_code(context, error)
+        unexpected = None if error is None or isinstance(error, _EXPECTED_ENDINGS) else error
+        try:
+            if self._observers:
+                outcome = RpcOutcome(self._call, code, duration_s, unexpected)
+                for observer in self._observers:
+                    observer.rpc_finished(outcome)
+        finally:
+            if span is not None:
+                details = context.details() if code is not grpc.StatusCode.OK else None
+                span.close(code, details, unexpected)
 
 
 # A client gives up at its own deadline and resets the stream; the server's copy
