@@ -11,7 +11,7 @@ import pytest
 from audit_support import DatabaseEditor
 
 from extplane.audit.backends import open_store
-from extplane.audit.chain import GENESIS, record_hash
+from extplane.audit.chain import GENESIS, canonical_bytes, record_hash
 from extplane.audit.records import Appended, Checkpoint, NewEvent
 from extplane.audit.signing import load_or_create_signer
 from extplane.audit.store import AuditStore
@@ -82,6 +82,31 @@ async def test_batches_of_one_append_share_a_transaction_and_a_chain(
     assert rows[3][3] == b""  # no id
     assert await store.sequences_with_hash(digest) == [1]
     assert await store.sequences_with_previous_hash(digest) == [2]
+
+
+async def test_records_keep_their_canonical_bytes_and_the_store_checks_the_columns(
+    store: AuditStore, database_url: str, clock: Clock
+) -> None:
+    await store.append([[new(1), new(2, ""), new(3)._replace(actor="agent:ü-日本")]])
+
+    rows = await store.canonical_rows(0, 10, 10)
+    intact = await store.first_disagreeing(0, 3)
+    await DatabaseEditor(database_url).execute(
+        ("UPDATE audit_records SET details = '{}' WHERE sequence = 3", []),
+        ("UPDATE audit_records SET event_id = 'id-x' WHERE sequence = 2", []),
+    )
+    edited = await store.first_disagreeing(0, 3)
+    from_3 = await store.first_disagreeing(2, 3)
+
+    texts = ("", "task_create", "user:0", "task/1", "ns", "allowed", '{"i":"2"}')
+    assert rows[1] == (
+        2,
+        canonical_bytes(2, T0 + 2, clock.now, *(text.encode() for text in texts)),
+        rows[0][3],
+        record_hash(rows[0][3], 2, T0 + 2, clock.now, *texts),
+    )
+    assert [row[0] for row in rows] == [1, 2, 3]
+    assert (intact, edited, from_3) == (None, 2, 3)
 
 
 async def test_a_later_append_sees_the_ids_of_earlier_ones(store: AuditStore) -> None:

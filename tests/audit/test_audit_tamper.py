@@ -12,7 +12,7 @@ import time
 import pytest
 from audit_support import Audit, DatabaseEditor, StartAudit, event, q
 
-from extplane.audit.chain import record_hash
+from extplane.audit.chain import canonical_bytes, record_hash
 
 RECORDS = "audit_records"
 MODIFIED = q.AUDIT_TAMPER_KIND_MODIFIED
@@ -41,6 +41,18 @@ async def _first_problem(audit: Audit) -> tuple[int, int]:
 async def _hash(editor: DatabaseEditor, sequence: int) -> bytes:
     ((digest,),) = await editor.fetch(f"SELECT hash FROM {RECORDS} WHERE sequence = ?", sequence)
     return bytes(digest)
+
+
+def _canonical(sequence: int, ts: int, rt: int, *texts: str) -> bytes:
+    return canonical_bytes(sequence, ts, rt, *(text.encode() for text in texts))
+
+
+# A forged row as a careful intruder writes it: columns and canonical bytes agree.
+INSERT_ROW = (
+    f"INSERT INTO {RECORDS} (sequence, timestamp_ns, receive_time_ns, event_id, action, actor,"
+    " resource, namespace, outcome, details, previous_hash, hash, canonical)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _renumber(where: str, delta: int) -> list[tuple[str, list[object]]]:
@@ -147,8 +159,16 @@ async def _insert_forged(editor: DatabaseEditor, sequence: int, digest: bytes | 
     await editor.execute(
         *_renumber(f"sequence >= {sequence}", 1),
         (
-            f"INSERT INTO {RECORDS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [sequence, now, now, *fields, previous, digest],
+            INSERT_ROW,
+            [
+                sequence,
+                now,
+                now,
+                *fields,
+                previous,
+                digest,
+                _canonical(sequence, now, now, *fields),
+            ],
         ),
     )
 
@@ -171,10 +191,7 @@ async def test_a_forged_row_appended_behind_the_service_is_inserted(log: Audit) 
     fields = ("forged-2", "task_create", "intruder", "task/x", "team-0", "allowed", "{}")
     digest = record_hash(previous, 31, now, now, *fields)
     await editor.execute(
-        (
-            f"INSERT INTO {RECORDS} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [31, now, now, *fields, previous, digest],
-        )
+        (INSERT_ROW, [31, now, now, *fields, previous, digest, _canonical(31, now, now, *fields)])
     )
 
     assert await _first_problem(log) == (INSERTED, 31)
@@ -217,14 +234,13 @@ async def test_a_chain_rewritten_with_recomputed_hashes_contradicts_its_checkpoi
     for sequence, ts, rt, event_id, action, actor, resource, namespace, outcome, details in rows:
         if sequence == 5:
             actor = "intruder"
-        digest = record_hash(
-            previous, sequence, ts, rt, event_id, action, actor, resource, namespace, outcome,
-            details,
-        )  # fmt: skip
+        fields = (event_id, action, actor, resource, namespace, outcome, details)
+        digest = record_hash(previous, sequence, ts, rt, *fields)
         updates.append(
             (
-                f"UPDATE {RECORDS} SET actor = ?, previous_hash = ?, hash = ? WHERE sequence = ?",
-                [actor, previous, digest, sequence],
+                f"UPDATE {RECORDS} SET actor = ?, previous_hash = ?, hash = ?, canonical = ?"
+                " WHERE sequence = ?",
+                [actor, previous, digest, _canonical(sequence, ts, rt, *fields), sequence],
             )
         )
         previous = digest
@@ -257,3 +273,90 @@ async def test_a_range_before_a_tampered_record_is_intact(log: Audit) -> None:
     assert (before.from_sequence, before.to_sequence) == (1, 24)
     assert (across.first_problem.kind, across.first_problem.sequence) == (MODIFIED, 25)
     assert across.to_sequence == 24
+
+
+async def _fields(editor: DatabaseEditor, sequence: int) -> tuple[int, int, list[str]]:
+    """(timestamp_ns, receive_time_ns, the text fields) of a record's columns."""
+    ((ts, rt, *texts),) = await editor.fetch(
+        f"SELECT timestamp_ns, receive_time_ns, coalesce(event_id, ''), action, actor, resource,"
+        f" namespace, outcome, details FROM {RECORDS} WHERE sequence = ?",
+        sequence,
+    )
+    return ts, rt, texts
+
+
+async def test_query_columns_edited_alone_are_modified_and_named(log: Audit) -> None:
+    # Listing, export and the filters read the columns, the hash covers the
+    # canonical bytes: the columns must say the same, or a record could be
+    # misattributed or hidden from a filter while its hash still holds.
+    await log.editor().execute(
+        (f"UPDATE {RECORDS} SET actor = 'intruder', outcome = 'error' WHERE sequence = 12", [])
+    )
+
+    verdict = await log.verify()
+
+    assert (verdict.first_problem.kind, verdict.first_problem.sequence) == (MODIFIED, 12)
+    assert "its actor, outcome column(s) differ" in verdict.first_problem.detail
+    assert (verdict.to_sequence, verdict.records_verified) == (11, 11)
+
+
+@pytest.mark.parametrize(
+    "edit", ["a text byte", "truncated", "emptied", "the sequence", "a length"]
+)
+async def test_canonical_bytes_edited_alone_are_modified(log: Audit, edit: str) -> None:
+    editor = log.editor()
+    ((stored,),) = await editor.fetch(f"SELECT canonical FROM {RECORDS} WHERE sequence = 12")
+    canonical = bytes(stored)
+    forged = {
+        "a text byte": canonical[:-2] + b"X" + canonical[-1:],
+        "truncated": canonical[:40],
+        "emptied": b"",
+        "the sequence": (13).to_bytes(8, "big") + canonical[8:],
+        "a length": canonical[:40] + (1).to_bytes(4, "big") + canonical[44:],
+    }[edit]
+    await editor.execute((f"UPDATE {RECORDS} SET canonical = ? WHERE sequence = 12", [forged]))
+
+    assert await _first_problem(log) == (MODIFIED, 12)
+
+
+async def test_columns_and_canonical_bytes_edited_together_are_modified_by_the_hash(
+    log: Audit,
+) -> None:
+    editor = log.editor()
+    ts, rt, texts = await _fields(editor, 12)
+    texts[2] = "intruder"  # actor
+    await editor.execute(
+        (
+            f"UPDATE {RECORDS} SET actor = ?, canonical = ? WHERE sequence = 12",
+            [texts[2], _canonical(12, ts, rt, *texts)],
+        )
+    )
+
+    verdict = await log.verify()
+
+    assert (verdict.first_problem.kind, verdict.first_problem.sequence) == (MODIFIED, 12)
+    assert "but its stored hash is" in verdict.first_problem.detail
+
+
+async def test_a_chain_rewritten_in_the_columns_only_is_modified_where_it_starts(
+    log: Audit,
+) -> None:
+    # Columns and hashes recomputed from record 5 on, the canonical bytes left
+    # as written: record 5's bytes no longer hash to its (new) stored hash.
+    editor = log.editor()
+    previous, updates = await _hash(editor, 4), []
+    for sequence in range(5, 31):
+        ts, rt, texts = await _fields(editor, sequence)
+        if sequence == 5:
+            texts[2] = "intruder"
+        digest = record_hash(previous, sequence, ts, rt, *texts)
+        updates.append(
+            (
+                f"UPDATE {RECORDS} SET actor = ?, previous_hash = ?, hash = ? WHERE sequence = ?",
+                [texts[2], previous, digest, sequence],
+            )
+        )
+        previous = digest
+    await editor.execute(*updates, ("UPDATE audit_head SET hash = ?", [previous]))
+
+    assert await _first_problem(log) == (MODIFIED, 5)

@@ -14,8 +14,9 @@ from typing import NamedTuple
 from extplane.audit.chain import HEADER
 from extplane.audit.records import Appended, ChainHead, NewEvent
 
-# A row as inserted, in schema.RECORD_COLUMNS order (event_id None: no id).
-InsertRow = tuple[int, int, int, str | None, str, str, str, str, str, str, bytes, bytes]
+# A row as inserted, in schema.RECORD_COLUMNS order (event_id None: no id;
+# the last value is the canonical encoding the hash covers).
+InsertRow = tuple[int, int, int, str | None, str, str, str, str, str, str, bytes, bytes, bytes]
 
 
 class Chained(NamedTuple):
@@ -58,7 +59,8 @@ def chain_batches(
                     continue
                 assigned[event_id] = sequence + 1
             sequence += 1
-            # chain.record_hash, inlined: this runs for every event appended.
+            # chain.canonical_bytes and record_hash, inlined: this runs for
+            # every event appended.
             texts = (
                 event_id.encode(),
                 action.encode(),
@@ -68,8 +70,8 @@ def chain_batches(
                 outcome_text.encode(),
                 details.encode(),
             )
-            header = pack(sequence, ts, receive_time_ns, *map(len, texts))
-            digest = sha256(join((previous, header, *texts))).digest()
+            canonical = join((pack(sequence, ts, receive_time_ns, *map(len, texts)), *texts))
+            digest = sha256(previous + canonical).digest()
             rows.append(
                 (
                     sequence,
@@ -84,6 +86,7 @@ def chain_batches(
                     details,
                     previous,
                     digest,
+                    canonical,
                 )
             )
             previous = digest

@@ -26,6 +26,8 @@ GENESIS = bytes(32)
 HASH_BYTES = 32
 
 HEADER = struct.Struct(">QQQIIIIIII")
+SEQUENCE = struct.Struct(">Q")  # the header's first field
+TEXT_FIELDS = ("event_id", "action", "actor", "resource", "namespace", "outcome", "details")
 _CHECKPOINT = struct.Struct(">Q32sQ")
 CHECKPOINT_DOMAIN = b"extplane.audit.checkpoint.v1\x00"
 
@@ -62,6 +64,21 @@ def canonical_bytes(
         len(details),
     )
     return b"".join((header, event_id, action, actor, resource, namespace, outcome, details))
+
+
+def split_canonical(data: bytes) -> tuple[int, int, int, list[bytes]] | None:
+    """(sequence, timestamp_ns, receive_time_ns, the text fields' bytes in
+    TEXT_FIELDS order) of a canonical encoding; None when `data` is not one."""
+    if len(data) < HEADER.size:
+        return None
+    sequence, timestamp_ns, receive_time_ns, *lengths = HEADER.unpack_from(data)
+    if HEADER.size + sum(lengths) != len(data):
+        return None
+    texts, offset = [], HEADER.size
+    for length in lengths:
+        texts.append(data[offset : offset + length])
+        offset += length
+    return sequence, timestamp_ns, receive_time_ns, texts
 
 
 def record_hash(

@@ -19,8 +19,10 @@ from asyncpg.pool import PoolConnectionProxy
 
 from extplane.audit import statements as sql
 from extplane.audit.appending import chain_batches, event_ids
+from extplane.audit.canonical_sql import POSTGRES_COLUMNS_AGREE
 from extplane.audit.query import RecordQuery, numbered
 from extplane.audit.records import (
+    CanonicalRow,
     ChainHead,
     ChainRow,
     Checkpoint,
@@ -45,7 +47,11 @@ _SELECT_HEAD = numbered(sql.SELECT_HEAD)
 _UPDATE_HEAD = numbered(sql.UPDATE_HEAD)
 _SELECT_STORED_IDS = f"SELECT event_id, sequence FROM {RECORDS} WHERE event_id = ANY($1::text[])"
 _SELECT_CHAIN_ROWS = numbered(sql.select_chain_rows(lambda column: f"convert_to({column}, 'UTF8')"))
-_SELECT_HASH_ROWS = numbered(sql.select_hash_rows(lambda column: f"convert_to({column}, 'UTF8')"))
+_SELECT_CANONICAL_ROWS = numbered(
+    sql.select_canonical_rows(lambda column: f"coalesce({column}, ''::bytea)")
+)
+_SELECT_HASH_ROWS = numbered(sql.SELECT_HASH_ROWS)
+_SELECT_FIRST_DISAGREEING = numbered(sql.select_first_disagreeing(POSTGRES_COLUMNS_AGREE))
 
 
 class PostgresAuditStore:
@@ -123,6 +129,15 @@ class PostgresAuditStore:
         rows = await self.pool.fetch(_SELECT_CHAIN_ROWS, after, through, limit)
         return [tuple(row) for row in rows]
 
+    async def canonical_rows(self, after: int, through: int, limit: int) -> list[CanonicalRow]:
+        rows = await self.pool.fetch(_SELECT_CANONICAL_ROWS, after, through, limit)
+        return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+    async def first_disagreeing(self, after: int, through: int) -> int | None:
+        # The server compares; this connection only waits beside the walk's.
+        found = await self.pool.fetchval(_SELECT_FIRST_DISAGREEING, after, through)
+        return None if found is None else int(found)
+
     async def hash_chunk(self, after: int, through: int) -> HashChunk:
         async with (
             self.pool.acquire() as conn,
@@ -131,7 +146,7 @@ class PostgresAuditStore:
             rows = await conn.fetch(_SELECT_HASH_ROWS, after, through)
             first = await conn.fetchval(numbered(sql.SELECT_PREVIOUS_HASH), after + 1)
             bad_link = await conn.fetchval(numbered(sql.SELECT_FIRST_BAD_LINK), after + 1, through)
-        return HashChunk([tuple(row) for row in rows], first, bad_link)
+        return HashChunk([(row[0], row[1]) for row in rows], first, bad_link)
 
     async def sequences_with_hash(self, digest: bytes) -> list[int]:
         return [row[0] for row in await self.pool.fetch(numbered(sql.SELECT_BY_HASH), digest)]

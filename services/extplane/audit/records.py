@@ -45,10 +45,14 @@ class StoredRecord(NamedTuple):
 # converts them in SQL: no per-field encode in Python).
 ChainRow = tuple[int, int, int, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
 
-# What the verifier's hot loop reads: a ChainRow without `sequence` (a chunk
-# is a range of sequences; its rows are counted) and without
-# `previous_hash` (the store compares it with the previous row's hash in SQL).
-HashRow = tuple[int, int, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
+# A record as its hash sees it: sequence (the column), canonical bytes (what
+# the hash covers), previous_hash, hash. What classifying a problem reads.
+CanonicalRow = tuple[int, bytes, bytes, bytes]
+
+# What the verifier's hot loop reads: canonical bytes and the stored hash.
+# No sequence (a chunk is a range of sequences; its rows are counted) and no
+# previous_hash (the store compares it with the previous row's hash in SQL).
+HashRow = tuple[bytes, bytes]
 
 
 class HashChunk(NamedTuple):

@@ -3,7 +3,10 @@
 * `audit_records`: one row per record, keyed by its sequence. `event_id` is
   NULL when the producer sent none (unique otherwise: idempotency).
   `details` is canonical JSON text, never JSONB, whose normalising would
-  change the bytes the hash covers.
+  change the bytes the hash covers. `canonical` holds those bytes exactly
+  (chain.canonical_bytes), so verification hashes one value per row and
+  checks the query columns against it in SQL (canonical_sql.py). Migration
+  2 added it and computed it for the rows already stored.
 * `audit_head`: one row, the last record appended. Appends lock it (on
   PostgreSQL `SELECT … FOR UPDATE`), so replicas take turns and the chain
   stays one; verification compares it with the last record.
@@ -12,6 +15,11 @@
 
 from __future__ import annotations
 
+from extplane.audit.canonical_sql import (
+    POSTGRES_CANONICAL,
+    SQLITE_BYTE_TABLE,
+    SQLITE_CANONICAL,
+)
 from extplane.storage import Migration
 
 COMPONENT = "audit"
@@ -33,6 +41,7 @@ RECORD_COLUMNS = (
     "details",
     "previous_hash",
     "hash",
+    "canonical",
 )
 FILTER_COLUMNS = ("actor", "action", "resource", "namespace")
 
@@ -94,6 +103,21 @@ MIGRATIONS = (
             _records("BIGINT", "BYTEA"),
             *_indexes(),
             *_others("BIGINT", "BYTEA", "decode(repeat('00', 32), 'hex')"),
+        ],
+    ),
+    Migration(
+        version=2,
+        name="records keep their canonical encoding",
+        sqlite=[
+            # NOT NULL needs a default to add the column; every append sets it.
+            f"ALTER TABLE {RECORDS} ADD COLUMN canonical BLOB NOT NULL DEFAULT X''",
+            f"UPDATE {RECORDS} SET canonical = {SQLITE_CANONICAL}"
+            f" FROM (SELECT {SQLITE_BYTE_TABLE} AS bytes)",
+        ],
+        postgres=[
+            f"ALTER TABLE {RECORDS} ADD COLUMN canonical BYTEA",
+            f"UPDATE {RECORDS} SET canonical = {POSTGRES_CANONICAL}",
+            f"ALTER TABLE {RECORDS} ALTER COLUMN canonical SET NOT NULL",
         ],
     ),
 )

@@ -17,8 +17,10 @@ from pathlib import Path
 
 from extplane.audit import statements as sql
 from extplane.audit.appending import chain_batches, event_ids
+from extplane.audit.canonical_sql import SQLITE_COLUMNS_AGREE
 from extplane.audit.query import RecordQuery
 from extplane.audit.records import (
+    CanonicalRow,
     ChainHead,
     ChainRow,
     Checkpoint,
@@ -39,7 +41,10 @@ from extplane.audit.verify import LogSnapshot
 from extplane.storage import SqliteDatabase, migrate_sqlite
 
 _SELECT_CHAIN_ROWS = sql.select_chain_rows(lambda column: f"CAST({column} AS BLOB)")
-_SELECT_HASH_ROWS = sql.select_hash_rows(lambda column: f"CAST({column} AS BLOB)")
+_SELECT_CANONICAL_ROWS = sql.select_canonical_rows(
+    lambda column: f"CAST(coalesce({column}, X'') AS BLOB)"
+)
+_SELECT_FIRST_DISAGREEING = sql.select_first_disagreeing(SQLITE_COLUMNS_AGREE)
 # SQLite's default limit on host parameters is far above this.
 _ID_LOOKUP_CHUNK = 500
 
@@ -85,8 +90,23 @@ class SqliteAuditStore:
 
         return await self._db.read(read)
 
+    async def canonical_rows(self, after: int, through: int, limit: int) -> list[CanonicalRow]:
+        def read(conn: sqlite3.Connection) -> list[CanonicalRow]:
+            return conn.execute(_SELECT_CANONICAL_ROWS, (after, through, limit)).fetchall()
+
+        return await self._db.read(read)
+
     async def hash_chunk(self, after: int, through: int) -> HashChunk:
         return await self._db.read(partial(_hash_chunk, after, through))
+
+    async def first_disagreeing(self, after: int, through: int) -> int | None:
+        # A reader thread of its own: SQLite runs the comparison without the
+        # GIL, beside the walk hashing in another thread.
+        def read(conn: sqlite3.Connection) -> int | None:
+            row = conn.execute(_SELECT_FIRST_DISAGREEING, (after, through)).fetchone()
+            return None if row is None else int(row[0])
+
+        return await self._db.read(read)
 
     async def sequences_with_hash(self, digest: bytes) -> list[int]:
         return await self._db.read(partial(_sequences, sql.SELECT_BY_HASH, digest))
@@ -173,7 +193,7 @@ def _snapshot(conn: sqlite3.Connection) -> LogSnapshot:
 
 
 def _hash_chunk(after: int, through: int, conn: sqlite3.Connection) -> HashChunk:
-    rows = conn.execute(_SELECT_HASH_ROWS, (after, through)).fetchall()
+    rows = conn.execute(sql.SELECT_HASH_ROWS, (after, through)).fetchall()
     first = conn.execute(sql.SELECT_PREVIOUS_HASH, (after + 1,)).fetchone()
     (bad_link,) = conn.execute(sql.SELECT_FIRST_BAD_LINK, (after + 1, through)).fetchone()
     return HashChunk(rows, None if first is None else first[0], bad_link)

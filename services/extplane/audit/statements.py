@@ -1,8 +1,9 @@
 """SQL both stores run, with `?` placeholders (PostgreSQL numbers them).
 
-Only what differs stays in each store: how text becomes bytes for the
-verifier (`CAST(x AS BLOB)` against `convert_to(x, 'UTF8')`), locking the
-head, and bulk insertion.
+Only what differs stays in each store: how text becomes bytes
+(`CAST(x AS BLOB)` against `convert_to(x, 'UTF8')`), how the columns are
+checked against the canonical bytes (canonical_sql.py), locking the head,
+and bulk insertion.
 """
 
 from __future__ import annotations
@@ -73,12 +74,27 @@ def select_chain_rows(as_bytes: Callable[[str], str]) -> str:
     )
 
 
-def select_hash_rows(as_bytes: Callable[[str], str]) -> str:
-    """The verifier's rows of a sequence range: only what the hash covers, and the hash."""
-    text = ", ".join(as_bytes(column) for column in _TEXT_COLUMNS)
+# The verifier's rows of a sequence range: the canonical bytes and the hash.
+SELECT_HASH_ROWS = (
+    f"SELECT canonical, hash FROM {RECORDS} WHERE sequence > ? AND sequence <= ? ORDER BY sequence"
+)
+
+
+def select_canonical_rows(as_blob: Callable[[str], str]) -> str:
+    """Rows as their hash sees them; `as_blob` is how the dialect reads a column
+    as bytes whatever was stored there (a NULL as none)."""
     return (
-        f"SELECT timestamp_ns, receive_time_ns, {text}, hash"
-        f" FROM {RECORDS} WHERE sequence > ? AND sequence <= ? ORDER BY sequence"
+        f"SELECT sequence, {as_blob('canonical')}, previous_hash, hash"
+        f" FROM {RECORDS} WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?"
+    )
+
+
+def select_first_disagreeing(columns_agree: str) -> str:
+    """The first sequence of a range whose columns do not say what its canonical
+    bytes say (a NULL in the comparison counts as disagreeing)."""
+    return (
+        f"SELECT sequence FROM {RECORDS} WHERE sequence > ? AND sequence <= ?"
+        f" AND ({columns_agree}) IS NOT TRUE ORDER BY sequence LIMIT 1"
     )
 
 

@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 from extplane.audit.query import RecordQuery
 from extplane.audit.records import (
     Appended,
+    CanonicalRow,
     ChainHead,
     ChainRow,
     Checkpoint,
@@ -77,8 +78,18 @@ class AuditStore(Protocol):
         """Rows with after < sequence <= through, by sequence, text as UTF-8 bytes."""
         ...
 
+    async def canonical_rows(self, after: int, through: int, limit: int) -> list[CanonicalRow]:
+        """Rows with after < sequence <= through, by sequence, as their hash sees them."""
+        ...
+
     async def hash_chunk(self, after: int, through: int) -> HashChunk:
         """The verifier's view of after < sequence <= through, in one snapshot."""
+        ...
+
+    async def first_disagreeing(self, after: int, through: int) -> int | None:
+        """The first sequence in after < sequence <= through whose query columns do
+        not say what its canonical bytes say; None when all agree. Runs in the
+        database, beside the verifier's walk."""
         ...
 
     async def sequences_with_hash(self, digest: bytes) -> list[int]: ...

@@ -2,17 +2,22 @@
 
 Every record's hash covers its sequence number and its predecessor's hash,
 so a record that was moved still verifies *at the position it was written
-at* (its "home"), chained from the hash it stores. The rules, in order (the
-row sits at sequence p; the walk expected predecessor hash E):
+at* (its "home"), chained from the hash it stores. A row is judged by its
+canonical bytes (what its hash covers), with the sequence it sits at in
+place of the one they start with. The rules, in order (the row sits at
+sequence p; the walk expected predecessor hash E):
 
 1. sequence > expected: the expected one is missing -> DELETED there.
 2. sequence < expected: a second record with that sequence -> INSERTED.
-3. it stores E as predecessor but does not hash to its stored hash: when the
+3. it stores E and verifies at p: the chain holds, so what is wrong is the
+   row's columns (what listing and export read), which say something else
+   than its canonical bytes -> MODIFIED at p, naming the columns.
+4. it stores E as predecessor but does not hash to its stored hash: when the
    next row is the record written at p (chained from E, verifying at p), this
    one was slipped in front of it -> INSERTED at p; else -> MODIFIED at p.
-4. it verifies at p from the predecessor it stores, which is not E: the
+5. it verifies at p from the predecessor it stores, which is not E: the
    previous record was rewritten with a recomputed hash -> MODIFIED at p-1.
-5. otherwise find its home h (positions near p, and after the record whose
+6. otherwise find its home h (positions near p, and after the record whose
    hash it stores as predecessor):
    no home -> MODIFIED at p;
    h < p -> a copy of the record still at h -> INSERTED at p; else records
@@ -25,8 +30,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from extplane.audit.chain import GENESIS
-from extplane.audit.records import ChainRow
+from extplane.audit.chain import GENESIS, TEXT_FIELDS, split_canonical
+from extplane.audit.records import CanonicalRow, ChainRow
 from extplane.audit.walk import Problem, TamperKind, row_hash
 
 # How far from its position a moved record's home is searched by brute force
@@ -37,6 +42,8 @@ HOME_WINDOW = 1024
 class ChainLookup(Protocol):
     """What classification reads beyond the walk: a few rows, by position or hash."""
 
+    async def canonical_rows(self, after: int, through: int, limit: int) -> list[CanonicalRow]: ...
+
     async def chain_rows(self, after: int, through: int, limit: int) -> list[ChainRow]: ...
 
     async def sequences_with_hash(self, digest: bytes) -> list[int]: ...
@@ -44,13 +51,13 @@ class ChainLookup(Protocol):
     async def sequences_with_previous_hash(self, digest: bytes) -> list[int]: ...
 
 
-async def row_at(lookup: ChainLookup, sequence: int) -> ChainRow | None:
-    rows = await lookup.chain_rows(sequence - 1, sequence, 1)
+async def row_at(lookup: ChainLookup, sequence: int) -> CanonicalRow | None:
+    rows = await lookup.canonical_rows(sequence - 1, sequence, 1)
     return rows[0] if rows and rows[0][0] == sequence else None
 
 
 async def classify(
-    row: ChainRow, *, expected: int, previous_hash: bytes, start: int, lookup: ChainLookup
+    row: CanonicalRow, *, expected: int, previous_hash: bytes, start: int, lookup: ChainLookup
 ) -> Problem:
     """The problem `row` reveals; `start` is where the walk began (its predecessor
     is the anchor, not a record)."""
@@ -63,8 +70,10 @@ async def classify(
         )
     if position < expected:
         return Problem(position, TamperKind.INSERTED, f"a second record with sequence {position}")
-    stored_previous, digest = row[10], row[11]
+    stored_previous, digest = row[2], row[3]
     if stored_previous == previous_hash:
+        if row_hash(previous_hash, row, position) == digest:
+            return await _columns_edited(row, lookup)
         return await _content_changed(row, previous_hash, lookup)
     if row_hash(stored_previous, row, position) == digest:
         if position > start:
@@ -94,19 +103,46 @@ async def classify(
     return await _moved_forward(row, home, previous_hash, lookup)
 
 
-async def _content_changed(row: ChainRow, previous_hash: bytes, lookup: ChainLookup) -> Problem:
-    position, digest = row[0], row[11]
+async def _columns_edited(row: CanonicalRow, lookup: ChainLookup) -> Problem:
+    position = row[0]
+    columns = await lookup.chain_rows(position - 1, position, 1)
+    decoded = split_canonical(row[1])
+    names: list[str] = []
+    if columns and columns[0][0] == position and decoded is not None:
+        stored = columns[0]
+        sequence, timestamp_ns, receive_time_ns, texts = decoded
+        names = [
+            name
+            for name, value, hashed in (
+                ("sequence", stored[0], sequence),
+                ("timestamp", stored[1], timestamp_ns),
+                ("receive_time", stored[2], receive_time_ns),
+                *zip(TEXT_FIELDS, stored[3:10], texts, strict=True),
+            )
+            if value != hashed
+        ]
+    which = f"its {', '.join(names)}" if names else "its stored"
+    return Problem(
+        position,
+        TamperKind.MODIFIED,
+        f"record {position} hashes to its stored hash, but {which} column(s) differ from "
+        "the canonical bytes the hash covers: the table was edited directly",
+    )
+
+
+async def _content_changed(row: CanonicalRow, previous_hash: bytes, lookup: ChainLookup) -> Problem:
+    position, digest = row[0], row[3]
     following = await row_at(lookup, position + 1)
     if (
         following is not None
-        and following[10] == previous_hash
-        and row_hash(previous_hash, following, position) == following[11]
+        and following[2] == previous_hash
+        and row_hash(previous_hash, following, position) == following[3]
     ):
         return Problem(
             position,
             TamperKind.INSERTED,
             f"record {position} was never written: the record written at {position} "
-            f"(hash {following[11].hex()}) follows it, renumbered {position + 1}",
+            f"(hash {following[3].hex()}) follows it, renumbered {position + 1}",
         )
     return Problem(
         position,
@@ -116,9 +152,9 @@ async def _content_changed(row: ChainRow, previous_hash: bytes, lookup: ChainLoo
     )
 
 
-async def _home(row: ChainRow, position: int, lookup: ChainLookup) -> int | None:
+async def _home(row: CanonicalRow, position: int, lookup: ChainLookup) -> int | None:
     """The sequence `row` was written at, if it verifies at one other than `position`."""
-    stored_previous, digest = row[10], row[11]
+    stored_previous, digest = row[2], row[3]
     candidates: list[int] = [1] if stored_previous == GENESIS else []
     candidates += [q + 1 for q in await lookup.sequences_with_hash(stored_previous)]
     for offset in range(1, HOME_WINDOW + 1):
@@ -133,8 +169,8 @@ async def _home(row: ChainRow, position: int, lookup: ChainLookup) -> int | None
     return None
 
 
-async def _inserted_before(row: ChainRow, home: int, lookup: ChainLookup) -> Problem:
-    position, digest = row[0], row[11]
+async def _inserted_before(row: CanonicalRow, home: int, lookup: ChainLookup) -> Problem:
+    position, digest = row[0], row[3]
     if home in await lookup.sequences_with_hash(digest):
         return Problem(
             position,
@@ -150,14 +186,14 @@ async def _inserted_before(row: ChainRow, home: int, lookup: ChainLookup) -> Pro
 
 
 async def _moved_forward(
-    row: ChainRow, home: int, previous_hash: bytes, lookup: ChainLookup
+    row: CanonicalRow, home: int, previous_hash: bytes, lookup: ChainLookup
 ) -> Problem:
     position = row[0]
     for other in await lookup.sequences_with_previous_hash(previous_hash):
         if other == position:
             continue
         candidate = await row_at(lookup, other)
-        if candidate is not None and row_hash(previous_hash, candidate, position) == candidate[11]:
+        if candidate is not None and row_hash(previous_hash, candidate, position) == candidate[3]:
             return Problem(
                 position,
                 TamperKind.REORDERED,

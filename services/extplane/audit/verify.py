@@ -8,10 +8,13 @@ records is never held in memory. docs/audit.md states the rules; in short:
   whose oldest records were pruned starts after the checkpoint retention
   pruned up to, and the newest `audit.prune` event must name that sequence.
 * walk: every record must sit at the next sequence, store the previous hash,
-  and hash to its stored hash; every checkpoint met must verify and sign the
-  record's hash. The hot loop (walk.py) reads only what the hash covers; the
-  store compares the stored previous hashes in SQL. The first failure is
-  classified (tamper.py) from the whole record.
+  hash to its stored hash, and have query columns that say what its hashed
+  bytes say; every checkpoint met must verify and sign the record's hash.
+  The hot loop (walk.py) reads only the canonical bytes and the hash; the
+  store compares the stored previous hashes in SQL, and — concurrently, on
+  another connection (another core for SQLite, the server for PostgreSQL) —
+  the columns with the canonical bytes. The first failure is classified
+  (tamper.py) from the record's bytes.
 * tail: when the range reaches the head, no checkpoint may lie beyond the
   last record (TRUNCATED), and the head the service recorded on its last
   append must be the last record.
@@ -20,7 +23,7 @@ records is never held in memory. docs/audit.md states the rules; in short:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -49,6 +52,8 @@ class ChainSource(ChainLookup, Protocol):
     async def log_snapshot(self) -> LogSnapshot: ...
 
     async def hash_chunk(self, after: int, through: int) -> HashChunk: ...
+
+    async def first_disagreeing(self, after: int, through: int) -> int | None: ...
 
 
 class RangeError(ValueError):
@@ -199,32 +204,80 @@ def _pruning_problem(snapshot: LogSnapshot, below: Sequence[Checkpoint]) -> Prob
     return None
 
 
+def _chunks(start: int, last: int, chunk_rows: int) -> Iterator[tuple[int, int]]:
+    """(after, through) of each chunk of [start, last]."""
+    for after in range(start - 1, last, chunk_rows):
+        yield after, min(after + chunk_rows, last)
+
+
+class _ColumnChecks:
+    """The store's column check of each chunk, one chunk ahead of the walk.
+
+    The check of chunk i+1 starts as soon as chunk i's result is taken, so
+    it runs while the walk hashes chunk i and reads chunk i+1: on SQLite in
+    another reader thread (the database steps without the GIL), on
+    PostgreSQL in the server.
+    """
+
+    def __init__(self, source: ChainSource, chunks: Iterator[tuple[int, int]]) -> None:
+        self._source = source
+        self._chunks = chunks
+        self._pending: asyncio.Future[int | None] | None = None
+        self._start_next()
+
+    def _start_next(self) -> None:
+        chunk = next(self._chunks, None)
+        self._pending = (
+            None if chunk is None else asyncio.ensure_future(self._source.first_disagreeing(*chunk))
+        )
+
+    async def next_result(self) -> int | None:
+        """The first disagreeing sequence of the next chunk (None: they all agree)."""
+        assert self._pending is not None, "more results taken than chunks"
+        found = await self._pending
+        self._start_next()
+        return found
+
+    async def close(self) -> None:
+        """Drop the check running ahead: the walk stopped, its answer is not needed
+        (whatever it is, even an error)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.cancel()
+            await asyncio.gather(pending, return_exceptions=True)
+
+
 async def _walk(
     source: ChainSource, walker: ChainWalker, start: int, last: int, chunk_rows: int
 ) -> Problem | None:
-    # Chunk after chunk, not overlapped: reading rows and hashing them both
-    # need the GIL, and a reader thread contending with a hashing thread
-    # convoys (each waits out the other's switch interval), which measured
-    # slower than taking turns.
-    for after in range(start - 1, last, chunk_rows):
-        through = min(after + chunk_rows, last)
-        chunk = await source.hash_chunk(after, through)
-        rows = chunk.rows
-        if chunk.first_previous is not None and chunk.first_previous != walker.previous_hash:
-            rows = []  # the link into this chunk is broken: classify its first record
-        elif chunk.first_bad_link is not None:
-            rows = rows[: chunk.first_bad_link - after - 1]
-        await asyncio.to_thread(walker.feed, rows)
-        if walker.problem is not None:
-            return walker.problem
-        if walker.expected <= through:
-            return await _classify_at(source, walker, start, last)
-    return None
+    # Reading a chunk and hashing it take turns, not overlapped: both need the
+    # GIL, and a reader thread contending with a hashing thread convoys. The
+    # column check needs no GIL while the database runs it, so it overlaps.
+    checks = _ColumnChecks(source, _chunks(start, last, chunk_rows))
+    try:
+        for after, through in _chunks(start, last, chunk_rows):
+            chunk = await source.hash_chunk(after, through)
+            disagreeing = await checks.next_result()
+            rows = chunk.rows
+            if chunk.first_previous is not None and chunk.first_previous != walker.previous_hash:
+                rows = []  # the link into this chunk is broken: classify its first record
+            else:
+                stops = [s for s in (chunk.first_bad_link, disagreeing) if s is not None]
+                if stops:
+                    rows = rows[: min(stops) - after - 1]
+            await asyncio.to_thread(walker.feed, rows)
+            if walker.problem is not None:
+                return walker.problem
+            if walker.expected <= through:
+                return await _classify_at(source, walker, start, last)
+        return None
+    finally:
+        await checks.close()
 
 
 async def _classify_at(source: ChainSource, walker: ChainWalker, start: int, last: int) -> Problem:
     """The walk stopped before `last`: read the whole record where it stopped."""
-    following = await source.chain_rows(walker.expected - 1, last, 1)
+    following = await source.canonical_rows(walker.expected - 1, last, 1)
     if not following:
         return Problem(
             walker.expected,

@@ -1,11 +1,13 @@
 """The verifier's inner loop: recompute the chain over rows in sequence order.
 
 This is the hot path of verification (hundreds of thousands of rows a
-second): one tuple unpack, one struct.pack and one SHA-256 per row, the
-text fields arriving as UTF-8 bytes straight from the store. Rows carry no
-sequence: the walker counts them, and the hash (which covers the sequence)
-fails on the first row that is not at the count. The first row it cannot
-accept stops it; `tamper.classify` then works out what happened there.
+second). A row is two values, the record's canonical bytes as stored and
+its stored hash; per row the walker checks that the sequence the bytes
+start with is the count it has reached (so a missing, moved or renumbered
+row stops it where it is) and that SHA-256(previous hash || bytes) is the
+stored hash. That the query columns say what the bytes say is the store's
+part, in SQL (canonical_sql.py). The first row the walker cannot accept
+stops it; `tamper.classify` then works out what happened there.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from extplane.audit.chain import HEADER, canonical_bytes
-from extplane.audit.records import ChainRow, Checkpoint, HashRow
+from extplane.audit.chain import SEQUENCE
+from extplane.audit.records import CanonicalRow, Checkpoint, HashRow
 from extplane.audit.signing import CheckpointKey
 
 
@@ -41,11 +43,10 @@ class Problem:
     detail: str
 
 
-def row_hash(previous: bytes, row: ChainRow, sequence: int) -> bytes:
-    """The hash `row` has if it sits at `sequence` after a record hashing to `previous`."""
-    _, ts, rt, eid, act, actor, res, ns, out, det, _, _ = row
-    body = canonical_bytes(sequence, ts, rt, eid, act, actor, res, ns, out, det)
-    return hashlib.sha256(previous + body).digest()
+def row_hash(previous: bytes, row: CanonicalRow, sequence: int) -> bytes:
+    """The hash `row` has if it sits at `sequence` after a record hashing to `previous`
+    (its canonical bytes with `sequence` in place of the one they start with)."""
+    return hashlib.sha256(previous + SEQUENCE.pack(sequence) + row[1][SEQUENCE.size :]).digest()
 
 
 class ChainWalker:
@@ -81,39 +82,30 @@ class ChainWalker:
     def feed(self, rows: Sequence[HashRow]) -> int | None:
         """Hash `rows` as the records at the next sequences, in order."""
         sha256 = hashlib.sha256
-        pack = HEADER.pack
-        join = b"".join
+        pack = SEQUENCE.pack
         first = expected = self.expected
         previous = self.previous_hash
         checkpoint_at = self._next_checkpoint()
         failed: int | None = None
-        for ts, rt, eid, act, actor, res, ns, out, det, digest in rows:
-            header = pack(
-                expected,
-                ts,
-                rt,
-                len(eid),
-                len(act),
-                len(actor),
-                len(res),
-                len(ns),
-                len(out),
-                len(det),
-            )
-            if (
-                sha256(join((previous, header, eid, act, actor, res, ns, out, det))).digest()
-                != digest
-            ):
-                failed = expected - first
-                break
-            previous = digest
-            if expected == checkpoint_at:
-                self.problem = self._check_checkpoint(digest)
-                if self.problem is not None:
-                    expected += 1  # the record itself verified
+        try:
+            for canonical, digest in rows:
+                # canonical[:8]: the sequence the encoding starts with (SEQUENCE).
+                if (
+                    canonical[:8] != pack(expected)
+                    or sha256(previous + canonical).digest() != digest
+                ):
+                    failed = expected - first
                     break
-                checkpoint_at = self._next_checkpoint()
-            expected += 1
+                previous = digest
+                if expected == checkpoint_at:
+                    self.problem = self._check_checkpoint(digest)
+                    if self.problem is not None:
+                        expected += 1  # the record itself verified
+                        break
+                    checkpoint_at = self._next_checkpoint()
+                expected += 1
+        except TypeError:  # NULL or text where the bytes should be: this row fails
+            failed = expected - first
         self.records_verified += expected - first
         self.expected = expected
         self.previous_hash = previous

@@ -1,0 +1,98 @@
+"""A log stored before records kept their canonical bytes (schema version 1)
+is brought to version 2 on open: the bytes are computed in SQL from the
+columns, exactly as the code encodes them, and the log still verifies. On
+SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from audit_support import DatabaseEditor
+
+from extplane.audit.appending import chain_batches
+from extplane.audit.backends import open_store
+from extplane.audit.chain import GENESIS, canonical_bytes, canonical_details
+from extplane.audit.records import ChainHead, NewEvent
+from extplane.audit.schema import COMPONENT, HEAD, MIGRATIONS, RECORD_COLUMNS, RECORDS
+from extplane.audit.signing import load_or_create_signer
+from extplane.audit.verify import verify_log
+from extplane.audit.walk import TamperKind
+from extplane.storage import SqliteDatabase, create_pool, migrate_postgres, migrate_sqlite
+
+T0 = 1_767_225_600_000_000_000
+# Version 1's columns: every column but the canonical bytes.
+V1_COLUMNS = RECORD_COLUMNS[:-1]
+V1_INSERT = (
+    f"INSERT INTO {RECORDS} ({', '.join(V1_COLUMNS)}) VALUES ({', '.join('?' for _ in V1_COLUMNS)})"
+)
+
+
+ODD_DETAILS = canonical_details({"note": 'quote " tab \t bell \x07 é 日本', "z": ""})
+
+
+def _events() -> list[NewEvent]:
+    return [
+        NewEvent(
+            event_id="" if index % 4 == 0 else f"evt-{index}",
+            timestamp_ns=T0 + index,
+            action="tool_invoke",
+            actor=f"agent:ü-{index % 3}",
+            resource="" if index % 5 == 0 else f"tool/{index}",
+            namespace="team-a",
+            outcome=("allowed", "denied", "error")[index % 3],
+            details=ODD_DETAILS if index % 2 else canonical_details({}),
+        )
+        for index in range(1, 41)
+    ]
+
+
+async def _store_at_version_1(database_url: str) -> list[tuple[object, ...]]:
+    """Version 1's tables holding 40 chained records; returns the rows as chained now."""
+    chained = chain_batches([_events()], ChainHead(0, GENESIS), {}, T0 + 1000)
+    old_rows = [row[:-1] for row in chained.rows]
+    if database_url.startswith("sqlite:"):
+        db = SqliteDatabase(Path(database_url.removeprefix("sqlite:")))
+        await db.open()
+        try:
+            await migrate_sqlite(db, COMPONENT, MIGRATIONS[:1])
+            await db.write(lambda conn: conn.executemany(V1_INSERT, old_rows))
+            await db.write(
+                lambda conn: conn.execute(f"UPDATE {HEAD} SET sequence = ?, hash = ?", chained.head)
+            )
+        finally:
+            await db.close()
+    else:
+        pool = await create_pool(database_url)
+        try:
+            await migrate_postgres(pool, COMPONENT, MIGRATIONS[:1])
+            await pool.copy_records_to_table(RECORDS, records=old_rows, columns=V1_COLUMNS)
+            await pool.execute(f"UPDATE {HEAD} SET sequence = $1, hash = $2", *chained.head)
+        finally:
+            await pool.close()
+    return list(chained.rows)
+
+
+async def test_version_2_computes_the_canonical_bytes_of_stored_records(
+    database_url: str, tmp_path: Path
+) -> None:
+    rows = await _store_at_version_1(database_url)
+    store = open_store(database_url, tmp_path)
+    await store.open()
+    try:
+        migrated = await store.canonical_rows(0, 100, 100)
+        signer = load_or_create_signer(tmp_path / "key.pem")
+        intact = await verify_log(store, signer)
+        await DatabaseEditor(database_url).execute(
+            (f"UPDATE {RECORDS} SET namespace = 'team-b' WHERE sequence = 17", [])
+        )
+        edited = await verify_log(store, signer)
+    finally:
+        await store.close()
+
+    assert [row[1] for row in migrated] == [row[-1] for row in rows]
+    texts = ("evt-1", "tool_invoke", "agent:ü-1", "tool/1", "team-a", "denied", ODD_DETAILS)
+    assert migrated[0][1] == canonical_bytes(1, T0 + 1, T0 + 1000, *(t.encode() for t in texts))
+    assert intact.intact
+    assert intact.records_verified == 40
+    assert edited.problem is not None
+    assert (edited.problem.kind, edited.problem.sequence) == (TamperKind.MODIFIED, 17)
