@@ -14,7 +14,6 @@ import grpc
 from google.api import httpbody_pb2
 
 from extplane.audit.convert import checkpoint_to_proto, problem_to_proto, record_to_proto
-from extplane.audit.errors import abort_invalid
 from extplane.audit.export import content_type, csv_header, csv_rows, jsonl_lines
 from extplane.audit.metrics import AuditMetrics
 from extplane.audit.query import RecordFilter, RecordQuery
@@ -30,9 +29,9 @@ from extplane.audit.requests import (
 )
 from extplane.audit.running import Running, RunningSource, running_or_abort
 from extplane.audit.signing import ALGORITHM
-from extplane.audit.validation import FieldViolation, InvalidRequestError
 from extplane.audit.verify import RangeError, verify_log
 from extplane.runtime.auth import AUDIT_READER, Authorizer
+from extplane.runtime.bad_request import FieldViolation, InvalidRequestError, abort_invalid
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2 as pb
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2_grpc
 

@@ -14,16 +14,15 @@ from typing import Any
 import grpc
 
 from extplane.audit.config import AuditSettings
-from extplane.audit.errors import abort_invalid
 from extplane.audit.metrics import AuditMetrics
 from extplane.audit.records import Appended, NewEvent
 from extplane.audit.running import RunningSource, running_or_abort
 from extplane.audit.validation import (
     EventRules,
-    InvalidRequestError,
     validate_batch,
     validate_event,
 )
+from extplane.runtime.bad_request import InvalidRequestError, abort_invalid
 from extplane_protos.orloj.extensions.v1 import audit_pb2, audit_pb2_grpc
 
 _logger = logging.getLogger(__name__)

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from extplane.audit.chain import canonical_details
 from extplane.audit.config import AuditSettings
 from extplane.audit.records import NS_PER_S, NewEvent
+from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 OUTCOMES = ("allowed", "denied", "error")
@@ -44,25 +44,6 @@ MAX_CHARS = {
 }
 REQUIRED = ("action", "actor")
 MAX_DETAILS_KEY_CHARS = 128
-# A refusal lists at most this many violations: they travel in a trailer,
-# whose size gRPC clients bound (8 KiB by default).
-MAX_VIOLATIONS = 20
-
-
-class FieldViolation(NamedTuple):
-    field: str
-    description: str
-
-
-class InvalidRequestError(Exception):
-    """The request breaks the rules; `violations` say where (at most MAX_VIOLATIONS)."""
-
-    def __init__(self, violations: Sequence[FieldViolation], total: int | None = None) -> None:
-        self.violations = list(violations[:MAX_VIOLATIONS])
-        self.total = total if total is not None else len(violations)
-        first = self.violations[0] if self.violations else FieldViolation("", "invalid")
-        more = f" (and {self.total - 1} more)" if self.total > 1 else ""
-        super().__init__(f"{first.field}: {first.description}{more}")
 
 
 @dataclass(frozen=True)
