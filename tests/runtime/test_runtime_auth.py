@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 
 import grpc
 import pytest
 from pydantic import ValidationError
 
+from extplane.runtime import auth
 from extplane.runtime.auth import AUDIT_READER, METERING_READER, Authorizer, AuthSettings
 
 READER = "reader-token-0123456789"
@@ -90,9 +92,16 @@ async def test_roles_are_enforced(
     assert await _call(target, role, authorization) == expected
 
 
-def test_no_configured_token_refuses_everyone() -> None:
-    code, _ = Authorizer(AuthSettings()).principal(f"Bearer {READER}", METERING_READER)
+def test_no_configured_token_refuses_everyone_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    auth._warn_no_tokens.cache_clear()  # logged once per process; start afresh
+    with caplog.at_level(logging.WARNING, logger="extplane.runtime.auth"):
+        authorizer = Authorizer(AuthSettings())
+        Authorizer(AuthSettings())
+    code, _ = authorizer.principal(f"Bearer {READER}", METERING_READER)
     assert code is grpc.StatusCode.UNAUTHENTICATED
+    assert caplog.text.count("EXTPLANE_AUTH__TOKENS") == 1
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,10 @@ whoever asks.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
+import logging
 
 import grpc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -20,6 +22,17 @@ METERING_READER = "metering.reader"
 AUDIT_READER = "audit.reader"
 # A token holding this role holds every role.
 ANY_ROLE = "*"
+
+_logger = logging.getLogger(__name__)
+
+
+@functools.cache
+def _warn_no_tokens() -> None:
+    # Once per process: `extplane up` builds an Authorizer per service.
+    _logger.warning(
+        "no bearer tokens configured: the metering and audit query APIs refuse every call; "
+        "set EXTPLANE_AUTH__TOKENS (see README)"
+    )
 
 
 class BearerToken(BaseModel):
@@ -60,6 +73,8 @@ class Authorizer:
 
     def __init__(self, settings: AuthSettings) -> None:
         self._by_digest = {token.digest(): token for token in settings.tokens}
+        if not self._by_digest:
+            _warn_no_tokens()
 
     def principal(self, authorization: str | None, role: str) -> tuple[grpc.StatusCode, str]:
         """(OK, token name) or (the refusal's code, its message)."""
