@@ -69,3 +69,20 @@ async def test_a_closed_database_refuses_work(tmp_path: Path) -> None:
     await db.close()
     with pytest.raises(RuntimeError, match="not open"):
         await db.write(lambda c: None)
+
+
+async def test_a_failed_commit_leaves_the_writer_usable(tmp_path: Path) -> None:
+    db = SqliteDatabase(tmp_path / "a.db")
+    await db.open()
+    await db.write(lambda c: c.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+    await db.write(
+        lambda c: c.execute(
+            "CREATE TABLE child (p INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    )
+    # The deferred foreign key fails at COMMIT, not at the INSERT.
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.write(lambda c: c.execute("INSERT INTO child VALUES (1)"))
+    await db.write(lambda c: c.execute("INSERT INTO parent VALUES (1)"))
+    assert await db.read(lambda c: c.execute("SELECT count(*) FROM child").fetchone()) == (0,)
+    await db.close()

@@ -113,8 +113,13 @@ def _in_transaction(
     conn.execute(begin)
     try:
         result = fn(conn)
+        # Inside the try: a COMMIT that fails (busy, a deferred constraint) can
+        # leave the transaction open, and the next BEGIN would then fail forever.
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite may have rolled back already (disk full, I/O error); a second
+        # ROLLBACK would hide the real error.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
     return result
