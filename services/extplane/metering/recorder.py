@@ -23,7 +23,6 @@ class Recorder:
         self._store = store
         self._max_commit_events = max_commit_events
         self._committer: GroupCommitter[Sequence[EventRow], IngestOutcome] | None = None
-        self._closing = False
 
     def start(self) -> None:
         self._committer = GroupCommitter(
@@ -35,7 +34,6 @@ class Recorder:
 
     async def close(self) -> None:
         """Refuse new rows; return once everything queued is committed."""
-        self._closing = True
         committer = self._committer
         if committer is not None:
             await committer.close()
@@ -43,7 +41,7 @@ class Recorder:
     async def record(self, rows: Sequence[EventRow]) -> IngestOutcome:
         """Store `rows` (one request); returns once they are durably committed."""
         committer = self._committer
-        if committer is None or self._closing:
+        if committer is None or committer.closed:
             raise NotServingError("metering service is not serving")
         # Checked and submitted in one step of the loop: `close()` cannot come between.
         return await committer.submit(rows)

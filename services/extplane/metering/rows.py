@@ -63,23 +63,6 @@ def to_timestamp(ns: int) -> Timestamp:
     return Timestamp(seconds=seconds, nanos=nanos)
 
 
-def event_row(event: metering_pb2.MeteringEvent) -> EventRow:
-    """The row of an event already validated (see `validation`)."""
-    ts = event.timestamp
-    return (
-        ts.seconds * NS_PER_S + ts.nanos,
-        event.namespace,
-        event.task,
-        event.agent,
-        event.model,
-        event.tokens_in,
-        event.tokens_out,
-        event.tool_calls,
-        event.duration_ms,
-        event.event_id or None,  # NULL: never deduplicated (unique index skips NULLs)
-    )
-
-
 def event_proto(row: EventRow) -> metering_pb2.MeteringEvent:
     return metering_pb2.MeteringEvent(
         timestamp=to_timestamp(row[TIMESTAMP]),

@@ -26,9 +26,9 @@ class FieldViolation(NamedTuple):
 class InvalidRequestError(Exception):
     """The request breaks the rules; `violations` say where (at most MAX_VIOLATIONS)."""
 
-    def __init__(self, violations: Sequence[FieldViolation], total: int | None = None) -> None:
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
         self.violations = list(violations[:MAX_VIOLATIONS])
-        self.total = total if total is not None else len(violations)
+        self.total = len(violations)
         first = self.violations[0] if self.violations else FieldViolation("", "invalid")
         more = f" (and {self.total - 1} more)" if self.total > 1 else ""
         super().__init__(f"{first.field}: {first.description}{more}")

@@ -71,27 +71,32 @@ class GroupCommitter(Generic[T, R]):
             try:
                 results = await self._commit([item for item, _ in group])
             except Exception as error:
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(error)
+                _fail(group, error)
                 continue
             except BaseException as error:
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(RuntimeError(f"commit interrupted: {error!r}"))
+                _fail(group, RuntimeError(f"commit interrupted: {error!r}"))
                 raise
             if len(results) != len(group):
-                mismatch = RuntimeError(f"commit returned {len(results)} results for {len(group)}")
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(mismatch)
+                _fail(
+                    group, RuntimeError(f"commit returned {len(results)} results for {len(group)}")
+                )
                 continue
             for (_, future), result in zip(group, results, strict=True):
-                if not future.done():
-                    future.set_result(result)
+                future.set_result(result)
+
+    @property
+    def closed(self) -> bool:
+        """True once `close()` was called: `submit` refuses from then on."""
+        return self._closed
 
     async def close(self) -> None:
         """Refuse new items and wait until every queued one is committed."""
         self._closed = True
         while self._drainer is not None and not self._drainer.done():
             await asyncio.shield(self._drainer)
+
+
+def _fail(group: list[tuple[T, asyncio.Future[R]]], error: BaseException) -> None:
+    # Only the drainer resolves these futures (callers wait through a shield).
+    for _, future in group:
+        future.set_exception(error)

@@ -15,26 +15,20 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
 _BUSY_TIMEOUT_MS = 10_000
+# Reads in flight at once; more would only contend for the GIL on two cores.
+_READERS = 2
 
 
 class SqliteDatabase:
-    def __init__(
-        self,
-        path: Path,
-        *,
-        readers: int = 2,
-        synchronous: Literal["FULL", "NORMAL"] = "FULL",
-    ) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._synchronous = synchronous
         self._writer_pool: ThreadPoolExecutor | None = None
         self._reader_pool: ThreadPoolExecutor | None = None
-        self._readers = readers
         self._writer: sqlite3.Connection | None = None
         self._reader_local = threading.local()
         self._reader_connections: list[sqlite3.Connection] = []
@@ -50,14 +44,14 @@ class SqliteDatabase:
             conn.execute("PRAGMA query_only=ON")
         else:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA synchronous=FULL")
         return conn
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-w-{self.path.name}")
         self._reader_pool = ThreadPoolExecutor(
-            self._readers, thread_name_prefix=f"sqlite-r-{self.path.name}"
+            _READERS, thread_name_prefix=f"sqlite-r-{self.path.name}"
         )
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(
