@@ -3,6 +3,7 @@ query calls need a token with the audit.reader role."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import grpc
@@ -152,6 +153,26 @@ async def test_the_future_bound_follows_the_configured_skew(
     response = await audit.sink.RecordAudit(audit_pb2.RecordAuditRequest(event=ahead))
 
     assert response.sequence == 1
+
+
+async def test_the_earliest_time_counts_fractions_of_a_second(
+    start_sqlite_audit: StartAudit,
+) -> None:
+    earliest = datetime(2020, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)
+    audit = await start_sqlite_audit(min_timestamp=earliest)
+    earliest_ns = 1_577_836_800 * NS_PER_S + NS_PER_S // 2
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await audit.sink.RecordAudit(
+            audit_pb2.RecordAuditRequest(event=event(1, at_ns=earliest_ns - NS_PER_S // 4))
+        )
+    assert violations(refused.value) == {
+        "event.timestamp": "before the earliest accepted time (2020-01-01T00:00:00.500Z)"
+    }
+    accepted = await audit.sink.RecordAudit(
+        audit_pb2.RecordAuditRequest(event=event(2, at_ns=earliest_ns))
+    )
+    assert accepted.sequence == 1
 
 
 QUERY_CALLS: dict[str, tuple[str, Any]] = {

@@ -14,10 +14,10 @@ import json
 from collections.abc import Sequence
 
 from google.protobuf import json_format
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from extplane.audit.convert import record_to_proto
 from extplane.audit.records import StoredRecord
+from extplane.runtime.timestamps import rfc3339
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2
 
 JSONL = "application/x-ndjson"
@@ -48,12 +48,6 @@ def content_type(export_format: int) -> str | None:
     return _CONTENT_TYPES.get(export_format)
 
 
-def _rfc3339(ns: int) -> str:
-    ts = Timestamp()
-    ts.FromNanoseconds(ns)
-    return ts.ToJsonString()
-
-
 def jsonl_lines(records: Sequence[StoredRecord]) -> str:
     lines = (
         json.dumps(
@@ -77,7 +71,7 @@ def csv_rows(records: Sequence[StoredRecord]) -> str:
         [
             (
                 str(r.sequence),
-                _rfc3339(r.timestamp_ns),
+                rfc3339(r.timestamp_ns),
                 r.action,
                 r.actor,
                 r.resource,
@@ -85,7 +79,7 @@ def csv_rows(records: Sequence[StoredRecord]) -> str:
                 r.outcome,
                 r.event_id,
                 r.details,
-                _rfc3339(r.receive_time_ns),
+                rfc3339(r.receive_time_ns),
                 r.hash.hex(),
                 r.previous_hash.hex(),
             )

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-NS_PER_S = 1_000_000_000
-
 
 class NewEvent(NamedTuple):
     """A validated event, ready to be chained. `details` is canonical JSON (chain.py)."""

@@ -18,9 +18,9 @@ from typing import Literal
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from extplane.audit.query import RecordFilter
-from extplane.audit.records import NS_PER_S
 from extplane.audit.validation import MAX_CHARS, OUTCOMES
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
+from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2
 
 DEFAULT_PAGE_SIZE = 100

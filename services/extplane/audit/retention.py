@@ -17,21 +17,14 @@ import logging
 import time
 from collections.abc import Callable
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from extplane.audit.chain import canonical_details
 from extplane.audit.checkpoints import Checkpointer
 from extplane.audit.metrics import AuditMetrics
-from extplane.audit.records import NS_PER_S, NewEvent
+from extplane.audit.records import NewEvent
 from extplane.audit.store import PRUNE_ACTION, PRUNE_ACTOR, AuditStore, PruneOutcome
+from extplane.runtime.timestamps import NS_PER_S, rfc3339
 
 _logger = logging.getLogger(__name__)
-
-
-def _rfc3339(ns: int) -> str:
-    ts = Timestamp()
-    ts.FromNanoseconds(ns)
-    return ts.ToJsonString()
 
 
 class Retention:
@@ -94,7 +87,7 @@ class Retention:
                 "from_sequence": str(first),
                 "through_sequence": str(through),
                 "records": str(records),
-                "cutoff": _rfc3339(cutoff_ns),
+                "cutoff": rfc3339(cutoff_ns),
             }
             return NewEvent(
                 event_id=f"extplane.audit.prune.{through}",

@@ -21,12 +21,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from extplane.audit.chain import canonical_details
 from extplane.audit.config import AuditSettings
-from extplane.audit.records import NS_PER_S, NewEvent
+from extplane.audit.records import NewEvent
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
+from extplane.runtime.timestamps import NS_PER_S, datetime_ns, rfc3339
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 OUTCOMES = ("allowed", "denied", "error")
@@ -59,18 +58,12 @@ class EventRules:
     @classmethod
     def at(cls, now_ns: int, settings: AuditSettings) -> EventRules:
         return cls(
-            earliest_ns=int(settings.min_timestamp.timestamp()) * NS_PER_S,
+            earliest_ns=datetime_ns(settings.min_timestamp),
             latest_ns=now_ns + int(settings.max_future_skew_s * NS_PER_S),
             max_details_entries=settings.max_details_entries,
             max_details_bytes=settings.max_details_bytes,
             max_batch_events=settings.max_batch_events,
         )
-
-
-def _iso(ns: int) -> str:
-    ts = Timestamp()
-    ts.FromNanoseconds(ns)
-    return ts.ToJsonString()
 
 
 def _timestamp_problem(event: audit_pb2.AuditEvent, rules: EventRules) -> str | None:
@@ -81,9 +74,9 @@ def _timestamp_problem(event: audit_pb2.AuditEvent, rules: EventRules) -> str | 
         return "nanos must be in 0..999999999"
     at = ts.seconds * NS_PER_S + ts.nanos
     if at < rules.earliest_ns:
-        return f"before the earliest accepted time ({_iso(rules.earliest_ns)})"
+        return f"before the earliest accepted time ({rfc3339(rules.earliest_ns)})"
     if at > rules.latest_ns:
-        return f"too far in the future (latest accepted now: {_iso(rules.latest_ns)})"
+        return f"too far in the future (latest accepted now: {rfc3339(rules.latest_ns)})"
     return None
 
 

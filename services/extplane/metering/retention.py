@@ -15,9 +15,9 @@ import logging
 from collections.abc import Callable
 
 from extplane.metering.metrics import MeteringMetrics
-from extplane.metering.rows import NS_PER_S
 from extplane.metering.store import MeteringStore
 from extplane.runtime.lifecycle import AsyncLifecycle
+from extplane.runtime.timestamps import NS_PER_S
 
 _logger = logging.getLogger(__name__)
 

@@ -13,9 +13,8 @@ from typing import Final, NamedTuple
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import metering_pb2, metering_query_pb2
-
-NS_PER_S = 1_000_000_000
 
 # (timestamp_ns, namespace, task, agent, model, tokens_in, tokens_out,
 #  tool_calls, duration_ms, event_id or None): the column order of the table.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
@@ -21,11 +20,10 @@ from extplane.metering.validation import (
     validate_event,
 )
 from extplane.runtime.bad_request import InvalidRequestError, abort_invalid
+from extplane.runtime.timestamps import datetime_ns
 from extplane_protos.orloj.extensions.v1 import metering_pb2, metering_pb2_grpc
 
 _logger = logging.getLogger(__name__)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 
 Request = metering_pb2.RecordMeteringRequest
 Response = metering_pb2.RecordMeteringResponse
@@ -48,7 +46,7 @@ class MeteringSinkServicer(metering_pb2_grpc.MeteringSinkServicer):
         self._settings = settings
         self._clock_ns = clock_ns
         self._metrics = metrics
-        self._min_timestamp_ns = (settings.min_timestamp - _EPOCH) // _MICROSECOND * 1000
+        self._min_timestamp_ns = datetime_ns(settings.min_timestamp)
 
     def _bounds(self) -> TimeBounds:
         return time_bounds(

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 from extplane.metering import cost
 from extplane.metering.config import MeteringSettings
-from extplane.metering.rows import NS_PER_S, timestamp_ns, to_timestamp
+from extplane.metering.rows import timestamp_ns, to_timestamp
 from extplane.metering.store import Dimension, EventFilter, UsageQuery, UsageRow
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
+from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as query_pb2
 
 WINDOW_NS: dict[int, int] = {

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from extplane.metering.rows import NS_PER_S, EventRow
+from extplane.metering.rows import EventRow
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
+from extplane.runtime.timestamps import NS_PER_S, rfc3339
 from extplane_protos.orloj.extensions.v1 import metering_pb2
 
 MAX_LABEL_CHARS = 256
@@ -57,16 +58,10 @@ def _timestamp_problem(event: metering_pb2.MeteringEvent, bounds: TimeBounds) ->
         return "nanos must be in 0..999999999"
     value = ts.seconds * NS_PER_S + ts.nanos
     if value < bounds.earliest_ns:
-        return f"before the earliest accepted time ({_iso(bounds.earliest_ns)})"
+        return f"before the earliest accepted time ({rfc3339(bounds.earliest_ns)})"
     if value > bounds.latest_ns:
-        return f"too far in the future (latest accepted now: {_iso(bounds.latest_ns)})"
+        return f"too far in the future (latest accepted now: {rfc3339(bounds.latest_ns)})"
     return None
-
-
-def _iso(ns: int) -> str:
-    ts = Timestamp()
-    ts.FromNanoseconds(ns)
-    return ts.ToJsonString()
 
 
 def event_violations(
