@@ -86,15 +86,7 @@ class PostgresAuditStore:
 
     async def append(self, batches: Sequence[Sequence[NewEvent]]) -> AppendOutcome:
         async with self.pool.acquire() as conn, conn.transaction():
-            head = await _lock_head(conn)
-            stored = await _stored_ids(conn, event_ids(batches))
-            chained = chain_batches(batches, head, stored, self._clock_ns())
-            if chained.rows:
-                await conn.copy_records_to_table(
-                    RECORDS, records=chained.rows, columns=RECORD_COLUMNS
-                )
-                await conn.execute(_UPDATE_HEAD, *chained.head)
-        return AppendOutcome(chained.results, chained.head)
+            return await _append_locked(conn, await _lock_head(conn), batches, self._clock_ns())
 
     async def chain_head(self) -> ChainHead:
         row = await self.pool.fetchrow(_SELECT_HEAD)
@@ -201,21 +193,32 @@ class PostgresAuditStore:
                 return None
             status = await conn.execute(numbered(sql.DELETE_THROUGH), through)
             count = int(status.rsplit(" ", 1)[1])
-            new_event = event(first, through, count)
-            stored = await _stored_ids(conn, event_ids([[new_event]]))
-            chained = chain_batches([[new_event]], head, stored, self._clock_ns())
-            if chained.rows:
-                await conn.copy_records_to_table(
-                    RECORDS, records=chained.rows, columns=RECORD_COLUMNS
-                )
-                await conn.execute(_UPDATE_HEAD, *chained.head)
-        return PruneOutcome(first, through, count, chained.results[0][0].sequence, chained.head)
+            # The prune is itself an audit event, chained in the same transaction.
+            appended = await _append_locked(
+                conn, head, [[event(first, through, count)]], self._clock_ns()
+            )
+        return PruneOutcome(first, through, count, appended.results[0][0].sequence, appended.head)
 
 
 async def _lock_head(conn: PoolConnectionProxy) -> ChainHead:
     row = await conn.fetchrow(_LOCK_HEAD)
     assert row is not None  # the migration inserts it
     return ChainHead(row[0], row[1])
+
+
+async def _append_locked(
+    conn: PoolConnectionProxy,
+    head: ChainHead,
+    batches: Sequence[Sequence[NewEvent]],
+    receive_ns: int,
+) -> AppendOutcome:
+    """Chain `batches` after `head`, which the caller's transaction holds locked."""
+    stored = await _stored_ids(conn, event_ids(batches))
+    chained = chain_batches(batches, head, stored, receive_ns)
+    if chained.rows:
+        await conn.copy_records_to_table(RECORDS, records=chained.rows, columns=RECORD_COLUMNS)
+        await conn.execute(_UPDATE_HEAD, *chained.head)
+    return AppendOutcome(chained.results, chained.head)
 
 
 async def _stored_ids(conn: PoolConnectionProxy, ids: list[str]) -> dict[str, int]:

@@ -8,6 +8,7 @@ sequences, so neither order skips or repeats a record while they arrive.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -81,6 +82,9 @@ class RecordQuery:
 _PLACEHOLDER = re.compile(r"\?")
 
 
+# Cached: the stores number the same few statements on every call (verification
+# does per chunk); the filters of list queries make a bounded set of texts.
+@functools.lru_cache(maxsize=256)
 def numbered(sql: str) -> str:
     """`?` placeholders as PostgreSQL's `$1, $2, …` (our SQL has no literal `?`)."""
     counter = itertools.count(1)

@@ -45,13 +45,6 @@ def public_key_pem(public_key: Ed25519PublicKey) -> str:
     ).decode("ascii")
 
 
-def load_public_key_pem(pem: str) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(pem.encode("ascii"))
-    if not isinstance(key, Ed25519PublicKey):
-        raise SigningKeyError(f"not an Ed25519 public key: {type(key).__name__}")
-    return key
-
-
 class CheckpointKey:
     """Verifies checkpoints against one public key."""
 

@@ -61,10 +61,6 @@ class SqliteAuditStore:
     def description(self) -> str:
         return f"sqlite:{self._db.path}"
 
-    @property
-    def path(self) -> Path:
-        return self._db.path
-
     async def open(self) -> None:
         await self._db.open()
         self._opened = True
@@ -224,15 +220,11 @@ def _prune(
     clock_ns: Callable[[], int],
     conn: sqlite3.Connection,
 ) -> PruneOutcome | None:
-    head = _head(conn)
     (first,) = conn.execute(sql.SELECT_OLDEST).fetchone()
     if first is None or first > through:
         return None
     count = conn.execute(sql.DELETE_THROUGH, (through,)).rowcount
-    new_event = event(first, through, count)
-    chained = chain_batches(
-        [[new_event]], head, _stored_ids(conn, event_ids([[new_event]])), clock_ns()
-    )
-    conn.executemany(sql.INSERT_RECORD, chained.rows)
-    conn.execute(sql.UPDATE_HEAD, chained.head)
-    return PruneOutcome(first, through, count, chained.results[0][0].sequence, chained.head)
+    # The prune is itself an audit event, chained like any other in the same
+    # transaction (the DELETE leaves the head as it was).
+    appended = _append([[event(first, through, count)]], clock_ns, conn)
+    return PruneOutcome(first, through, count, appended.results[0][0].sequence, appended.head)

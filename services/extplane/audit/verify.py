@@ -31,7 +31,7 @@ from extplane.audit.chain import GENESIS
 from extplane.audit.records import ChainHead, Checkpoint, HashChunk
 from extplane.audit.signing import CheckpointKey
 from extplane.audit.tamper import ChainLookup, classify
-from extplane.audit.walk import ChainWalker, Problem, TamperKind
+from extplane.audit.walk import ChainWalker, Problem, TamperKind, signature_problem
 
 # One chunk of rows is in memory at a time (some MB).
 CHUNK_ROWS = 20_000
@@ -167,15 +167,7 @@ def _anchor(
             return oldest, GENESIS, problem, 0
     if below:
         checkpoint = below[-1]
-        why = key.problem(checkpoint)
-        if why is not None:
-            problem = Problem(
-                checkpoint.sequence,
-                TamperKind.BAD_CHECKPOINT,
-                f"checkpoint at sequence {checkpoint.sequence}: {why}",
-            )
-            return checkpoint.sequence + 1, checkpoint.hash, problem, 1
-        return checkpoint.sequence + 1, checkpoint.hash, None, 1
+        return checkpoint.sequence + 1, checkpoint.hash, signature_problem(key, checkpoint), 1
     return 1, GENESIS, None, 0
 
 
@@ -297,13 +289,9 @@ def _tail_problem(snapshot: LogSnapshot, key: CheckpointKey, newest_hash: bytes)
     newest, head = snapshot.newest, snapshot.head
     beyond = [c for c in snapshot.checkpoints if c.sequence > newest]
     for checkpoint in beyond:
-        why = key.problem(checkpoint)
-        if why is not None:
-            return Problem(
-                checkpoint.sequence,
-                TamperKind.BAD_CHECKPOINT,
-                f"checkpoint at sequence {checkpoint.sequence}: {why}",
-            )
+        bad_signature = signature_problem(key, checkpoint)
+        if bad_signature is not None:
+            return bad_signature
     if beyond:
         return Problem(
             newest + 1,

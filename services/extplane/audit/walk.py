@@ -43,6 +43,18 @@ class Problem:
     detail: str
 
 
+def signature_problem(key: CheckpointKey, checkpoint: Checkpoint) -> Problem | None:
+    """BAD_CHECKPOINT at `checkpoint` when its signature does not verify under `key`."""
+    why = key.problem(checkpoint)
+    if why is None:
+        return None
+    return Problem(
+        checkpoint.sequence,
+        TamperKind.BAD_CHECKPOINT,
+        f"checkpoint at sequence {checkpoint.sequence}: {why}",
+    )
+
+
 def row_hash(previous: bytes, row: CanonicalRow, sequence: int) -> bytes:
     """The hash `row` has if it sits at `sequence` after a record hashing to `previous`
     (its canonical bytes with `sequence` in place of the one they start with)."""
@@ -114,13 +126,9 @@ class ChainWalker:
     def _check_checkpoint(self, digest: bytes) -> Problem | None:
         checkpoint = self._checkpoints.popleft()
         self.checkpoints_verified += 1
-        why = self._key.problem(checkpoint)
-        if why is not None:
-            return Problem(
-                checkpoint.sequence,
-                TamperKind.BAD_CHECKPOINT,
-                f"checkpoint at sequence {checkpoint.sequence}: {why}",
-            )
+        bad_signature = signature_problem(self._key, checkpoint)
+        if bad_signature is not None:
+            return bad_signature
         if checkpoint.hash != digest:
             since = self.last_agreeing_checkpoint
             where = (
@@ -137,7 +145,3 @@ class ChainWalker:
             )
         self.last_agreeing_checkpoint = checkpoint.sequence
         return None
-
-    def pending_checkpoints(self) -> list[Checkpoint]:
-        """Checkpoints past the last row fed, in sequence order."""
-        return list(self._checkpoints)
