@@ -19,10 +19,8 @@ from extplane.audit.metrics import AuditMetrics
 from extplane.audit.query import RecordFilter, RecordQuery
 from extplane.audit.records import StoredRecord
 from extplane.audit.requests import (
-    MAX_PAGE_SIZE,
     checkpoints_cursor,
     checkpoints_token,
-    page_size,
     record_filter,
     records_cursor,
     records_token,
@@ -32,6 +30,7 @@ from extplane.audit.signing import ALGORITHM
 from extplane.audit.verify import RangeError, verify_log
 from extplane.runtime.auth import AUDIT_READER, Authorizer
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError, abort_invalid
+from extplane.runtime.paging import MAX_PAGE_SIZE, page_size
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2 as pb
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2_grpc
 

@@ -23,8 +23,6 @@ from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 MAX_TOKEN_CHARS = 512
 _TOKEN_VERSION = 1
 _ORDERS = {
@@ -81,13 +79,6 @@ def record_filter(request: FilterRequest) -> tuple[RecordFilter, bool]:
         end_ns=end_ns,
     )
     return record, _ORDERS[request.order]
-
-
-def page_size(value: int) -> int:
-    """0 means the default; above the maximum means the maximum (AIP-158)."""
-    if value < 0:
-        raise InvalidRequestError([FieldViolation("page_size", "must not be negative")])
-    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
 def _fingerprint(parts: Sequence[object]) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import grpc
 
@@ -25,6 +25,7 @@ from extplane.metering.usage import (
 )
 from extplane.runtime.auth import METERING_READER, Authorizer
 from extplane.runtime.bad_request import InvalidRequestError, abort_field, abort_invalid
+from extplane.runtime.paging import page_size
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as query_pb2
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2_grpc as query_pb2_grpc
 
@@ -32,8 +33,6 @@ _logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-DEFAULT_PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
 
 UsageRequest = query_pb2.GetUsageRequest
 UsageResponse = query_pb2.GetUsageResponse
@@ -57,9 +56,7 @@ class MeteringQueryServicer(query_pb2_grpc.MeteringQueryServiceServicer):
         self.serving = False  # set by the service between start() and stop()
 
     async def _admit(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
-        await self._authorizer.require(
-            cast(grpc.aio.ServicerContext[object, object], context), METERING_READER
-        )
+        await self._authorizer.require(context, METERING_READER)
         if not self.serving:
             await context.abort(grpc.StatusCode.UNAVAILABLE, "metering service is not serving")
 
@@ -99,9 +96,10 @@ class MeteringQueryServicer(query_pb2_grpc.MeteringQueryServiceServicer):
             await abort_invalid(context, error)
         if start is not None and end is not None and end <= start:
             await abort_field(context, "end_time", "the range must end after it starts")
-        if request.page_size < 0:
-            await abort_field(context, "page_size", "must not be negative")
-        page_size = min(request.page_size or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+        try:
+            size = page_size(request.page_size)
+        except InvalidRequestError as error:
+            await abort_invalid(context, error)
         filters = event_filter(request)
         issued_for = page_token.fingerprint(start, end, filters)
         after = None
@@ -112,12 +110,10 @@ class MeteringQueryServicer(query_pb2_grpc.MeteringQueryServiceServicer):
                 await abort_field(context, "page_token", str(error))
         rows = await self._read(
             context,
-            self._store.list_events(
-                EventsQuery(start, end, filters, after=after, limit=page_size + 1)
-            ),
+            self._store.list_events(EventsQuery(start, end, filters, after=after, limit=size + 1)),
         )
-        answer = EventsResponse(events=[stored_proto(row) for row in rows[:page_size]])
-        if len(rows) > page_size:
-            last = rows[page_size - 1]
+        answer = EventsResponse(events=[stored_proto(row) for row in rows[:size]])
+        if len(rows) > size:
+            last = rows[size - 1]
             answer.next_page_token = page_token.encode((last.event[0], last.seq), issued_for)
         return answer

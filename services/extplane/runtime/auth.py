@@ -14,6 +14,7 @@ import functools
 import hashlib
 import hmac
 import logging
+from typing import Any
 
 import grpc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -94,7 +95,7 @@ class Authorizer:
             return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {role!r}"
         return grpc.StatusCode.OK, match.name
 
-    async def require(self, context: grpc.aio.ServicerContext[object, object], role: str) -> str:
+    async def require(self, context: grpc.aio.ServicerContext[Any, Any], role: str) -> str:
         """The caller's token name; aborts the call when it lacks `role`."""
         authorization = next(
             (
