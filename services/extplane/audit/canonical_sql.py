@@ -17,7 +17,7 @@ A NULL anywhere makes a predicate NULL: the store asks for rows where it
 from __future__ import annotations
 
 # The text fields in canonical order; event_id is NULL when empty.
-_TEXTS = (
+TEXT_COLUMNS = (
     "coalesce(event_id, '')",
     "action",
     "actor",
@@ -36,12 +36,12 @@ def _sqlite_length(text: str) -> str:
 _SQLITE_HEADER_HEX = (
     "printf('"
     + "%016X" * len(_INTEGERS)
-    + "%08X" * len(_TEXTS)
+    + "%08X" * len(TEXT_COLUMNS)
     + "', "
-    + ", ".join((*_INTEGERS, *(_sqlite_length(text) for text in _TEXTS)))
+    + ", ".join((*_INTEGERS, *(_sqlite_length(text) for text in TEXT_COLUMNS)))
     + ")"
 )
-_SQLITE_BODY = f"CAST({' || '.join(_TEXTS)} AS BLOB)"
+_SQLITE_BODY = f"CAST({' || '.join(TEXT_COLUMNS)} AS BLOB)"
 
 # SQLite 3.40 has no unhex(): the 52-byte header is compared as hex text
 # (printf's %X of each integer; two's complement, so a negative or
@@ -71,8 +71,8 @@ SQLITE_CANONICAL = (
     + " || ".join(
         (
             *(_sqlite_big_endian(column, 8) for column in _INTEGERS),
-            *(_sqlite_big_endian(_sqlite_length(text), 4) for text in _TEXTS),
-            *_TEXTS,
+            *(_sqlite_big_endian(_sqlite_length(text), 4) for text in TEXT_COLUMNS),
+            *TEXT_COLUMNS,
         )
     )
     + " AS BLOB)"
@@ -86,8 +86,8 @@ def _postgres_utf8(text: str) -> str:
 POSTGRES_CANONICAL = " || ".join(
     (
         *(f"int8send({column})" for column in _INTEGERS),
-        *(f"int4send(octet_length({_postgres_utf8(text)}))" for text in _TEXTS),
-        _postgres_utf8(" || ".join(_TEXTS)),
+        *(f"int4send(octet_length({_postgres_utf8(text)}))" for text in TEXT_COLUMNS),
+        _postgres_utf8(" || ".join(TEXT_COLUMNS)),
     )
 )
 POSTGRES_COLUMNS_AGREE = f"canonical = {POSTGRES_CANONICAL}"

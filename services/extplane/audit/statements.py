@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from extplane.audit.canonical_sql import TEXT_COLUMNS
 from extplane.audit.schema import CHECKPOINTS, HEAD, RECORD_COLUMNS, RECORDS
 
 INSERT_RECORD = (
@@ -54,20 +55,9 @@ SELECT_FIRST_CHECKPOINT_IN = (
 )
 
 
-_TEXT_COLUMNS = (
-    "coalesce(event_id, '')",
-    "action",
-    "actor",
-    "resource",
-    "namespace",
-    "outcome",
-    "details",
-)
-
-
 def select_chain_rows(as_bytes: Callable[[str], str]) -> str:
     """Whole rows, text columns converted to UTF-8 bytes by the database."""
-    text = ", ".join(as_bytes(column) for column in _TEXT_COLUMNS)
+    text = ", ".join(as_bytes(column) for column in TEXT_COLUMNS)
     return (
         f"SELECT sequence, timestamp_ns, receive_time_ns, {text}, previous_hash, hash"
         f" FROM {RECORDS} WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?"
