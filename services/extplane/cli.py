@@ -13,7 +13,8 @@ from pydantic import ValidationError
 
 from extplane import __version__
 from extplane.audit.cli import add_audit_parser, run_audit
-from extplane.config import Settings, load_settings
+from extplane.config import Settings, describe_invalid, load_settings
+from extplane.errors import StartupError
 from extplane.runtime.logs import configure_logging
 from extplane.runtime.signals import run_until_signal
 from extplane.runtime.tracing import configure_tracing
@@ -79,8 +80,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = _settings(args.config)
-    except (ValidationError, FileNotFoundError, ValueError) as err:
-        print(f"extplane: invalid configuration:\n{err}", file=sys.stderr)
+    except ValidationError as err:
+        print(f"extplane: invalid configuration: {describe_invalid(err)}", file=sys.stderr)
+        return 2
+    except (OSError, ValueError) as err:
+        # A missing or unreadable file, or TOML that does not parse.
+        print(f"extplane: invalid configuration: {err}", file=sys.stderr)
         return 2
     try:
         if args.command == "up":
@@ -91,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args.address, args.timeout))
+    except StartupError as err:
+        print(f"extplane: cannot start: {err}", file=sys.stderr)
+        return 2
     except OSError as err:
         # The usual cause is a port already in use; say which, without a traceback.
         print(f"extplane: {err}", file=sys.stderr)
