@@ -21,8 +21,8 @@ from extplane.gateway.server import GatewayServer
 from extplane.metering.service import MeteringService
 from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.kit import ServiceKit
-from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
+from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.server import GrpcServer
 from extplane.suite import Suite
 from tests.loopback import dead_address

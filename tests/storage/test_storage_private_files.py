@@ -16,8 +16,12 @@ from extplane.config import Settings
 from extplane.runtime import Metrics
 from extplane.storage import ensure_private_directory, write_private_file_once
 from extplane.suite import GRPC_SERVICES, Suite
-from extplane_protos.orloj.extensions.v1 import audit_pb2, audit_pb2_grpc, metering_pb2
-from extplane_protos.orloj.extensions.v1 import metering_pb2_grpc
+from extplane_protos.orloj.extensions.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
+    metering_pb2,
+    metering_pb2_grpc,
+)
 
 
 @pytest.fixture
