@@ -26,7 +26,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.serving import Serving
-from extplane.storage import describe_dsn, open_store
+from extplane.storage import open_store
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -60,7 +60,7 @@ def audit_store(
         return SqliteAuditStore(path, clock_ns=clock_ns)
 
     def postgres(dsn: str) -> AuditStore:
-        return PostgresAuditStore(dsn, description=describe_dsn(dsn), clock_ns=clock_ns)
+        return PostgresAuditStore(dsn, clock_ns=clock_ns)
 
     return open_store(
         settings.database_url, data_dir, DEFAULT_DATABASE_FILE, sqlite=sqlite, postgres=postgres

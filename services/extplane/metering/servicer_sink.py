@@ -14,15 +14,10 @@ from extplane.metering.event_rows import EventRow
 from extplane.metering.metrics import MeteringMetrics
 from extplane.metering.recorder import Recorder
 from extplane.metering.store import IngestOutcome
-from extplane.metering.validation import (
-    TimeBounds,
-    time_bounds,
-    validate_batch,
-    validate_event,
-)
+from extplane.metering.validation import validate_batch, validate_event
 from extplane.runtime.bad_request import InvalidRequestError
+from extplane.runtime.event_rules import TimeWindow
 from extplane.runtime.serving import Serving
-from extplane.runtime.timestamps import datetime_ns
 from extplane_protos.orloj.extensions.v1 import metering_pb2, metering_pb2_grpc
 
 _logger = logging.getLogger(__name__)
@@ -49,14 +44,9 @@ class MeteringSinkServicer(metering_pb2_grpc.MeteringSinkServicer):
         self._settings = settings
         self._clock_ns = clock_ns
         self._metrics = metrics
-        self._min_timestamp_ns = datetime_ns(settings.min_timestamp)
 
-    def _bounds(self) -> TimeBounds:
-        return time_bounds(
-            self._clock_ns(),
-            min_timestamp_ns=self._min_timestamp_ns,
-            max_future_skew_s=self._settings.max_future_skew_s,
-        )
+    def _bounds(self) -> TimeWindow:
+        return TimeWindow.at(self._clock_ns(), self._settings)
 
     async def RecordMetering(  # noqa: N802 - the generated servicer names the RPC method
         self, request: Request, context: Context

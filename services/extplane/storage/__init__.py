@@ -5,9 +5,12 @@ default, PostgreSQL to share one database between replicas); this package
 holds what they have in common:
 
 * `open_store` — the one store factory, by `database_url` scheme;
+* `SqliteStore` / `PostgresStore` — the base of a service's store: open
+  (connect, migrate), close, describe;
 * `SqliteDatabase` — one writer thread, WAL, durable commits, reader threads;
 * `create_pool` — the asyncpg pool;
-* `postgres_sql` — SQL is written with `?` placeholders, numbered for PostgreSQL;
+* `postgres_sql`, `Conditions` — SQL is written with `?` placeholders (numbered for
+  PostgreSQL), WHERE clauses built with their values;
 * `migrate_sqlite` / `migrate_postgres` — versioned migrations run at start;
 * `GroupCommitter` — concurrent requests share one durable transaction;
 * `ensure_private_directory` & co. — the data directory 0700, its files 0600.
@@ -33,14 +36,18 @@ from extplane.storage.private_files import (
     touch_private_file,
     write_private_file_once,
 )
-from extplane.storage.sql import postgres_sql
+from extplane.storage.sql import Conditions, postgres_sql
 from extplane.storage.sqlite import SqliteDatabase
+from extplane.storage.store_base import PostgresStore, SqliteStore
 
 __all__ = [
+    "Conditions",
     "GroupCommitter",
     "Migration",
     "MigrationError",
+    "PostgresStore",
     "SqliteDatabase",
+    "SqliteStore",
     "StoreLocation",
     "check_database_url",
     "create_pool",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 
-import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from extplane.audit.chain.appending import chain_batches, event_ids
@@ -40,7 +39,7 @@ from extplane.audit.store import statements as sql
 from extplane.audit.store.canonical_sql import POSTGRES_COLUMNS_AGREE
 from extplane.audit.store.record_query import RecordQuery
 from extplane.audit.store.schema import COMPONENT, MIGRATIONS, RECORD_COLUMNS, RECORDS
-from extplane.storage import create_pool, migrate_postgres, postgres_sql
+from extplane.storage import PostgresStore, postgres_sql
 
 _LOCK_HEAD = postgres_sql(f"{sql.SELECT_HEAD} FOR UPDATE")
 _SELECT_HEAD = postgres_sql(sql.SELECT_HEAD)
@@ -56,35 +55,15 @@ _SELECT_HASH_ROWS = postgres_sql(sql.SELECT_HASH_ROWS)
 _SELECT_FIRST_DISAGREEING = postgres_sql(sql.select_first_disagreeing(POSTGRES_COLUMNS_AGREE))
 
 
-class PostgresAuditStore:
+class PostgresAuditStore(PostgresStore):
     """`clock_ns` stamps each record's receive time (ns since the epoch)."""
 
-    def __init__(
-        self, dsn: str, *, description: str, clock_ns: Callable[[], int] = time.time_ns
-    ) -> None:
-        self._dsn = dsn
+    component = COMPONENT
+    migrations = MIGRATIONS
+
+    def __init__(self, dsn: str, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
+        super().__init__(dsn)
         self._clock_ns = clock_ns
-        self._description = description
-        self._pool: asyncpg.Pool | None = None
-
-    @property
-    def description(self) -> str:
-        return self._description
-
-    async def open(self) -> None:
-        self._pool = await create_pool(self._dsn)
-        await migrate_postgres(self._pool, COMPONENT, MIGRATIONS)
-
-    async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
-
-    @property
-    def pool(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError(f"audit store {self._description} is not open")
-        return self._pool
 
     async def append(self, batches: Sequence[Sequence[NewEvent]]) -> AppendOutcome:
         async with self.pool.acquire() as conn, conn.transaction():

@@ -2,8 +2,8 @@
 
 SQL is written with `?` placeholders (`extplane.storage.sql`). Pages are by
 sequence: ascending pages continue after the last sequence seen, descending
-ones below it. New records only ever get higher
-sequences, so neither order skips or repeats a record while they arrive.
+ones below it. New records only ever get higher sequences, so neither order
+skips or repeats a record while they arrive.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from extplane.audit.store.schema import RECORDS
+from extplane.storage.sql import Conditions
 
 SELECT_RECORD = (
     "SELECT sequence, timestamp_ns, receive_time_ns, coalesce(event_id, ''), action, actor,"
@@ -30,21 +31,12 @@ class RecordFilter:
     start_ns: int | None = None
     end_ns: int | None = None
 
-    def where(self) -> tuple[list[str], list[object]]:
-        clauses: list[str] = []
-        values: list[object] = []
+    def conditions(self) -> Conditions:
+        conditions = Conditions()
         for column in ("actor", "action", "resource", "namespace", "outcome"):
-            value = getattr(self, column)
-            if value:
-                clauses.append(f"{column} = ?")
-                values.append(value)
-        if self.start_ns is not None:
-            clauses.append("timestamp_ns >= ?")
-            values.append(self.start_ns)
-        if self.end_ns is not None:
-            clauses.append("timestamp_ns < ?")
-            values.append(self.end_ns)
-        return clauses, values
+            conditions.equal(column, getattr(self, column))
+        conditions.in_range("timestamp_ns", self.start_ns, self.end_ns)
+        return conditions
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,14 +55,11 @@ class RecordQuery:
     limit: int
 
     def sql(self) -> tuple[str, list[object]]:
-        clauses, values = self.filter.where()
+        conditions = self.filter.conditions()
         if self.after is not None:
-            clauses.append("sequence < ?" if self.descending else "sequence > ?")
-            values.append(self.after)
+            conditions.add("sequence < ?" if self.descending else "sequence > ?", self.after)
         if self.through is not None:
-            clauses.append("sequence <= ?")
-            values.append(self.through)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+            conditions.add("sequence <= ?", self.through)
         order = "DESC" if self.descending else "ASC"
-        values.append(self.limit)
-        return f"{SELECT_RECORD}{where} ORDER BY sequence {order} LIMIT ?", values
+        sql = f"{SELECT_RECORD}{conditions.where()} ORDER BY sequence {order} LIMIT ?"
+        return sql, [*conditions.values, self.limit]

@@ -38,7 +38,7 @@ from extplane.audit.store import statements as sql
 from extplane.audit.store.canonical_sql import SQLITE_COLUMNS_AGREE
 from extplane.audit.store.record_query import RecordQuery
 from extplane.audit.store.schema import COMPONENT, MIGRATIONS
-from extplane.storage import SqliteDatabase, migrate_sqlite
+from extplane.storage import SqliteStore
 
 _SELECT_CHAIN_ROWS = sql.select_chain_rows(lambda column: f"CAST({column} AS BLOB)")
 _SELECT_CANONICAL_ROWS = sql.select_canonical_rows(
@@ -49,51 +49,39 @@ _SELECT_FIRST_DISAGREEING = sql.select_first_disagreeing(SQLITE_COLUMNS_AGREE)
 _ID_LOOKUP_CHUNK = 500
 
 
-class SqliteAuditStore:
+class SqliteAuditStore(SqliteStore):
     """`clock_ns` stamps each record's receive time (ns since the epoch)."""
 
+    component = COMPONENT
+    migrations = MIGRATIONS
+
     def __init__(self, path: Path, *, clock_ns: Callable[[], int] = time.time_ns) -> None:
-        self._db = SqliteDatabase(path)
-        self._opened = False
+        super().__init__(path)
         self._clock_ns = clock_ns
 
-    @property
-    def description(self) -> str:
-        return f"sqlite:{self._db.path}"
-
-    async def open(self) -> None:
-        await self._db.open()
-        self._opened = True
-        await migrate_sqlite(self._db, COMPONENT, MIGRATIONS)
-
-    async def close(self) -> None:
-        if self._opened:
-            self._opened = False
-            await self._db.close()
-
     async def append(self, batches: Sequence[Sequence[NewEvent]]) -> AppendOutcome:
-        return await self._db.write(partial(_append, batches, self._clock_ns))
+        return await self.db.write(partial(_append, batches, self._clock_ns))
 
     async def chain_head(self) -> ChainHead:
-        return await self._db.read(_head)
+        return await self.db.read(_head)
 
     async def log_snapshot(self) -> LogSnapshot:
-        return await self._db.read(_snapshot)
+        return await self.db.read(_snapshot)
 
     async def chain_rows(self, after: int, through: int, limit: int) -> list[ChainRow]:
         def read(conn: sqlite3.Connection) -> list[ChainRow]:
             return conn.execute(_SELECT_CHAIN_ROWS, (after, through, limit)).fetchall()
 
-        return await self._db.read(read)
+        return await self.db.read(read)
 
     async def canonical_rows(self, after: int, through: int, limit: int) -> list[CanonicalRow]:
         def read(conn: sqlite3.Connection) -> list[CanonicalRow]:
             return conn.execute(_SELECT_CANONICAL_ROWS, (after, through, limit)).fetchall()
 
-        return await self._db.read(read)
+        return await self.db.read(read)
 
     async def hash_chunk(self, after: int, through: int) -> HashChunk:
-        return await self._db.read(partial(_hash_chunk, after, through))
+        return await self.db.read(partial(_hash_chunk, after, through))
 
     async def first_disagreeing(self, after: int, through: int) -> int | None:
         # A reader thread of its own: SQLite runs the comparison without the
@@ -102,13 +90,13 @@ class SqliteAuditStore:
             row = conn.execute(_SELECT_FIRST_DISAGREEING, (after, through)).fetchone()
             return None if row is None else int(row[0])
 
-        return await self._db.read(read)
+        return await self.db.read(read)
 
     async def sequences_with_hash(self, digest: bytes) -> list[int]:
-        return await self._db.read(partial(_sequences, sql.SELECT_BY_HASH, digest))
+        return await self.db.read(partial(_sequences, sql.SELECT_BY_HASH, digest))
 
     async def sequences_with_previous_hash(self, digest: bytes) -> list[int]:
-        return await self._db.read(partial(_sequences, sql.SELECT_BY_PREVIOUS_HASH, digest))
+        return await self.db.read(partial(_sequences, sql.SELECT_BY_PREVIOUS_HASH, digest))
 
     async def list_records(self, query: RecordQuery) -> list[StoredRecord]:
         text, values = query.sql()
@@ -116,33 +104,33 @@ class SqliteAuditStore:
         def read(conn: sqlite3.Connection) -> list[StoredRecord]:
             return [StoredRecord._make(row) for row in conn.execute(text, values)]
 
-        return await self._db.read(read)
+        return await self.db.read(read)
 
     async def add_checkpoint(self, checkpoint: Checkpoint) -> bool:
         def write(conn: sqlite3.Connection) -> bool:
             return conn.execute(sql.INSERT_CHECKPOINT, checkpoint).rowcount == 1
 
-        return await self._db.write(write)
+        return await self.db.write(write)
 
     async def latest_checkpoint(self) -> Checkpoint | None:
         def read(conn: sqlite3.Connection) -> Checkpoint | None:
             row = conn.execute(sql.SELECT_LATEST_CHECKPOINT).fetchone()
             return None if row is None else Checkpoint._make(row)
 
-        return await self._db.read(read)
+        return await self.db.read(read)
 
     async def list_checkpoints(self, after: int, limit: int) -> list[Checkpoint]:
         def read(conn: sqlite3.Connection) -> list[Checkpoint]:
             rows = conn.execute(sql.SELECT_CHECKPOINTS_AFTER, (after, limit))
             return [Checkpoint._make(row) for row in rows]
 
-        return await self._db.read(read)
+        return await self.db.read(read)
 
     async def prune_point(self, cutoff_ns: int, max_records: int) -> int | None:
-        return await self._db.read(partial(_prune_point, cutoff_ns, max_records))
+        return await self.db.read(partial(_prune_point, cutoff_ns, max_records))
 
     async def prune(self, through: int, event: PruneEventFactory) -> PruneOutcome | None:
-        return await self._db.write(partial(_prune, through, event, self._clock_ns))
+        return await self.db.write(partial(_prune, through, event, self._clock_ns))
 
 
 def _head(conn: sqlite3.Connection) -> ChainHead:

@@ -13,14 +13,12 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import chain
 
-import asyncpg
-
 from extplane.metering.event_rows import COLUMNS, EventRow, StoredRow
 from extplane.metering.store import EventsQuery, IngestOutcome, UsageQuery, UsageRow
 from extplane.metering.store.outcomes import outcomes, split_expired
 from extplane.metering.store.schema import COMPONENT, MIGRATIONS, TABLE
 from extplane.metering.store.sql import events_sql, usage_sql
-from extplane.storage import create_pool, describe_dsn, migrate_postgres, postgres_sql
+from extplane.storage import PostgresStore, postgres_sql
 
 _TYPES = ("bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "text")
 _INSERT = (
@@ -31,29 +29,13 @@ _INSERT = (
 )
 
 
-class PostgresMeteringStore:
+class PostgresMeteringStore(PostgresStore):
+    component = COMPONENT
+    migrations = MIGRATIONS
+
     def __init__(self, dsn: str) -> None:
-        self._dsn = dsn
-        self._pool: asyncpg.Pool | None = None
+        super().__init__(dsn)
         self._horizon_ns: int | None = None
-
-    @property
-    def description(self) -> str:
-        return describe_dsn(self._dsn)
-
-    def _connected(self) -> asyncpg.Pool:
-        if self._pool is None:
-            raise RuntimeError("metering store is not open")
-        return self._pool
-
-    async def open(self) -> None:
-        self._pool = await create_pool(self._dsn)
-        await migrate_postgres(self._pool, COMPONENT, MIGRATIONS)
-
-    async def close(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            await pool.close()
 
     def set_horizon(self, horizon_ns: int) -> None:
         if self._horizon_ns is None or horizon_ns > self._horizon_ns:
@@ -65,7 +47,7 @@ class PostgresMeteringStore:
         if not rows:
             return outcomes(kept, expired, None)
         columns = [list(column) for column in zip(*rows, strict=True)]
-        async with self._connected().acquire() as conn, conn.transaction():
+        async with self.pool.acquire() as conn, conn.transaction():
             stored = await conn.fetch(_INSERT, *columns, time.time_ns())
         if len(stored) == len(rows):
             return outcomes(kept, expired, None)
@@ -93,7 +75,7 @@ class PostgresMeteringStore:
         self.set_horizon(before_ns)
         deleted = 0
         while True:
-            async with self._connected().acquire() as conn:
+            async with self.pool.acquire() as conn:
                 status = await conn.execute(
                     f"DELETE FROM {TABLE} WHERE seq IN"
                     f" (SELECT seq FROM {TABLE} WHERE ts_ns < $1 LIMIT $2)",
@@ -109,7 +91,7 @@ class PostgresMeteringStore:
         sql, params = usage_sql(query)
         sql = postgres_sql(sql)
         width = len(query.group_by)
-        async with self._connected().acquire() as conn:
+        async with self.pool.acquire() as conn:
             records = await conn.fetch(sql, *params)
         # SUM(bigint) is numeric on PostgreSQL: back to int.
         return [
@@ -125,6 +107,6 @@ class PostgresMeteringStore:
     async def list_events(self, query: EventsQuery) -> list[StoredRow]:
         sql, params = events_sql(query)
         sql = postgres_sql(sql)
-        async with self._connected().acquire() as conn:
+        async with self.pool.acquire() as conn:
             records = await conn.fetch(sql, *params)
         return [StoredRow(r[0], tuple(r[1:-1]), r[-1]) for r in records]

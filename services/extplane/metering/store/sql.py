@@ -9,28 +9,15 @@ from __future__ import annotations
 from extplane.metering.event_rows import COLUMNS
 from extplane.metering.store import EventFilter, EventsQuery, UsageQuery
 from extplane.metering.store.schema import TABLE
+from extplane.storage.sql import Conditions
 
 
-class _Params:
-    def __init__(self) -> None:
-        self.values: list[object] = []
-
-    def add(self, value: object) -> str:
-        self.values.append(value)
-        return "?"
-
-
-def _where(
-    params: _Params, start_ns: int | None, end_ns: int | None, event_filter: EventFilter
-) -> list[str]:
-    terms: list[str] = []
-    if start_ns is not None:
-        terms.append(f"ts_ns >= {params.add(start_ns)}")
-    if end_ns is not None:
-        terms.append(f"ts_ns < {params.add(end_ns)}")
+def _conditions(start_ns: int | None, end_ns: int | None, event_filter: EventFilter) -> Conditions:
+    conditions = Conditions()
+    conditions.in_range("ts_ns", start_ns, end_ns)
     for column, value in event_filter.terms():
-        terms.append(f"{column} = {params.add(value)}")
-    return terms
+        conditions.equal(column, value)
+    return conditions
 
 
 def usage_sql(query: UsageQuery) -> tuple[str, list[object]]:
@@ -39,39 +26,35 @@ def usage_sql(query: UsageQuery) -> tuple[str, list[object]]:
     Columns: window start (0 without a window), each of `group_by`, model,
     count, the four sums.
     """
-    params = _Params()
+    window_values: list[object] = []
     if query.window_ns is None:
         window = "0"  # one window: the caller knows where it starts
     else:
         # Windows align to the epoch, i.e. to UTC; timestamps are never negative.
-        window = f"(ts_ns / {params.add(query.window_ns)}) * {params.add(query.window_ns)}"
+        window = "(ts_ns / ?) * ?"
+        window_values = [query.window_ns, query.window_ns]
     dimensions = [*query.group_by, "model"] if "model" not in query.group_by else [*query.group_by]
-    where = _where(params, query.start_ns, query.end_ns, query.filter)
+    conditions = _conditions(query.start_ns, query.end_ns, query.filter)
     keys = ", ".join(["w", *dimensions])
     select = ", ".join([f"{window} AS w", *query.group_by, "model"])
-    limit = params.add(query.max_rows + 1)
     sql = (
         f"SELECT {select}, COUNT(*), SUM(tokens_in), SUM(tokens_out), SUM(tool_calls),"
-        f" SUM(duration_ms) FROM {TABLE} WHERE {' AND '.join(where)}"
-        f" GROUP BY {keys} LIMIT {limit}"
+        f" SUM(duration_ms) FROM {TABLE}{conditions.where()}"
+        f" GROUP BY {keys} LIMIT ?"
     )
-    return sql, params.values
+    return sql, [*window_values, *conditions.values, query.max_rows + 1]
 
 
 def events_sql(query: EventsQuery) -> tuple[str, list[object]]:
     """Columns: seq, the event's columns, received_ns; ordered by (ts_ns, seq)."""
-    params = _Params()
-    where = _where(params, query.start_ns, query.end_ns, query.filter)
+    conditions = _conditions(query.start_ns, query.end_ns, query.filter)
     if query.after is not None:
-        ts, seq = query.after
-        where.append(f"(ts_ns, seq) > ({params.add(ts)}, {params.add(seq)})")
-    condition = f" WHERE {' AND '.join(where)}" if where else ""
-    limit = params.add(query.limit)
+        conditions.add("(ts_ns, seq) > (?, ?)", *query.after)
     sql = (
-        f"SELECT seq, {', '.join(COLUMNS)}, received_ns FROM {TABLE}{condition}"
-        f" ORDER BY ts_ns, seq LIMIT {limit}"
+        f"SELECT seq, {', '.join(COLUMNS)}, received_ns FROM {TABLE}{conditions.where()}"
+        f" ORDER BY ts_ns, seq LIMIT ?"
     )
-    return sql, params.values
+    return sql, [*conditions.values, query.limit]
 
 
 def insert_sql(received_ns: int) -> str:

@@ -14,37 +14,25 @@ from extplane.metering.store import EventsQuery, IngestOutcome, UsageQuery, Usag
 from extplane.metering.store.outcomes import outcomes, split_expired
 from extplane.metering.store.schema import COMPONENT, MIGRATIONS, TABLE
 from extplane.metering.store.sql import events_sql, insert_sql, usage_sql
-from extplane.storage import SqliteDatabase, migrate_sqlite
+from extplane.storage import SqliteStore
 
 
-class SqliteMeteringStore:
+class SqliteMeteringStore(SqliteStore):
+    component = COMPONENT
+    migrations = MIGRATIONS
+
     def __init__(self, path: Path) -> None:
-        self._db = SqliteDatabase(path)
-        self._opened = False
+        super().__init__(path)
         # Read and raised on the writer thread only (in `_ingest` and `_prune`),
         # so an insert never slips in behind a prune that has passed its rows.
         self._horizon_ns: int | None = None
-
-    @property
-    def description(self) -> str:
-        return f"sqlite:{self._db.path}"
-
-    async def open(self) -> None:
-        await self._db.open()
-        self._opened = True
-        await migrate_sqlite(self._db, COMPONENT, MIGRATIONS)
-
-    async def close(self) -> None:
-        if self._opened:
-            self._opened = False
-            await self._db.close()
 
     def set_horizon(self, horizon_ns: int) -> None:
         if self._horizon_ns is None or horizon_ns > self._horizon_ns:
             self._horizon_ns = horizon_ns
 
     async def ingest(self, requests: Sequence[Sequence[EventRow]]) -> list[IngestOutcome]:
-        return await self._db.write(partial(self._ingest, requests))
+        return await self.db.write(partial(self._ingest, requests))
 
     def _ingest(
         self, requests: Sequence[Sequence[EventRow]], conn: sqlite3.Connection
@@ -67,7 +55,7 @@ class SqliteMeteringStore:
     async def prune(self, before_ns: int, *, chunk: int = 10_000) -> int:
         deleted = 0
         while True:
-            count = await self._db.write(partial(self._prune, before_ns, chunk))
+            count = await self.db.write(partial(self._prune, before_ns, chunk))
             deleted += count
             if count < chunk:
                 return deleted
@@ -95,7 +83,7 @@ class SqliteMeteringStore:
                 for row in conn.execute(sql, params)
             ]
 
-        return await self._db.read(read)
+        return await self.db.read(read)
 
     async def list_events(self, query: EventsQuery) -> list[StoredRow]:
         sql, params = events_sql(query)
@@ -103,4 +91,4 @@ class SqliteMeteringStore:
         def read(conn: sqlite3.Connection) -> list[StoredRow]:
             return [StoredRow(row[0], row[1:-1], row[-1]) for row in conn.execute(sql, params)]
 
-        return await self._db.read(read)
+        return await self.db.read(read)
