@@ -97,3 +97,29 @@ async def test_version_2_computes_the_canonical_bytes_of_stored_records(
     assert intact.records_verified == 40
     assert edited.problem is not None
     assert (edited.problem.kind, edited.problem.sequence) == (TamperKind.MODIFIED, 17)
+
+
+async def test_version_3_makes_event_ids_unique_per_namespace(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A log of the global-uniqueness schema keeps its records and verifies; from then
+    on another tenant's event with a stored id is its own record."""
+    await _store_at_version_1(database_url)
+    store = audit_store(AuditSettings(database_url=database_url), tmp_path)
+    await store.open()
+    try:
+        reused = NewEvent(
+            "evt-1", T0 + 100, "tool_invoke", "agent:x", "tool/x", "team-b", "allowed", "{}"
+        )
+        retried = NewEvent(
+            "evt-1", T0 + 1, "tool_invoke", "agent:x", "tool/x", "team-a", "allowed", "{}"
+        )
+        outcome = await store.append([[reused, retried]])
+        signer = load_or_create_signer(tmp_path / "key.pem")
+        verdict = await verify_log(store, signer)
+    finally:
+        await store.close()
+
+    assert [(a.sequence, a.duplicate) for a in outcome.results[0]] == [(41, False), (1, True)]
+    assert verdict.intact
+    assert verdict.records_verified == 41

@@ -5,7 +5,9 @@ the call is refused with the violations (`event.outcome`, or
 `events[3].outcome` in a batch) and nothing is stored. Rules:
 
 * `timestamp` is set, a valid Timestamp, not before `min_timestamp` and not
-  more than `max_future_skew_s` ahead of the service's clock;
+  more than `max_future_skew_s` ahead of the service's clock; with retention
+  configured, not older than the retention age less that skew (the retention
+  horizon: a retry of an event already pruned is refused, never stored twice);
 * `action` and `actor` are set; `action` has at most 128 characters, `actor`
   and `namespace` 256, `resource` 512, `event_id` 128; all printable (no
   control, format or line/paragraph separator characters; the space is fine);
@@ -63,8 +65,15 @@ class EventRules:
 
     @classmethod
     def at(cls, now_ns: int, settings: AuditSettings) -> EventRules:
+        window = TimeWindow.at(now_ns, settings)
+        if settings.retention_s is not None:
+            # Records are pruned by receive time, and an event was accepted up to
+            # `max_future_skew_s` ahead of it: any event pruned by now has a
+            # timestamp before this, so its late retry is refused, never stored again.
+            horizon = now_ns - int((settings.retention_s - settings.max_future_skew_s) * NS_PER_S)
+            window = window.no_earlier_than(horizon, "the retention horizon")
         return cls(
-            window=TimeWindow.at(now_ns, settings),
+            window=window,
             max_details_entries=settings.max_details_entries,
             max_details_bytes=settings.max_details_bytes,
             max_batch_events=settings.max_batch_events,

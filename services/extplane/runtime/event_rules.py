@@ -29,6 +29,14 @@ class TimeWindow:
 
     earliest_ns: int
     latest_ns: int
+    # What sets the earliest time, for the refusal's message.
+    earliest_is: str = "the earliest accepted time"
+
+    def no_earlier_than(self, earliest_ns: int, because: str) -> TimeWindow:
+        """This window, starting at `earliest_ns` when that is later."""
+        if earliest_ns <= self.earliest_ns:
+            return self
+        return TimeWindow(earliest_ns, self.latest_ns, because)
 
     @classmethod
     def at(cls, now_ns: int, settings: SinkSettings) -> TimeWindow:
@@ -47,7 +55,7 @@ def timestamp_problem(ts: Timestamp | None, window: TimeWindow) -> str | None:
         return "nanos must be in 0..999999999"
     at = ts.seconds * NS_PER_S + ts.nanos
     if at < window.earliest_ns:
-        return f"before the earliest accepted time ({rfc3339(window.earliest_ns)})"
+        return f"before {window.earliest_is} ({rfc3339(window.earliest_ns)})"
     if at > window.latest_ns:
         return f"too far in the future (latest accepted now: {rfc3339(window.latest_ns)})"
     return None

@@ -2,7 +2,7 @@
 
 Runs inside the store's write transaction, after the head is read (and, on
 PostgreSQL, locked) and the events' ids looked up, so the sequences it hands
-out are the next ones and no id is stored twice.
+out are the next ones and no id is stored twice in a namespace.
 """
 
 from __future__ import annotations
@@ -19,33 +19,40 @@ from extplane.audit.chain.records import Appended, ChainHead, NewEvent
 InsertRow = tuple[int, int, int, str | None, str, str, str, str, str, str, bytes, bytes, bytes]
 
 
+# An event's idempotency key: (namespace, event_id). Ids are the producers'
+# own, so one tenant's id never answers for another's.
+IdKey = tuple[str, str]
+
+
 class Chained(NamedTuple):
     rows: list[InsertRow]
     results: list[list[Appended]]
     head: ChainHead
 
 
-def event_ids(batches: Sequence[Sequence[NewEvent]]) -> list[str]:
-    """Every non-empty id in the batches (the ones to look up before chaining)."""
-    return [event.event_id for batch in batches for event in batch if event.event_id]
+def event_ids(batches: Sequence[Sequence[NewEvent]]) -> list[IdKey]:
+    """The key of every event with an id (the ones to look up before chaining)."""
+    return [
+        (event.namespace, event.event_id) for batch in batches for event in batch if event.event_id
+    ]
 
 
 def chain_batches(
     batches: Sequence[Sequence[NewEvent]],
     head: ChainHead,
-    stored: Mapping[str, int],
+    stored: Mapping[IdKey, int],
     receive_time_ns: int,
 ) -> Chained:
     """Rows for the new events, chained from `head`; a result per event.
 
-    `stored` maps ids already in the log to their sequence. An id seen
+    `stored` maps the keys already in the log to their sequence. A key seen
     earlier in this transaction is a duplicate too: a retried batch, or the
     same event sent twice in one, is stored once.
     """
     sequence, previous = head
     rows: list[InsertRow] = []
     results: list[list[Appended]] = []
-    assigned: dict[str, int] = {}
+    assigned: dict[IdKey, int] = {}
     sha256 = hashlib.sha256
     pack = HEADER.pack
     join = b"".join
@@ -53,11 +60,12 @@ def chain_batches(
         outcome: list[Appended] = []
         for event_id, ts, action, actor, resource, namespace, outcome_text, details in batch:
             if event_id:
-                earlier = stored.get(event_id) or assigned.get(event_id)
+                key = (namespace, event_id)
+                earlier = stored.get(key) or assigned.get(key)
                 if earlier is not None:
                     outcome.append(Appended(earlier, True))
                     continue
-                assigned[event_id] = sequence + 1
+                assigned[key] = sequence + 1
             sequence += 1
             # chain.canonical_bytes and record_hash, inlined: this runs for
             # every event appended.

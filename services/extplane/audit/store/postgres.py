@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 from asyncpg.pool import PoolConnectionProxy
 
-from extplane.audit.chain.appending import chain_batches, event_ids
+from extplane.audit.chain.appending import IdKey, chain_batches, event_ids
 from extplane.audit.chain.records import (
     CanonicalRow,
     ChainHead,
@@ -44,7 +44,11 @@ from extplane.storage import PostgresStore, postgres_sql
 _LOCK_HEAD = postgres_sql(f"{sql.SELECT_HEAD} FOR UPDATE")
 _SELECT_HEAD = postgres_sql(sql.SELECT_HEAD)
 _UPDATE_HEAD = postgres_sql(sql.UPDATE_HEAD)
-_SELECT_STORED_IDS = f"SELECT event_id, sequence FROM {RECORDS} WHERE event_id = ANY($1::text[])"
+_SELECT_STORED_IDS = (
+    f"SELECT r.namespace, r.event_id, r.sequence FROM {RECORDS} r"
+    " JOIN unnest($1::text[], $2::text[]) AS k(namespace, event_id)"
+    " ON r.namespace = k.namespace AND r.event_id = k.event_id"
+)
 _SELECT_CHAIN_ROWS = postgres_sql(
     sql.select_chain_rows(lambda column: f"convert_to({column}, 'UTF8')")
 )
@@ -204,7 +208,9 @@ async def _append_locked(
     return AppendOutcome(chained.results, chained.head)
 
 
-async def _stored_ids(conn: PoolConnectionProxy, ids: list[str]) -> dict[str, int]:
-    if not ids:
+async def _stored_ids(conn: PoolConnectionProxy, keys: list[IdKey]) -> dict[IdKey, int]:
+    if not keys:
         return {}
-    return {row[0]: row[1] for row in await conn.fetch(_SELECT_STORED_IDS, ids)}
+    namespaces, ids = zip(*keys, strict=True)
+    rows = await conn.fetch(_SELECT_STORED_IDS, list(namespaces), list(ids))
+    return {(row[0], row[1]): row[2] for row in rows}

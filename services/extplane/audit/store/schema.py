@@ -1,7 +1,10 @@
 """The audit log's tables, as versioned migrations for both dialects.
 
 * `audit_records`: one row per record, keyed by its sequence. `event_id` is
-  NULL when the producer sent none (unique otherwise: idempotency).
+  NULL when the producer sent none; otherwise (namespace, event_id) is
+  unique: idempotency per tenant. (Version 1 made event_id unique across
+  namespaces, so one tenant's id answered for another's; migration 3 fixed
+  that.)
   `details` is canonical JSON text, never JSONB, whose normalising would
   change the bytes the hash covers. `canonical` holds those bytes exactly
   (chain.canonical_bytes), so verification hashes one value per row and
@@ -46,9 +49,10 @@ RECORD_COLUMNS = (
 FILTER_COLUMNS = ("actor", "action", "resource", "namespace")
 
 
-def _records(integer: str, blob: str) -> str:
+def _records(integer: str, blob: str, *, name: str = RECORDS) -> str:
+    """Version 1's table (migration 3 rebuilds it on SQLite under another `name`)."""
     return (
-        f"CREATE TABLE {RECORDS} ("
+        f"CREATE TABLE {name} ("
         f" sequence {integer} PRIMARY KEY,"
         f" timestamp_ns {integer} NOT NULL,"
         f" receive_time_ns {integer} NOT NULL,"
@@ -62,6 +66,25 @@ def _records(integer: str, blob: str) -> str:
         f" previous_hash {blob} NOT NULL,"
         f" hash {blob} NOT NULL)"
     )
+
+
+_KEY_INDEX = f"{RECORDS}_namespace_event_id"
+_REBUILT = f"{RECORDS}_v3"
+
+
+def _rebuilt_sqlite_records() -> list[str]:
+    """SQLite cannot drop a column's UNIQUE: build the table anew without it."""
+    columns = ", ".join(RECORD_COLUMNS)
+    create = _records("INTEGER", "BLOB", name=_REBUILT).replace(
+        " event_id TEXT UNIQUE,", " event_id TEXT,"
+    )
+    return [
+        create.removesuffix(")") + ", canonical BLOB NOT NULL)",
+        f"INSERT INTO {_REBUILT} ({columns}) SELECT {columns} FROM {RECORDS}",
+        f"DROP TABLE {RECORDS}",
+        f"ALTER TABLE {_REBUILT} RENAME TO {RECORDS}",
+        *_indexes(),
+    ]
 
 
 def _indexes() -> list[str]:
@@ -118,6 +141,18 @@ MIGRATIONS = (
             f"ALTER TABLE {RECORDS} ADD COLUMN canonical BYTEA",
             f"UPDATE {RECORDS} SET canonical = {POSTGRES_CANONICAL}",
             f"ALTER TABLE {RECORDS} ALTER COLUMN canonical SET NOT NULL",
+        ],
+    ),
+    Migration(
+        version=3,
+        name="event ids are unique per namespace",
+        sqlite=[
+            *_rebuilt_sqlite_records(),
+            f"CREATE UNIQUE INDEX {_KEY_INDEX} ON {RECORDS} (namespace, event_id)",
+        ],
+        postgres=[
+            f"ALTER TABLE {RECORDS} DROP CONSTRAINT {RECORDS}_event_id_key",
+            f"CREATE UNIQUE INDEX {_KEY_INDEX} ON {RECORDS} (namespace, event_id)",
         ],
     ),
 )

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 
-from extplane.audit.chain.appending import chain_batches, event_ids
+from extplane.audit.chain.appending import IdKey, chain_batches, event_ids
 from extplane.audit.chain.records import (
     CanonicalRow,
     ChainHead,
@@ -45,8 +45,9 @@ _SELECT_CANONICAL_ROWS = sql.select_canonical_rows(
     lambda column: f"CAST(coalesce({column}, X'') AS BLOB)"
 )
 _SELECT_FIRST_DISAGREEING = sql.select_first_disagreeing(SQLITE_COLUMNS_AGREE)
-# SQLite's default limit on host parameters is far above this.
-_ID_LOOKUP_CHUNK = 500
+# Keys per lookup (two parameters each): SQLite's default limit on host
+# parameters is far above this.
+_ID_LOOKUP_CHUNK = 250
 
 
 class SqliteAuditStore(SqliteStore):
@@ -138,11 +139,12 @@ def _head(conn: sqlite3.Connection) -> ChainHead:
     return ChainHead(sequence, digest)
 
 
-def _stored_ids(conn: sqlite3.Connection, ids: list[str]) -> dict[str, int]:
-    stored: dict[str, int] = {}
-    for start in range(0, len(ids), _ID_LOOKUP_CHUNK):
-        chunk = ids[start : start + _ID_LOOKUP_CHUNK]
-        stored.update(conn.execute(sql.select_stored_ids(len(chunk)), chunk).fetchall())
+def _stored_ids(conn: sqlite3.Connection, keys: list[IdKey]) -> dict[IdKey, int]:
+    stored: dict[IdKey, int] = {}
+    for start in range(0, len(keys), _ID_LOOKUP_CHUNK):
+        chunk = keys[start : start + _ID_LOOKUP_CHUNK]
+        found = conn.execute(sql.select_stored_ids(len(chunk)), [v for key in chunk for v in key])
+        stored.update(((namespace, event_id), seq) for namespace, event_id, seq in found)
     return stored
 
 

@@ -98,5 +98,9 @@ SELECT_FIRST_BAD_LINK = (
 
 
 def select_stored_ids(count: int) -> str:
-    marks = ", ".join("?" for _ in range(count))
-    return f"SELECT event_id, sequence FROM {RECORDS} WHERE event_id IN ({marks})"
+    """(namespace, event_id, sequence) of the stored records among `count` keys."""
+    keys = ", ".join("(?, ?)" for _ in range(count))
+    return (
+        f"SELECT namespace, event_id, sequence FROM {RECORDS}"
+        f" WHERE (namespace, event_id) IN (VALUES {keys})"
+    )
