@@ -16,6 +16,7 @@ from extplane.audit.cli import add_audit_parser, run_audit
 from extplane.config import Settings, describe_invalid, load_settings
 from extplane.errors import StartupError
 from extplane.runtime.logs import configure_logging
+from extplane.runtime.server import host_port
 from extplane.runtime.signals import run_until_signal
 from extplane.runtime.tracing import configure_tracing
 from extplane.suite import SERVICE_NAMES, Suite, connect_host
@@ -64,7 +65,7 @@ async def _serve(settings: Settings, names: Sequence[str], service: str) -> None
 
 
 async def _print_capabilities(settings: Settings, address: str | None, timeout_s: float) -> int:
-    target = address or f"{connect_host(settings.host)}:{settings.capabilities.port}"
+    target = address or host_port(connect_host(settings.host), settings.capabilities.port)
     async with CapabilitiesClient(target) as client:
         try:
             snapshot = await client.snapshot(timeout=timeout_s)

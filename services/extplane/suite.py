@@ -26,7 +26,7 @@ from extplane.metering.service import MeteringService
 from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
-from extplane.runtime.server import GrpcServer
+from extplane.runtime.server import GrpcServer, host_port
 from extplane.runtime.service import GrpcServiceDefinition
 from extplane.storage import ensure_private_directory
 
@@ -108,7 +108,11 @@ def served_by(service_full_name: str) -> str | None:
 
 def connect_host(bind_host: str) -> str:
     """An address to dial for a server bound to `bind_host` (wildcards mean loopback)."""
-    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+    if bind_host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if bind_host in ("::", "[::]"):
+        return "::1"
+    return bind_host
 
 
 class Suite(AsyncLifecycle):
@@ -170,7 +174,7 @@ class Suite(AsyncLifecycle):
             raise LookupError(f"no upstream configured for {service_full_name}")
         hosted = self.servers.get(name)
         port = hosted.port if hosted is not None else grpc_port(self.settings, name)
-        return f"{connect_host(self.settings.host)}:{port}"
+        return host_port(connect_host(self.settings.host), port)
 
     async def start(self) -> None:
         try:
@@ -188,9 +192,13 @@ class Suite(AsyncLifecycle):
     def addresses(self) -> list[tuple[str, str]]:
         """(name, address) of everything this process serves, for people and scripts."""
         host = connect_host(self.settings.host)
-        rows = [(name, f"grpc://{host}:{server.port}") for name, server in self.servers.items()]
+        rows = [
+            (name, f"grpc://{host_port(host, server.port)}")
+            for name, server in self.servers.items()
+        ]
         if self.gateway is not None:
-            rows.append((GATEWAY, f"http://{host}:{self.gateway.port}"))
+            rows.append((GATEWAY, f"http://{host_port(host, self.gateway.port)}"))
         if self.metrics.port is not None:
-            rows.append(("metrics", f"http://{host}:{self.metrics.port}/metrics"))
+            metrics_host = connect_host(self.settings.metrics.host)
+            rows.append(("metrics", f"http://{host_port(metrics_host, self.metrics.port)}/metrics"))
         return rows

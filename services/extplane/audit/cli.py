@@ -17,6 +17,7 @@ import grpc
 
 from extplane.config import Settings
 from extplane.runtime.channels import create_channel
+from extplane.runtime.server import host_port
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2 as pb
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2_grpc
 
@@ -60,7 +61,7 @@ def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 async def run_audit(args: argparse.Namespace, settings: Settings, default_host: str) -> int:
-    target = args.address or f"{default_host}:{settings.audit.port}"
+    target = args.address or host_port(default_host, settings.audit.port)
     token = args.token or os.environ.get(TOKEN_ENV, "")
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     async with create_channel(target) as channel:
