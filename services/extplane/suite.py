@@ -28,7 +28,6 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
 from extplane.runtime.server import GrpcServer, host_port
 from extplane.runtime.service import GrpcServiceDefinition
-from extplane.storage import ensure_private_directory
 
 GATEWAY = "gateway"
 
@@ -61,9 +60,7 @@ def _audit(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcS
 
 
 def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
-    """The kit every service of this process is built with (reads or makes the
-    page token key in the data directory)."""
-    ensure_private_directory(settings.data_dir)
+    """The kit every service of this process is built with."""
     return ServiceKit.for_directory(
         settings.data_dir,
         auth=settings.auth,
@@ -139,11 +136,9 @@ class Suite(AsyncLifecycle):
         self.settings = settings
         self.metrics = MetricsEndpoint(settings.metrics, metrics)
         self.servers: dict[str, GrpcServer] = {}
-        grpc_names = [name for name in names if name in GRPC_SERVICES]
-        if grpc_names:
-            # Not for a gateway alone: it keeps no data.
-            kit = service_kit(settings, self.metrics.metrics.registry)
-            for name in grpc_names:
+        kit = service_kit(settings, self.metrics.metrics.registry)
+        for name in names:
+            if name in GRPC_SERVICES:
                 self.servers[name] = GrpcServer(
                     GRPC_SERVICES[name].build(settings, kit, list(names)),
                     host=settings.host,

@@ -15,6 +15,7 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
@@ -171,12 +172,13 @@ def test_the_manifests_start_a_deployment_bound_where_they_say(
 ) -> None:
     pods: dict[str, RunningCli] = {}
     filesystems: dict[str, ContainerFilesystem] = {}
-    # One after another: metering and audit migrating one fresh PostgreSQL database
-    # at the same moment race on creating the shared migrations table (its lock is
-    # per component, in storage/migrations.py), and one of them fails to start.
-    for name in GRPC_SERVICES:
-        pods[name], filesystems[name] = _start_pod(name, tmp_path, postgres_dsn)
-        running.append(pods[name])
+    # All at once, as a rollout starts them: metering and audit migrate one fresh
+    # PostgreSQL database at the same moment.
+    with ThreadPoolExecutor(len(GRPC_SERVICES)) as starting:
+        started = starting.map(lambda name: _start_pod(name, tmp_path, postgres_dsn), GRPC_SERVICES)
+        for name, (pod, filesystem) in zip(GRPC_SERVICES, started, strict=True):
+            pods[name], filesystems[name] = pod, filesystem
+            running.append(pod)
     upstreams = _upstreams_here(pod_env(IMAGE, GATEWAY), pods)
     pods[GATEWAY], filesystems[GATEWAY] = _start_pod(
         GATEWAY, tmp_path, postgres_dsn, {"EXTPLANE_GATEWAY__UPSTREAMS": upstreams}

@@ -103,8 +103,16 @@ def test_a_configured_key_wins_and_touches_no_file(tmp_path: Path) -> None:
 
 def test_a_short_key_file_stops_the_start(tmp_path: Path) -> None:
     (tmp_path / PAGE_TOKEN_KEY_FILE).write_text("short")
+    kit = ServiceKit.for_directory(tmp_path)
     with pytest.raises(StartupError, match="shorter than 32"):
-        ServiceKit.for_directory(tmp_path)
+        _ = kit.page_tokens
+
+
+def test_the_key_is_not_touched_until_page_tokens_are_used(tmp_path: Path) -> None:
+    kit = ServiceKit.for_directory(tmp_path / "data")
+    assert not (tmp_path / "data").exists()
+    _ = kit.page_tokens
+    assert (tmp_path / "data" / PAGE_TOKEN_KEY_FILE).exists()
 
 
 def test_kits_of_one_directory_read_each_others_page_tokens(tmp_path: Path) -> None:

@@ -119,6 +119,7 @@ class AuditService(AsyncLifecycle):
             _logger.info("audit log at %s", store.description)
 
     async def _start(self, store: AuditStore) -> None:
+        _ = self._kit.page_tokens  # a bad key stops the start, not a request
         await store.open()
         key_path = self._settings.signing_key_path(self._kit.data_dir)
         signer = await asyncio.to_thread(load_or_create_signer, key_path)

@@ -58,6 +58,7 @@ class MeteringService(AsyncLifecycle):
 
     def __init__(self, settings: MeteringSettings, kit: ServiceKit) -> None:
         self.settings = settings
+        self._kit = kit
         self.store = metering_store(settings, kit.data_dir)
         self.metrics = MeteringMetrics(kit.registry, max_series=settings.metrics_max_series)
         self.serving: Serving[Recorder] = Serving(self.name)
@@ -97,6 +98,7 @@ class MeteringService(AsyncLifecycle):
     async def start(self) -> None:
         if self.serving.is_open:
             return
+        _ = self._kit.page_tokens  # a bad key stops the start, not a request
         await self.store.open()
         if self.retention is not None:
             self.retention.guard()

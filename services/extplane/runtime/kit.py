@@ -4,6 +4,10 @@ The suite makes it once from the settings and hands the same one to every
 service, so all of them check bearer tokens with one `Authorizer`, sign page
 tokens with one deployment key, report into one metrics registry and read
 one clock. Tests build their own (`ServiceKit.for_directory`).
+
+The page token key is read (or made) on first use, so a service that lists
+nothing never touches the data directory; one that does uses `page_tokens`
+in its `start()`, so a bad key stops the start rather than a request.
 """
 
 from __future__ import annotations
@@ -30,14 +34,22 @@ def _process_registry() -> CollectorRegistry:
     return process_metrics().registry
 
 
-@dataclass(frozen=True)
+@dataclass
 class ServiceKit:
     data_dir: Path
     authorizer: Authorizer
-    page_tokens: PageTokens
+    page_token_key: Callable[[], bytes]
     registry: CollectorRegistry = field(default_factory=_process_registry)
     # Wall clock, ns since the epoch; tests move it.
     clock_ns: Callable[[], int] = time.time_ns
+    _page_tokens: PageTokens | None = field(default=None, init=False, repr=False)
+
+    @property
+    def page_tokens(self) -> PageTokens:
+        """The deployment's page tokens (reads or makes the key on first use)."""
+        if self._page_tokens is None:
+            self._page_tokens = PageTokens(self.page_token_key())
+        return self._page_tokens
 
     @classmethod
     def for_directory(
@@ -53,7 +65,7 @@ class ServiceKit:
         return cls(
             data_dir=data_dir,
             authorizer=Authorizer(auth or AuthSettings()),
-            page_tokens=PageTokens(page_token_key_bytes(page_token_key, data_dir)),
+            page_token_key=lambda: page_token_key_bytes(page_token_key, data_dir),
             registry=registry if registry is not None else process_metrics().registry,
             clock_ns=clock_ns,
         )
