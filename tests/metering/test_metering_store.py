@@ -54,7 +54,7 @@ async def test_opening_runs_the_migrations_once(
     await again.close()
 
     assert COMPONENT == "metering"
-    assert await _applied_versions(database_url) == [1]
+    assert await _applied_versions(database_url) == [1, 2]
 
 
 async def test_several_requests_share_one_transaction_with_their_own_outcomes(
@@ -74,8 +74,8 @@ async def test_several_requests_share_one_transaction_with_their_own_outcomes(
 
 
 async def test_expired_rows_are_skipped_and_reported_by_position(store: MeteringStore) -> None:
-    store.set_horizon(T0)
-    store.set_horizon(T0 - 1000)  # the horizon only rises
+    await store.raise_horizon(T0)
+    await store.raise_horizon(T0 - 1000)  # the horizon only rises
 
     (outcome,) = await store.ingest(
         [[row("x", at=T0 - 1), row("y"), row("x"), row("y"), row("z", at=1)]]
@@ -85,6 +85,26 @@ async def test_expired_rows_are_skipped_and_reported_by_position(store: Metering
     assert outcome == IngestOutcome(
         accepted=2, duplicates=1, expired=2, skipped=frozenset({0, 3, 4})
     )
+
+
+async def test_a_prune_by_one_replica_expires_the_retries_another_receives(
+    store: MeteringStore, database_url: str, tmp_path: Path
+) -> None:
+    """Two stores on one database (replicas, or processes on one SQLite file): what
+    one prunes, a retry through the other must not store again (it would count twice)."""
+    other = metering_store(MeteringSettings(database_url=database_url), tmp_path)
+    await other.open()
+    try:
+        await store.ingest([[row("e", at=T0 - 10)]])
+        assert await other.prune(T0) == 1
+
+        (retried,) = await store.ingest([[row("e", at=T0 - 10)]])
+        (fresh,) = await store.ingest([[row("f")]])
+    finally:
+        await other.close()
+
+    assert retried == IngestOutcome(accepted=0, expired=1, skipped=frozenset({0}))
+    assert fresh == IngestOutcome(accepted=1)
 
 
 async def test_concurrent_records_commit_together(store: MeteringStore) -> None:

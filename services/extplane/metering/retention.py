@@ -37,10 +37,10 @@ class Retention:
     def horizon_ns(self) -> int:
         return self._clock_ns() - self._max_age_ns
 
-    def guard(self) -> None:
-        """Set the horizon now, before any ingest: a retry of an event pruned
+    async def guard(self) -> None:
+        """Raise the horizon now, before any ingest: a retry of an event pruned
         before a restart must not be stored again while the first prune runs."""
-        self._store.set_horizon(self.horizon_ns())
+        await self._store.raise_horizon(self.horizon_ns())
 
     async def prune_once(self) -> int:
         """Delete every event older than the horizon now; returns how many."""

@@ -101,7 +101,7 @@ class MeteringService(AsyncLifecycle):
         _ = self._kit.page_tokens  # a bad key stops the start, not a request
         await self.store.open()
         if self.retention is not None:
-            self.retention.guard()
+            await self.retention.guard()
         self.serving.open(Recorder(self.store, max_commit_events=self.settings.max_commit_events))
         if self._retention_loop is not None:
             await self._retention_loop.start()

@@ -107,8 +107,9 @@ class MeteringStore(Protocol):
         request. Returns only once the transaction is durably committed."""
         ...
 
-    def set_horizon(self, horizon_ns: int) -> None:
-        """From now on, rows older than `horizon_ns` are expired, not stored (it only rises)."""
+    async def raise_horizon(self, horizon_ns: int) -> None:
+        """From now on, rows older than `horizon_ns` are expired, not stored (it only
+        rises; it is the database's, shared by every replica)."""
         ...
 
     async def prune(self, before_ns: int, *, chunk: int = 10_000) -> int:

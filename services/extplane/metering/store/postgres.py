@@ -17,7 +17,7 @@ from extplane.metering.event_rows import COLUMNS, EventRow, StoredRow
 from extplane.metering.store import EventsQuery, IngestOutcome, UsageQuery, UsageRow
 from extplane.metering.store.outcomes import outcomes, split_expired
 from extplane.metering.store.schema import COMPONENT, MIGRATIONS, TABLE
-from extplane.metering.store.sql import events_sql, usage_sql
+from extplane.metering.store.sql import RAISE_HORIZON, SELECT_HORIZON, events_sql, usage_sql
 from extplane.storage import PostgresStore, postgres_sql
 
 _TYPES = ("bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "text")
@@ -29,25 +29,27 @@ _INSERT = (
 )
 
 
+_LOCK_HORIZON = postgres_sql(f"{SELECT_HORIZON} FOR SHARE")
+_RAISE_HORIZON = postgres_sql(RAISE_HORIZON)
+
+
 class PostgresMeteringStore(PostgresStore):
     component = COMPONENT
     migrations = MIGRATIONS
 
-    def __init__(self, dsn: str) -> None:
-        super().__init__(dsn)
-        self._horizon_ns: int | None = None
-
-    def set_horizon(self, horizon_ns: int) -> None:
-        if self._horizon_ns is None or horizon_ns > self._horizon_ns:
-            self._horizon_ns = horizon_ns
+    async def raise_horizon(self, horizon_ns: int) -> None:
+        await self.pool.execute(_RAISE_HORIZON, horizon_ns, horizon_ns)
 
     async def ingest(self, requests: Sequence[Sequence[EventRow]]) -> list[IngestOutcome]:
-        kept, expired = split_expired(requests, self._horizon_ns)
-        rows = list(chain.from_iterable(kept))
-        if not rows:
-            return outcomes(kept, expired, None)
-        columns = [list(column) for column in zip(*rows, strict=True)]
         async with self.pool.acquire() as conn, conn.transaction():
+            # A shared lock on the horizon row: a prune raising it waits for this
+            # transaction, and this one reads what a prune committed before it.
+            horizon_ns = await conn.fetchval(_LOCK_HORIZON)
+            kept, expired = split_expired(requests, horizon_ns)
+            rows = list(chain.from_iterable(kept))
+            if not rows:
+                return outcomes(kept, expired, None)
+            columns = [list(column) for column in zip(*rows, strict=True)]
             stored = await conn.fetch(_INSERT, *columns, time.time_ns())
         if len(stored) == len(rows):
             return outcomes(kept, expired, None)
@@ -72,7 +74,9 @@ class PostgresMeteringStore(PostgresStore):
         return outcomes(kept, expired, inserted)
 
     async def prune(self, before_ns: int, *, chunk: int = 10_000) -> int:
-        self.set_horizon(before_ns)
+        # Committed before anything is deleted: from then on every replica's
+        # ingest expires what this prune removes.
+        await self.raise_horizon(before_ns)
         deleted = 0
         while True:
             async with self.pool.acquire() as conn:

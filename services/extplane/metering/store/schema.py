@@ -1,11 +1,16 @@
 """The metering schema, as versioned migrations for both dialects.
 
-One table. `seq` is the storage order (SQLite's rowid; an identity column on
+`metering_events`: `seq` is the storage order (SQLite's rowid; an identity column on
 PostgreSQL); timestamps are integer nanoseconds since the Unix epoch, so a
 window is integer arithmetic and an event reads back exactly as sent. The
 unique index on (namespace, event_id) is what makes a retry count once,
 forever; it leaves out events without an id (NULL), which are never
 deduplicated.
+
+`metering_horizon`: one row, the retention horizon (migration 2). Events older
+than it are acknowledged but not stored. It is in the database, not in each
+process, and read inside every ingest transaction, so no replica can store a
+retry of an event another replica has just pruned.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from extplane.storage import Migration
 
 COMPONENT = "metering"
 TABLE = "metering_events"
+HORIZON = "metering_horizon"
 
 _SQLITE_V1 = (
     f"""CREATE TABLE {TABLE} (
@@ -56,4 +62,12 @@ _POSTGRES_V1 = (
     f"CREATE INDEX {TABLE}_ts ON {TABLE} (ts_ns, seq)",
 )
 
-MIGRATIONS = (Migration(1, "events", sqlite=_SQLITE_V1, postgres=_POSTGRES_V1),)
+_HORIZON_V2 = (
+    f"CREATE TABLE {HORIZON} (id INTEGER PRIMARY KEY CHECK (id = 1), horizon_ns BIGINT)",
+    f"INSERT INTO {HORIZON} (id, horizon_ns) VALUES (1, NULL)",
+)
+
+MIGRATIONS = (
+    Migration(1, "events", sqlite=_SQLITE_V1, postgres=_POSTGRES_V1),
+    Migration(2, "a shared retention horizon", sqlite=_HORIZON_V2, postgres=_HORIZON_V2),
+)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from extplane.metering.event_rows import COLUMNS
 from extplane.metering.store import EventFilter, EventsQuery, UsageQuery
-from extplane.metering.store.schema import TABLE
+from extplane.metering.store.schema import HORIZON, TABLE
 from extplane.storage.sql import Conditions
 
 
@@ -55,6 +55,13 @@ def events_sql(query: EventsQuery) -> tuple[str, list[object]]:
         f" ORDER BY ts_ns, seq LIMIT ?"
     )
     return sql, [*conditions.values, query.limit]
+
+
+SELECT_HORIZON = f"SELECT horizon_ns FROM {HORIZON} WHERE id = 1"
+# The horizon only rises: a replica whose clock is behind never lowers it.
+RAISE_HORIZON = (
+    f"UPDATE {HORIZON} SET horizon_ns = ? WHERE id = 1 AND (horizon_ns IS NULL OR horizon_ns < ?)"
+)
 
 
 def insert_sql(received_ns: int) -> str:

@@ -13,7 +13,13 @@ from extplane.metering.event_rows import EventRow, StoredRow
 from extplane.metering.store import EventsQuery, IngestOutcome, UsageQuery, UsageRow
 from extplane.metering.store.outcomes import outcomes, split_expired
 from extplane.metering.store.schema import COMPONENT, MIGRATIONS, TABLE
-from extplane.metering.store.sql import events_sql, insert_sql, usage_sql
+from extplane.metering.store.sql import (
+    RAISE_HORIZON,
+    SELECT_HORIZON,
+    events_sql,
+    insert_sql,
+    usage_sql,
+)
 from extplane.storage import SqliteStore
 
 
@@ -23,13 +29,9 @@ class SqliteMeteringStore(SqliteStore):
 
     def __init__(self, path: Path) -> None:
         super().__init__(path)
-        # Read and raised on the writer thread only (in `_ingest` and `_prune`),
-        # so an insert never slips in behind a prune that has passed its rows.
-        self._horizon_ns: int | None = None
 
-    def set_horizon(self, horizon_ns: int) -> None:
-        if self._horizon_ns is None or horizon_ns > self._horizon_ns:
-            self._horizon_ns = horizon_ns
+    async def raise_horizon(self, horizon_ns: int) -> None:
+        await self.db.write(partial(_raise_horizon, horizon_ns))
 
     async def ingest(self, requests: Sequence[Sequence[EventRow]]) -> list[IngestOutcome]:
         return await self.db.write(partial(self._ingest, requests))
@@ -37,7 +39,10 @@ class SqliteMeteringStore(SqliteStore):
     def _ingest(
         self, requests: Sequence[Sequence[EventRow]], conn: sqlite3.Connection
     ) -> list[IngestOutcome]:
-        kept, expired = split_expired(requests, self._horizon_ns)
+        # In the write transaction: a prune cannot raise it between this read
+        # and the insert.
+        (horizon_ns,) = conn.execute(SELECT_HORIZON).fetchone()
+        kept, expired = split_expired(requests, horizon_ns)
         total = sum(len(rows) for rows in kept)
         sql = insert_sql(time.time_ns())
         conn.execute("SAVEPOINT ingest")
@@ -61,7 +66,7 @@ class SqliteMeteringStore(SqliteStore):
                 return deleted
 
     def _prune(self, before_ns: int, chunk: int, conn: sqlite3.Connection) -> int:
-        self.set_horizon(before_ns)
+        _raise_horizon(before_ns, conn)
         cursor = conn.execute(
             f"DELETE FROM {TABLE} WHERE seq IN (SELECT seq FROM {TABLE} WHERE ts_ns < ? LIMIT ?)",
             (before_ns, chunk),
@@ -92,3 +97,7 @@ class SqliteMeteringStore(SqliteStore):
             return [StoredRow(row[0], row[1:-1], row[-1]) for row in conn.execute(sql, params)]
 
         return await self.db.read(read)
+
+
+def _raise_horizon(horizon_ns: int, conn: sqlite3.Connection) -> None:
+    conn.execute(RAISE_HORIZON, (horizon_ns, horizon_ns))
