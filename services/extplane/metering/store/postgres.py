@@ -17,7 +17,13 @@ from extplane.metering.event_rows import COLUMNS, EventRow, StoredRow
 from extplane.metering.store import EventsQuery, IngestOutcome, UsageQuery, UsageRow
 from extplane.metering.store.outcomes import outcomes, split_expired
 from extplane.metering.store.schema import COMPONENT, MIGRATIONS, TABLE
-from extplane.metering.store.sql import RAISE_HORIZON, SELECT_HORIZON, events_sql, usage_sql
+from extplane.metering.store.sql import (
+    RAISE_HORIZON,
+    SELECT_HORIZON,
+    events_sql,
+    usage_row,
+    usage_sql,
+)
 from extplane.storage import PostgresStore, postgres_sql
 
 _TYPES = ("bigint", "text", "text", "text", "text", "bigint", "bigint", "bigint", "bigint", "text")
@@ -93,20 +99,9 @@ class PostgresMeteringStore(PostgresStore):
 
     async def usage(self, query: UsageQuery) -> list[UsageRow]:
         sql, params = usage_sql(query)
-        sql = postgres_sql(sql)
-        width = len(query.group_by)
         async with self.pool.acquire() as conn:
-            records = await conn.fetch(sql, *params)
-        # SUM(bigint) is numeric on PostgreSQL: back to int.
-        return [
-            UsageRow(
-                int(r[0]) if query.window_ns is not None else query.start_ns,
-                tuple(r[1 : 1 + width]),
-                r[1 + width],
-                *(int(value) for value in r[2 + width :]),
-            )
-            for r in records
-        ]
+            records = await conn.fetch(postgres_sql(sql), *params)
+        return [usage_row(tuple(record), query) for record in records]
 
     async def list_events(self, query: EventsQuery) -> list[StoredRow]:
         sql, params = events_sql(query)

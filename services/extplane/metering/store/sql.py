@@ -6,8 +6,11 @@ bound parameters.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from extplane.metering.event_rows import COLUMNS
-from extplane.metering.store import EventFilter, EventsQuery, UsageQuery
+from extplane.metering.store import EventFilter, EventsQuery, UsageQuery, UsageRow
 from extplane.metering.store.schema import HORIZON, TABLE
 from extplane.storage.sql import Conditions
 
@@ -18,6 +21,16 @@ def _conditions(start_ns: int | None, end_ns: int | None, event_filter: EventFil
     for column, value in event_filter.terms():
         conditions.equal(column, value)
     return conditions
+
+
+# Each sum is taken in two parts, above and below 10^6, put back together in
+# Python: SQLite's SUM of 64-bit integers fails past 2^63 (9.2M events at the
+# per-event maximum), and a part cannot get there before 9 trillion events.
+_SPLIT = 10**6
+_SPLIT_SUMS = ", ".join(
+    f"SUM({column} / {_SPLIT}), SUM({column} % {_SPLIT})"
+    for column in ("tokens_in", "tokens_out", "tool_calls", "duration_ms")
+)
 
 
 def usage_sql(query: UsageQuery) -> tuple[str, list[object]]:
@@ -38,11 +51,23 @@ def usage_sql(query: UsageQuery) -> tuple[str, list[object]]:
     keys = ", ".join(["w", *dimensions])
     select = ", ".join([f"{window} AS w", *query.group_by, "model"])
     sql = (
-        f"SELECT {select}, COUNT(*), SUM(tokens_in), SUM(tokens_out), SUM(tool_calls),"
-        f" SUM(duration_ms) FROM {TABLE}{conditions.where()}"
+        f"SELECT {select}, COUNT(*), {_SPLIT_SUMS} FROM {TABLE}{conditions.where()}"
         f" GROUP BY {keys} LIMIT ?"
     )
     return sql, [*window_values, *conditions.values, query.max_rows + 1]
+
+
+def usage_row(row: Sequence[Any], query: UsageQuery) -> UsageRow:
+    """A row of `usage_sql`'s answer, its split sums put back together exactly."""
+    width = len(query.group_by)
+    split = [int(value) for value in row[3 + width :]]
+    return UsageRow(
+        int(row[0]) if query.window_ns is not None else query.start_ns,
+        tuple(row[1 : 1 + width]),
+        row[1 + width],
+        int(row[2 + width]),
+        *(high * _SPLIT + low for high, low in zip(split[::2], split[1::2], strict=True)),
+    )
 
 
 def events_sql(query: EventsQuery) -> tuple[str, list[object]]:

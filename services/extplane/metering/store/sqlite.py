@@ -18,6 +18,7 @@ from extplane.metering.store.sql import (
     SELECT_HORIZON,
     events_sql,
     insert_sql,
+    usage_row,
     usage_sql,
 )
 from extplane.storage import SqliteStore
@@ -75,18 +76,9 @@ class SqliteMeteringStore(SqliteStore):
 
     async def usage(self, query: UsageQuery) -> list[UsageRow]:
         sql, params = usage_sql(query)
-        width = len(query.group_by)
 
         def read(conn: sqlite3.Connection) -> list[UsageRow]:
-            return [
-                UsageRow(
-                    row[0] if query.window_ns is not None else query.start_ns,
-                    tuple(row[1 : 1 + width]),
-                    row[1 + width],
-                    *row[2 + width :],
-                )
-                for row in conn.execute(sql, params)
-            ]
+            return [usage_row(row, query) for row in conn.execute(sql, params)]
 
         return await self.db.read(read)
 
