@@ -15,7 +15,7 @@ it too, after the chunks already yielded.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Literal, Protocol, TypedDict, Unpack
 
@@ -135,7 +135,7 @@ class AuditQueryClient(ChannelClient):
         page_size: int = 1000,
         timeout: float = 30.0,  # noqa: ASYNC109 - the deadline of each page's call
         **filters: Unpack[AuditFilter],
-    ) -> AsyncIterator[AuditRecord]:
+    ) -> AsyncGenerator[AuditRecord, None]:
         """Every record matching the filters, in `order`, page after page."""
         token = ""
         while True:
@@ -155,7 +155,7 @@ class AuditQueryClient(ChannelClient):
         format: AuditExportFormat = "jsonl",
         timeout: float = 300.0,  # noqa: ASYNC109 - the deadline of the whole stream
         **filters: Unpack[AuditFilter],
-    ) -> AsyncIterator[bytes]:
+    ) -> AsyncGenerator[bytes, None]:
         """The export's bytes as they stream in: JSONL (one AuditRecord's protojson a
         line) or CSV with a header row, of exactly the records `iter_audit_events`
         yields for the same filter and order, up to the head at the start."""
@@ -245,7 +245,7 @@ class AuditQueryClient(ChannelClient):
         *,
         page_size: int = 1000,
         timeout: float = 30.0,  # noqa: ASYNC109 - the deadline of each page's call
-    ) -> AsyncIterator[AuditCheckpoint]:
+    ) -> AsyncGenerator[AuditCheckpoint, None]:
         """Every checkpoint at or after `from_sequence`, page after page."""
         token = ""
         while True:

@@ -13,7 +13,7 @@ the fields the service named).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -223,7 +223,7 @@ class MeteringQueryClient(ChannelClient):
         page_size: int = 1000,
         timeout: float = 30.0,  # noqa: ASYNC109 - the deadline of each page's call
         **filters: Unpack[MeteringFilter],
-    ) -> AsyncIterator[StoredMeteringEvent]:
+    ) -> AsyncGenerator[StoredMeteringEvent, None]:
         """Every stored event matching the filter, oldest first, page after page."""
         token = ""
         while True:
