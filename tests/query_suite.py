@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from extplane.config import Settings
-from extplane.runtime.metrics import Metrics
+from extplane.runtime import Metrics
 from extplane.suite import Suite
 
 BILLING_TOKEN = "billing-token-0123456789"

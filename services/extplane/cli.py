@@ -23,6 +23,7 @@ from extplane.config_cli import (
     run_config,
     run_token_hash,
 )
+from extplane.errors import StartupError
 from extplane.metering.cli import add_metering_parser, run_metering
 from extplane.runtime.logs import configure_logging
 from extplane.runtime.signals import run_until_signal
@@ -107,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args.address, args.timeout))
+    except StartupError as err:
+        print(f"extplane: cannot start: {err}", file=sys.stderr)
+        return EXIT_USAGE
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, as other tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -25,11 +25,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
-from extplane.audit.signing import SigningKeyError, load_or_create_signer
+from extplane.audit.chain.signing import SigningKeyError, load_or_create_signer
 from extplane.cli_options import EXIT_OK, EXIT_USAGE
-from extplane.config import CONFIG_FILE_ENV, Settings, load_settings
+from extplane.config import CONFIG_FILE_ENV, Settings, describe_invalid, load_settings
 from extplane.runtime.auth import BearerToken
-from extplane.storage.location import resolve_store
 
 MASK = "********"
 # Query parameters of a DSN that carry credentials (libpq's `password`, `sslpassword`, ...).
@@ -79,7 +78,7 @@ def read_settings(config_file: Path | None) -> Settings:
     try:
         return load_settings(config_file=config_file)
     except ValidationError as error:
-        raise InvalidConfigError(_validation_problem(error)) from None
+        raise InvalidConfigError(describe_invalid(error)) from None
     except tomllib.TOMLDecodeError as error:
         raise InvalidConfigError(f"config file {config_file}: {error}") from None
     except FileNotFoundError as error:
@@ -96,17 +95,7 @@ def read_settings(config_file: Path | None) -> Settings:
 
 
 def check_settings(settings: Settings) -> None:
-    """What pydantic cannot see: store URLs and the audit signing key."""
-    for name, url in (
-        ("metering.database_url", settings.metering.database_url),
-        ("audit.database_url", settings.audit.database_url),
-    ):
-        try:
-            location = resolve_store(url, settings.data_dir, "store.db")
-            if location.postgres_dsn is not None:
-                urlsplit(location.postgres_dsn).port  # noqa: B018 - raises on a bad port
-        except ValueError as error:
-            raise InvalidConfigError(f"{name}: {error}") from None
+    """What the settings' own validation cannot see: the audit signing key file."""
     key_path = settings.audit.signing_key_path(settings.data_dir)
     if key_path.exists():  # an absent key is created at start
         try:
@@ -144,26 +133,11 @@ def run_token_hash() -> int:
     try:
         configured = BearerToken(name="stdin", token=SecretStr(token), roles=["*"])
     except ValidationError as error:
-        print(f"extplane: {_validation_problem(error)}", file=sys.stderr)
+        print(f"extplane: {describe_invalid(error)}", file=sys.stderr)
         return EXIT_USAGE
     # The digest the services compute for a configured token, by the same code.
     print(configured.digest())
     return EXIT_OK
-
-
-def _validation_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = _setting_name(first["loc"])
-    message = first["msg"].removeprefix("Value error, ")
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{where}: {message}{more}" if where else f"{message}{more}"
-
-
-def _setting_name(loc: tuple[int | str, ...]) -> str:
-    name = ""
-    for part in loc:
-        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
-    return name
 
 
 def _masked(value: Any) -> Any:

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
+
 from extplane.audit.service import QUERY_SERVICE as AUDIT_QUERY
 from extplane.audit.service import SINK_SERVICE as AUDIT_SINK
 from extplane.audit.service import AuditService
@@ -21,11 +23,12 @@ from extplane.gateway.server import GatewayServer
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
 from extplane.metering.service import SINK_SERVICE as METERING_SINK
 from extplane.metering.service import MeteringService
-from extplane.runtime.auth import Authorizer
+from extplane.runtime import Metrics, MetricsEndpoint
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
-from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
 from extplane.runtime.service import GrpcServiceDefinition
+from extplane.storage import ensure_private_directory
 
 GATEWAY = "gateway"
 
@@ -34,24 +37,38 @@ GATEWAY = "gateway"
 class GrpcServiceEntry:
     """How the suite builds, places and routes to one gRPC service."""
 
-    # factory(settings, names of every service this deployment runs)
-    build: Callable[[Settings, Sequence[str]], GrpcServiceDefinition]
+    # factory(settings, the process's kit, names of every service this deployment runs)
+    build: Callable[[Settings, ServiceKit, Sequence[str]], GrpcServiceDefinition]
     port: Callable[[Settings], int]
     # Fully-qualified gRPC services it serves: the gateway's default upstreams.
     serves: tuple[str, ...]
 
 
-def _capabilities(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
-    return CapabilitiesService(settings.capabilities, running_services=running)
+def _capabilities(
+    settings: Settings, kit: ServiceKit, running: Sequence[str]
+) -> GrpcServiceDefinition:
+    return CapabilitiesService(
+        settings.capabilities, running_services=running, registry=kit.registry
+    )
 
 
-def _metering(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
-    return MeteringService(settings.metering, data_dir=settings.data_dir, auth=settings.auth)
+def _metering(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcServiceDefinition:
+    return MeteringService(settings.metering, kit)
 
 
-def _audit(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
-    return AuditService(
-        settings.audit, data_dir=settings.data_dir, authorizer=Authorizer(settings.auth)
+def _audit(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcServiceDefinition:
+    return AuditService(settings.audit, kit)
+
+
+def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
+    """The kit every service of this process is built with (reads or makes the
+    page token key in the data directory)."""
+    ensure_private_directory(settings.data_dir)
+    return ServiceKit.for_directory(
+        settings.data_dir,
+        auth=settings.auth,
+        page_token_key=settings.page_token_key,
+        registry=registry,
     )
 
 
@@ -118,14 +135,16 @@ class Suite(AsyncLifecycle):
         self.settings = settings
         self.metrics = MetricsEndpoint(settings.metrics, metrics)
         self.servers: dict[str, GrpcServer] = {}
-        for name in names:
-            if name in GRPC_SERVICES:
-                definition = GRPC_SERVICES[name].build(settings, list(names))
+        grpc_names = [name for name in names if name in GRPC_SERVICES]
+        if grpc_names:
+            # Not for a gateway alone: it keeps no data.
+            kit = service_kit(settings, self.metrics.metrics.registry)
+            for name in grpc_names:
                 self.servers[name] = GrpcServer(
-                    definition,
+                    GRPC_SERVICES[name].build(settings, kit, list(names)),
                     host=settings.host,
                     port=grpc_port(settings, name),
-                    settings=settings,
+                    shutdown_grace_s=settings.shutdown_grace_s,
                     metrics=self.metrics.metrics,
                 )
         self.gateway: GatewayServer | None = None

@@ -14,7 +14,7 @@ from audit_support import AUDITOR, Audit, StartAudit, event, q
 from cryptography.exceptions import InvalidSignature
 from google.protobuf import json_format
 
-from extplane.audit.chain import (
+from extplane.audit.chain.canonical import (
     GENESIS,
     canonical_bytes,
     canonical_details,

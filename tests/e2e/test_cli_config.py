@@ -80,7 +80,7 @@ async def test_check_as_json_reads_the_file_from_the_environment_too(config_file
         ({"EXTPLANE_AUDIT__DATABASE_URL": "mysql://db/x"}, "audit.database_url: "),
         (
             {"EXTPLANE_AUTH__TOKENS": '[{"name":"x","token":"short-secret","roles":["a"]}]'},
-            "auth.tokens[0]: token must be at least 16 characters",
+            "auth.tokens.0: token must be at least 16 characters",
         ),
         ({"EXTPLANE_AUTH__TOKENS": "[not json"}, "auth: its value from the environment"),
         ({"EXTPLANE_LOGGING__LEVEL": "LOUD"}, "logging.level: "),

@@ -13,11 +13,11 @@ import pytest
 from metering_support import NOW, ns
 
 from extplane.metering.config import MeteringSettings
+from extplane.metering.event_rows import EventRow
 from extplane.metering.recorder import Recorder
-from extplane.metering.rows import EventRow
-from extplane.metering.schema import COMPONENT
-from extplane.metering.service import open_store
+from extplane.metering.service import metering_store
 from extplane.metering.store import EventFilter, EventsQuery, IngestOutcome, MeteringStore
+from extplane.metering.store.schema import COMPONENT
 
 T0 = ns(NOW)
 
@@ -28,7 +28,7 @@ def row(event_id: str | None, *, at: int = T0, namespace: str = "team-a") -> Eve
 
 @pytest.fixture
 async def store(database_url: str, tmp_path: Path) -> AsyncIterator[MeteringStore]:
-    opened = open_store(MeteringSettings(database_url=database_url), tmp_path)
+    opened = metering_store(MeteringSettings(database_url=database_url), tmp_path)
     await opened.open()
     yield opened
     await opened.close()
@@ -49,7 +49,7 @@ async def _applied_versions(database_url: str) -> list[int]:
 async def test_opening_runs_the_migrations_once(
     store: MeteringStore, database_url: str, tmp_path: Path
 ) -> None:
-    again = open_store(MeteringSettings(database_url=database_url), tmp_path)
+    again = metering_store(MeteringSettings(database_url=database_url), tmp_path)
     await again.open()
     await again.close()
 
@@ -97,7 +97,6 @@ async def test_concurrent_records_commit_together(store: MeteringStore) -> None:
 
     store.ingest = counting  # type: ignore[method-assign]
     recorder = Recorder(store, max_commit_events=10_000)
-    recorder.start()
 
     outcomes = await asyncio.gather(*(recorder.record([row(f"r{i}")]) for i in range(50)))
     await recorder.close()
@@ -116,7 +115,6 @@ async def test_a_transaction_holds_at_most_max_commit_events(store: MeteringStor
 
     store.ingest = counting  # type: ignore[method-assign]
     recorder = Recorder(store, max_commit_events=1000)
-    recorder.start()
 
     await asyncio.gather(
         *(recorder.record([row(f"b{k}-{i}") for i in range(400)]) for k in range(5))
@@ -128,7 +126,6 @@ async def test_a_transaction_holds_at_most_max_commit_events(store: MeteringStor
 
 async def test_a_closed_recorder_still_commits_what_was_queued(store: MeteringStore) -> None:
     recorder = Recorder(store, max_commit_events=10_000)
-    recorder.start()
 
     pending = [asyncio.ensure_future(recorder.record([row(f"q{i}")])) for i in range(10)]
     await asyncio.sleep(0)

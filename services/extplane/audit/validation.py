@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from extplane.audit.chain import canonical_details
+from extplane.audit.chain.canonical import canonical_details
+from extplane.audit.chain.records import NewEvent
 from extplane.audit.config import AuditSettings
-from extplane.audit.records import NewEvent
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane.runtime.timestamps import NS_PER_S, datetime_ns, rfc3339
 from extplane_protos.orloj.extensions.v1 import audit_pb2

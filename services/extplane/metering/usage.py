@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from extplane.errors import OutOfRangeError
 from extplane.metering import cost
 from extplane.metering.config import MeteringSettings
-from extplane.metering.rows import timestamp_ns, to_timestamp
+from extplane.metering.event_rows import timestamp_ns, to_timestamp
 from extplane.metering.store import Dimension, EventFilter, UsageQuery, UsageRow
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane.runtime.timestamps import NS_PER_S
@@ -125,7 +126,7 @@ class Totals:
 _INT64_MAX = 2**63 - 1
 
 
-class SumOverflowError(Exception):
+class SumOverflowError(OutOfRangeError):
     """A sum does not fit the response's int64."""
 
 

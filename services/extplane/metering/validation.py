@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from extplane.metering.rows import EventRow
+from extplane.metering.event_rows import EventRow
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane.runtime.timestamps import NS_PER_S, rfc3339
 from extplane_protos.orloj.extensions.v1 import metering_pb2

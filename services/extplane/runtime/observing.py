@@ -9,6 +9,9 @@ The wrapper keeps the handler's own shape: a coroutine stays a coroutine and an
 async generator stays an async generator, because grpc.aio picks its calling
 convention from it. Cancellation is always re-raised: it is how grpc.aio stops a
 handler whose deadline passed or whose client went away.
+
+It is also the boundary where a refusal a handler raised (an
+`ExtplaneServerError`) becomes the caller's status, so no handler aborts by hand.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from typing import Any, Protocol, TypeAlias, cast
 
 import grpc
 import grpc.aio
+from grpc_status import rpc_status
 
-from extplane.runtime.tracing import OpenServerSpan, ServerSpans
+from extplane.errors import ExtplaneServerError
+from extplane.runtime.server_spans import OpenServerSpan, ServerSpans
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +126,6 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(self, handler: _Handler, path: str) -> _Handler:
         call = RpcCall.from_path(path)
         traced = self._spans is not None and call.service not in self._untraced
-        if not self._observers and not traced:
-            return handler
         behavior = _behavior_of(handler)
         rpc = _ObservedRpc(call, path, self._observers, self._spans if traced else None)
         observed = (
@@ -162,9 +165,12 @@ class _ObservedRpc:
         async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             span, started = self._started(context)
             try:
-                result = behavior(request, context)
-                if inspect.isawaitable(result):
-                    result = await result
+                try:
+                    result = behavior(request, context)
+                    if inspect.isawaitable(result):
+                        result = await result
+                except ExtplaneServerError as refusal:
+                    await refuse(context, refusal)
             except BaseException as error:
                 self._finished(span, started, context, error)
                 raise
@@ -181,8 +187,11 @@ class _ObservedRpc:
         ) -> AsyncIterator[Any]:
             span, started = self._started(context)
             try:
-                async for response in behavior(request, context):
-                    yield response
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                except ExtplaneServerError as refusal:
+                    await refuse(context, refusal)
             except BaseException as error:
                 self._finished(span, started, context, error)
                 raise
@@ -220,6 +229,13 @@ class _ObservedRpc:
             if span is not None:
                 details = context.details() if code is not grpc.StatusCode.OK else None
                 span.close(code, details, unexpected)
+
+
+async def refuse(context: grpc.aio.ServicerContext[Any, Any], refusal: ExtplaneServerError) -> None:
+    """End the call with the refusal's status (raises grpc.aio's AbortError)."""
+    if refusal.status_details():
+        await context.abort_with_status(rpc_status.to_status(refusal.status_proto()))
+    await context.abort(refusal.code, str(refusal))
 
 
 # A client gives up at its own deadline and resets the stream; the server's copy

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from extplane.errors import StartupError
 from extplane.storage.sqlite import SqliteDatabase
 
 _TABLE = "extplane_schema_migrations"
@@ -27,7 +28,7 @@ _CREATE = (
 )
 
 
-class MigrationError(RuntimeError):
+class MigrationError(StartupError):
     """The database's schema cannot be brought to this code's version."""
 
 
