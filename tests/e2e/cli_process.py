@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -116,3 +117,31 @@ def _keep_tail(stream: IO[str] | None, tail: list[str]) -> None:
     for line in stream:
         tail.append(line)
         del tail[:-50]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+async def run_extplane(
+    *args: str, env: Mapping[str, str] | None = None, stdin: bytes = b"", cwd: Path | None = None
+) -> CliResult:
+    """`extplane ARGS` to completion, as a user's shell runs it; no EXTPLANE_* leaks in."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EXTPLANE_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "extplane.cli",
+        *args,
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), timeout=60)
+    assert process.returncode is not None
+    return CliResult(process.returncode, out.decode(), err.decode())
