@@ -39,6 +39,7 @@ def test_public_names_are_pinned() -> None:
         "Serving",
         "SinkSettings",
         "StatefulServiceSettings",
+        "TimeWindow",
         "configure_logging",
         "configure_tracing",
         "create_channel",
@@ -51,6 +52,10 @@ def test_public_names_are_pinned() -> None:
         "remaining_timeout",
         "rfc3339",
         "run_until_signal",
+        "text_problem",
+        "timestamp_problem",
+        "validate_batch",
+        "validate_one",
     }
     for name in extplane.runtime.__all__:
         assert getattr(extplane.runtime, name) is not None

@@ -5,7 +5,8 @@ RPC logs around a `GrpcServiceDefinition`), `run_until_signal`, `create_channel`
 Building a stateful service: `ServiceKit` (authorizer, page tokens, metrics
 registry, clock — one per process), `Serving` (the one "is it serving?"
 state), `RetentionLoop`, `SinkSettings`/`StatefulServiceSettings`,
-`once_per_registry` for metric families. Refusing: raise an
+`once_per_registry` for metric families, `TimeWindow` and
+`validate_one`/`validate_batch` for a sink's all-or-nothing ingest. Refusing: raise an
 `extplane.errors.ExtplaneServerError` — `InvalidRequestError` naming the
 field, `BadPageTokenError`, `NotServingError`, … — and the runtime answers
 with its status. `docs/services.md` is the guide.
@@ -20,6 +21,13 @@ from extplane.runtime.auth import (
 )
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane.runtime.channels import CHANNEL_OPTIONS, create_channel, remaining_timeout
+from extplane.runtime.event_rules import (
+    TimeWindow,
+    text_problem,
+    timestamp_problem,
+    validate_batch,
+    validate_one,
+)
 from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Drainable, Lifecycle
 from extplane.runtime.logs import configure_logging
@@ -67,6 +75,7 @@ __all__ = [
     "Serving",
     "SinkSettings",
     "StatefulServiceSettings",
+    "TimeWindow",
     "configure_logging",
     "configure_tracing",
     "create_channel",
@@ -79,4 +88,8 @@ __all__ = [
     "remaining_timeout",
     "rfc3339",
     "run_until_signal",
+    "text_problem",
+    "timestamp_problem",
+    "validate_batch",
+    "validate_one",
 ]
