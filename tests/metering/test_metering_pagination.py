@@ -173,3 +173,17 @@ async def test_bad_list_requests_are_refused(
         await metering.page(**request_fields)
 
     assert fields(refused.value) == [field]
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "tab\there", "a" * 257])
+async def test_unstorable_filter_text_is_refused_alike_on_both_stores(
+    start_metering: StartMetering, text: str
+) -> None:
+    metering = await start_metering()
+    for name in ("namespace", "task", "agent", "model"):
+        with pytest.raises(grpc.aio.AioRpcError) as listed:
+            await metering.page(**{name: text})
+        with pytest.raises(grpc.aio.AioRpcError) as summed:
+            await metering.usage(start_time=NOW - timedelta(hours=1), **{name: text})
+        assert fields(listed.value) == [name]
+        assert fields(summed.value) == [name]

@@ -4,7 +4,9 @@
 A JSONL line is the record's protojson as the gateway renders a
 ListAuditEvents item (lowerCamelCase names, every field printed, int64 as a
 string). A CSV row has the same values: timestamps in RFC 3339, `details` as
-its canonical JSON object, hashes in hex.
+its canonical JSON object, hashes in hex; a text cell a spreadsheet would
+run as a formula (starting `=`, `+`, `-`, `@`, tab or CR) is prefixed with `'`.
+JSONL is the exact export (the one to verify); CSV is for people.
 
 An export stops at the head as it was when it started, so a busy log still
 ends (and the export is the log as of one moment).
@@ -75,18 +77,28 @@ def csv_header() -> str:
     return _csv([CSV_COLUMNS])
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula
+# (`=HYPERLINK(...)` in an actor name would be an attack on whoever opens the
+# export); such a cell gets a leading apostrophe, which spreadsheets show as text.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
+
+
 def csv_rows(records: Sequence[StoredRecord]) -> str:
     return _csv(
         [
             (
                 str(r.sequence),
                 rfc3339(r.timestamp_ns),
-                r.action,
-                r.actor,
-                r.resource,
-                r.namespace,
+                _cell(r.action),
+                _cell(r.actor),
+                _cell(r.resource),
+                _cell(r.namespace),
                 r.outcome,
-                r.event_id,
+                _cell(r.event_id),
                 r.details,
                 rfc3339(r.receive_time_ns),
                 r.hash.hex(),

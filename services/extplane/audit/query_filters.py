@@ -9,6 +9,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from extplane.audit.store.record_query import RecordFilter
 from extplane.audit.validation import MAX_CHARS, OUTCOMES
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
+from extplane.runtime.event_rules import text_problem
 from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2
 
@@ -44,8 +45,11 @@ def record_filter(request: FilterRequest) -> tuple[RecordFilter, bool]:
     """(filter, descending) of a list or export request; raises naming the field."""
     found: list[FieldViolation] = []
     for name in ("actor", "action", "resource", "namespace"):
-        if len(getattr(request, name)) > MAX_CHARS[name]:
-            found.append(FieldViolation(name, f"at most {MAX_CHARS[name]} characters"))
+        # The rules of stored text: a filter no record can match (NUL, control
+        # characters) is refused alike on SQLite and PostgreSQL.
+        problem = text_problem(getattr(request, name), MAX_CHARS[name])
+        if problem is not None:
+            found.append(FieldViolation(name, problem))
     if request.outcome and request.outcome not in OUTCOMES:
         found.append(FieldViolation("outcome", f"must be empty or one of {', '.join(OUTCOMES)}"))
     start_ns = _time(request, "start_time", found)
