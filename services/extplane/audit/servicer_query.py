@@ -24,7 +24,7 @@ from extplane.errors import store_failures
 from extplane.runtime.auth import AUDIT_READER
 from extplane.runtime.bad_request import InvalidRequestError
 from extplane.runtime.kit import ServiceKit
-from extplane.runtime.paging import page_size
+from extplane.runtime.paging import fill_page, page_size
 from extplane.runtime.serving import Serving
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2 as pb
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2_grpc
@@ -81,10 +81,11 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
             rows = await running.store.list_records(
                 RecordQuery(record, descending, after, None, size + 1)
             )
-        response = pb.ListAuditEventsResponse(events=[record_to_proto(r) for r in rows[:size]])
-        if len(rows) > size:
+        page = fill_page(rows, size, record_to_proto)
+        response = pb.ListAuditEventsResponse(events=page.messages)
+        if page.last is not None:
             response.next_page_token = self._kit.page_tokens.issue(
-                RECORDS_PAGE, scope, (rows[size - 1].sequence,)
+                RECORDS_PAGE, scope, (page.last.sequence,)
             )
         return response
 
@@ -146,12 +147,11 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
         after = max(after, request.from_sequence - 1)
         with store_failures(READ_FAILED, _logger):
             rows = await running.store.list_checkpoints(after, size + 1)
-        response = pb.ListAuditCheckpointsResponse(
-            checkpoints=[checkpoint_to_proto(c) for c in rows[:size]]
-        )
-        if len(rows) > size:
+        page = fill_page(rows, size, checkpoint_to_proto)
+        response = pb.ListAuditCheckpointsResponse(checkpoints=page.messages)
+        if page.last is not None:
             response.next_page_token = self._kit.page_tokens.issue(
-                CHECKPOINTS_PAGE, (), (rows[size - 1].sequence,)
+                CHECKPOINTS_PAGE, (), (page.last.sequence,)
             )
         return response
 

@@ -20,7 +20,7 @@ from extplane.metering.usage import event_filter, timestamp_field, usage_query, 
 from extplane.runtime.auth import METERING_READER
 from extplane.runtime.bad_request import InvalidRequestError
 from extplane.runtime.kit import ServiceKit
-from extplane.runtime.paging import page_size
+from extplane.runtime.paging import fill_page, page_size
 from extplane.runtime.serving import Serving
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as query_pb2
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2_grpc as query_pb2_grpc
@@ -87,10 +87,10 @@ class MeteringQueryServicer(query_pb2_grpc.MeteringQueryServiceServicer):
             rows = await self._store.list_events(
                 EventsQuery(start, end, filters, after=after, limit=size + 1)
             )
-        answer = EventsResponse(events=[stored_proto(row) for row in rows[:size]])
-        if len(rows) > size:
-            last = rows[size - 1]
+        page = fill_page(rows, size, stored_proto)
+        answer = EventsResponse(events=page.messages)
+        if page.last is not None:
             answer.next_page_token = self._kit.page_tokens.issue(
-                EVENTS_PAGE, scope, (last.event[0], last.seq)
+                EVENTS_PAGE, scope, (page.last.event[0], page.last.seq)
             )
         return answer
