@@ -90,6 +90,36 @@ async def test_a_failed_write_is_unavailable_and_not_acknowledged(
     assert "could not be written" in (failed.value.details() or "")
 
 
+@pytest.mark.parametrize(
+    ("rpc", "message"),
+    [
+        ("ListAuditEvents", q.ListAuditEventsRequest()),
+        ("VerifyAuditLog", q.VerifyAuditLogRequest()),
+        ("ListAuditCheckpoints", q.ListAuditCheckpointsRequest()),
+    ],
+)
+async def test_a_failed_read_is_unavailable_never_unknown(
+    start_audit: StartAudit, rpc: str, message: object
+) -> None:
+    audit = await start_audit()
+    await audit.record(event(1))
+    running = audit.service.running
+    assert running is not None
+    await running.store.close()
+
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await getattr(audit.query, rpc)(message, metadata=AUDITOR)
+    with pytest.raises(grpc.aio.AioRpcError) as export:
+        async for _ in audit.query.ExportAuditEvents(
+            q.ExportAuditEventsRequest(), metadata=AUDITOR
+        ):
+            pass
+
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert failed.value.details() == "the audit log could not be read"
+    assert export.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
 async def test_metrics_count_records_checkpoints_and_verifications(
     start_audit: StartAudit,
 ) -> None:
