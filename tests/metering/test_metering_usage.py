@@ -72,7 +72,7 @@ COST = {
     "e6": "118.518516",
     "e7": "0.0002",
 }
-NOW = at("2026-03-14T08:00:00")
+NOW = at("2026-03-14T12:00:00")
 
 
 async def _loaded(start_metering: StartMetering, **options: Any) -> Metering:

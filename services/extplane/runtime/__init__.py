@@ -34,7 +34,7 @@ from extplane.runtime.logs import configure_logging
 from extplane.runtime.metrics_endpoint import MetricsEndpoint
 from extplane.runtime.observing import RpcCall, RpcObserver, RpcOutcome
 from extplane.runtime.page_tokens import BadPageTokenError, PageTokens
-from extplane.runtime.paging import MAX_PAGE_SIZE, page_size
+from extplane.runtime.paging import MAX_PAGE_SIZE, Page, fill_page, page_size
 from extplane.runtime.process_metrics import process_metrics
 from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.rpc_metrics import Metrics
@@ -66,6 +66,7 @@ __all__ = [
     "Lifecycle",
     "Metrics",
     "MetricsEndpoint",
+    "Page",
     "PageTokens",
     "RetentionLoop",
     "RpcCall",
@@ -80,6 +81,7 @@ __all__ = [
     "configure_tracing",
     "create_channel",
     "datetime_ns",
+    "fill_page",
     "host_port",
     "once_per_registry",
     "page_size",
