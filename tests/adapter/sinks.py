@@ -103,10 +103,14 @@ class SinkLog:
             self.calls_started += 1
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            self._changed.notify_all()
             if self.hold_for and not self._held:
-                self._changed.wait_for(lambda: self.in_flight >= self.hold_for, timeout=WAIT_S)
-                self._held = True  # once: later calls go straight through
+                self._changed.notify_all()
+                self._changed.wait_for(
+                    lambda: self._held or self.in_flight >= self.hold_for, timeout=WAIT_S
+                )
+                # Once: the waiting calls go (even if one left meanwhile), later ones too.
+                self._held = True
+                self._changed.notify_all()
         try:
             return self._handle(events, context, metadata, batch=batch)
         finally:

@@ -31,6 +31,9 @@ _log = logging.getLogger("extplane_client.delivery")
 T_contra = TypeVar("T_contra", contravariant=True)
 P = TypeVar("P")
 
+# Many calls at once may fail and succeed by turns while a sink recovers: the warning
+# that it cannot be reached is given at most this often.
+_UNREACHABLE_WARNING_EVERY_S = 30.0
 # CPython hands the GIL to a waiting thread only every 5 ms unless the holder lets
 # go; the worker lets go this often while preparing a batch, so a runtime thread
 # (or event loop) calling record() meanwhile waits ~0.1 ms at most, not 5.
@@ -95,6 +98,8 @@ class Sender(Generic[P]):
         self._window: CallWindow[P] = CallWindow(stop)
         self._batch_mode = True
         self._failing = False
+        self._warned_failing = False
+        self._warned_at = -_UNREACHABLE_WARNING_EVERY_S
         self._size_refusal = ""  # the sink's words, when it last refused a size
         # What one batch call carries at most; lowered when the sink names a lower limit.
         self._batch_bytes = min(options.max_batch_bytes, options.max_message_bytes)
@@ -297,8 +302,13 @@ class Sender(Generic[P]):
         self._finish(1, Verdict.TOO_LARGE)
 
     def _note_failure(self, detail: str) -> None:
-        if not self._failing:
-            self._failing = True
+        if self._failing:
+            return
+        self._failing = True
+        now = time.monotonic()
+        self._warned_failing = now - self._warned_at >= _UNREACHABLE_WARNING_EVERY_S
+        if self._warned_failing:
+            self._warned_at = now
             _log.warning(
                 "%s sink: cannot deliver (%s); events wait in the queue and are retried",
                 self._name,
@@ -308,7 +318,8 @@ class Sender(Generic[P]):
     def _note_answer(self) -> None:
         if self._failing:
             self._failing = False
-            _log.info("%s sink: delivering again", self._name)
+            if self._warned_failing:
+                _log.info("%s sink: delivering again", self._name)
 
 
 def _details(error: grpc.RpcError) -> str:
