@@ -145,6 +145,10 @@ class EventTransport:
         request = wire.repeated(self._batch_field, items)
         self._batch_rpc(request, timeout=timeout, metadata=self._channel.metadata)
 
+    def send_one(self, item: bytes, timeout: float) -> None:
+        request = wire.length_delimited(self._unary_field, item)
+        self._unary_rpc(request, timeout=timeout, metadata=self._channel.metadata)
+
     def start_one(self, item: bytes, timeout: float) -> grpc.Future[Any]:
         request = wire.length_delimited(self._unary_field, item)
         return self._unary_rpc.future(request, timeout=timeout, metadata=self._channel.metadata)

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 import grpc
@@ -54,6 +55,9 @@ class Transport(Protocol[T_contra, P]):
 
     def send_batch(self, items: Sequence[P], timeout: float) -> None:
         """Send `items` in one batch call with a deadline of `timeout` seconds."""
+
+    def send_one(self, item: P, timeout: float) -> None:
+        """Send `item` alone, with the contract's unary call."""
 
     def start_one(self, item: P, timeout: float) -> grpc.Future[Any]:
         """Start sending `item` alone with the contract's unary call; the future ends
@@ -164,7 +168,7 @@ class Sender(Generic[P]):
         """Deliver or settle every item of `chunk` with a batch call; False when stopping."""
         if not self._batch_mode:  # an earlier chunk found the batch RPC missing
             return self._send_each(chunk, self._options.unary_concurrency)
-        verdict = self._call_batch(chunk)
+        verdict = self._call(partial(self._transport.send_batch, chunk), batch=True)
         if verdict is None:
             return False
         if verdict is Verdict.DELIVERED:
@@ -195,16 +199,16 @@ class Sender(Generic[P]):
         )
         return self._send_each(chunk, 1)
 
-    def _call_batch(self, chunk: list[P]) -> Verdict | None:
-        """Send until the sink delivers, refuses or lacks the RPC; None: stopping."""
+    def _call(self, send: Callable[[float], None], *, batch: bool) -> Verdict | None:
+        """Call `send(timeout)` until the sink answers for good (no RETRY); None: stopping."""
         tries = Tries()
         while not self._stop.is_set():
             error: Exception | None = None
             try:
-                self._transport.send_batch(chunk, self._options.call_timeout)
+                send(self._options.call_timeout)
             except Exception as failure:
                 error = failure
-            verdict = self._judge(error, tries, batch=True)
+            verdict = self._judge(error, tries, batch=batch)
             if verdict is not Verdict.RETRY:
                 return verdict
             if self._stop.wait(self._backoff(tries)):
@@ -213,6 +217,15 @@ class Sender(Generic[P]):
 
     def _send_each(self, items: list[P], concurrency: int) -> bool:
         """Each item in its own unary call, `concurrency` at once; False when stopping."""
+        if concurrency == 1:
+            # In order, each until settled. A blocking call costs the process less CPU
+            # than a future: no hand-over to gRPC's thread and back per call.
+            for item in items:
+                verdict = self._call(partial(self._transport.send_one, item), batch=False)
+                if verdict is None:
+                    return False
+                self._settled(item, verdict)
+            return True
         timeout = self._options.call_timeout
 
         def start(item: P) -> grpc.Future[Any]:
@@ -222,13 +235,16 @@ class Sender(Generic[P]):
             verdict = self._judge(error, tries, batch=False)
             if verdict is Verdict.RETRY:
                 return self._backoff(tries)
-            if verdict is Verdict.TOO_LARGE:
-                self._oversized(self._transport.size_of(item), self._size_refusal)
-            else:
-                self._finish(1, verdict)
+            self._settled(item, verdict)
             return None
 
         return self._window.run(items, size=concurrency, start=start, settle=settle)
+
+    def _settled(self, item: P, verdict: Verdict) -> None:
+        if verdict is Verdict.TOO_LARGE:
+            self._oversized(self._transport.size_of(item), self._size_refusal)
+        else:
+            self._finish(1, verdict)
 
     # -- judging answers -------------------------------------------------------------
 
