@@ -13,8 +13,8 @@ Rows (bench/README.md has the method):
 
 * `unary.python`: a bare grpc.aio sink in a child process that decodes each
   request and acknowledges it;
-* `unary.python.1ms`: the same sink answering after 1 ms, as a sink across a
-  network hop or behind a commit would;
+* `unary.python.1ms`, `unary.python.5ms`: the same sink answering after 1 ms or
+  5 ms, as a sink across a network hop or behind a commit would;
 * `unary.typescript`: `clients/typescript/examples/metering-sink.ts` under Node
   (built here when needed), the sink of `tests/polyglot/`.
 """
@@ -257,6 +257,12 @@ class Row:
         base = self.baseline.events_per_s
         return self.subject.events_per_s / base if base > 0 else math.nan
 
+    @property
+    def sink_bound(self) -> float:
+        """Events/s the sink could answer with a whole core: 1 / its CPU per event."""
+        per_event_s = self.subject.us_per_event(self.subject.sink_cpu_s) / 1e6
+        return 1 / per_event_s if per_event_s > 0 else math.nan
+
     def cells(self) -> tuple[str, ...]:
         subject, baseline = self.subject, self.baseline
         return (
@@ -267,15 +273,18 @@ class Row:
             f"{baseline.us_per_event(baseline.client_cpu_s):.0f}",
             f"{subject.us_per_event(subject.sink_cpu_s):.0f}",
             f"{baseline.us_per_event(baseline.sink_cpu_s):.0f}",
+            f"{self.sink_bound:.0f}",
             f"{self.ratio:.2f}",
         )
 
     def __str__(self) -> str:
         verdict = "met" if self.ratio >= TARGET_RATIO else "MISSED"
+        allowed = self.sink_bound / self.baseline.events_per_s
         return (
             f"{self.name}: {self.concurrency} calls in flight deliver {self.ratio:.2f}x the "
             f"events/s of one at a time ({self.subject.events_per_s:,.0f} vs "
-            f"{self.baseline.events_per_s:,.0f}; target >= {TARGET_RATIO:g}x: {verdict})"
+            f"{self.baseline.events_per_s:,.0f}; target >= {TARGET_RATIO:g}x: {verdict}); "
+            f"the sink's own CPU per event allows at most {allowed:.1f}x"
         )
 
 
@@ -314,12 +323,14 @@ _COLUMNS = (
     "base",
     "sink us/ev",
     "base",
+    "sink max",
     "ratio",
 )
 NOTES = (
     "ratio = events/s at the window / events/s one call at a time (unary_concurrency=1)",
     "client us/ev, sink us/ev = CPU per event of this process (adapter, producer) and of the "
     "sink's process",
+    "sink max = 1e6 / sink us/ev: the events/s the sink could answer with a whole core to itself",
 )
 
 
@@ -343,6 +354,7 @@ def measure(plan: Plan, concurrency: int) -> tuple[list[Row], list[str]]:
     sinks: list[tuple[str, Callable[[], contextlib.AbstractContextManager[Sink]]]] = [
         ("unary.python", lambda: python_sink(0.0)),
         ("unary.python.1ms", lambda: python_sink(0.001)),
+        ("unary.python.5ms", lambda: python_sink(0.005)),
     ]
     why = typescript_unavailable()
     if why is None:

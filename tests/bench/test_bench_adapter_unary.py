@@ -15,10 +15,10 @@ import sys
 from tests.bench.test_bench_smoke import REPO
 
 SCRIPT = REPO / "bench" / "adapter_unary.py"
-ROWS = ("unary.python", "unary.python.1ms", "unary.typescript")
+ROWS = ("unary.python", "unary.python.1ms", "unary.python.5ms", "unary.typescript")
 _NUMBER = r"\d+(?:\.\d+)?"
-# name, events/s, base events/s, client us/ev, base, sink us/ev, base, ratio
-_ROW = re.compile(rf"^(unary\.\S+)((?:\s+{_NUMBER}){{7}})$")
+# name, events/s, base events/s, client us/ev, base, sink us/ev, base, sink max, ratio
+_ROW = re.compile(rf"^(unary\.\S+)((?:\s+{_NUMBER}){{8}})$")
 
 
 def test_quick_run_prints_a_ratio_for_each_sink() -> None:
