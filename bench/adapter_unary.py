@@ -75,7 +75,7 @@ def _serve_python_sink(connection: Connection, service_time_s: float) -> None:
 
     async def serve() -> None:
         server = grpc.aio.server()
-        handler = grpc.unary_unary_rpc_method_handler(record)
+        handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(record)
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(SERVICE, {"RecordMetering": handler}),)
         )
