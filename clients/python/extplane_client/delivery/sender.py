@@ -183,11 +183,8 @@ class Sender(Generic[P]):
                 self._options.unary_concurrency,
             )
             return self._send_each(chunk, self._options.unary_concurrency)
-        if len(chunk) == 1:
-            if verdict is Verdict.TOO_LARGE:
-                self._oversized(self._transport.size_of(chunk[0]), self._size_refusal)
-            else:
-                self._finish(1, Verdict.REJECTED)
+        if len(chunk) == 1:  # REJECTED or TOO_LARGE
+            self._settled(chunk[0], verdict)
             return True
         # All or nothing: the good events of a refused batch go again, one by one and
         # in order, so the bad (or too large) one alone is lost.
