@@ -11,7 +11,10 @@ A `SinkLog` counts each event id as it arrives (so a duplicate delivery shows),
 keeps the stored events in arrival order, fails the next calls with the codes
 queued in `failures`, and refuses (INVALID_ARGUMENT, nothing of the batch stored)
 any event `refuse` picks. `batch=False` serves only the unary RPC, as a sink built
-from the seed's contract would: the batch RPC then answers UNIMPLEMENTED.
+from the seed's contract would: the batch RPC then answers UNIMPLEMENTED. It counts
+the calls in its handlers at once (`max_in_flight`), and with `hold_for=n` keeps the
+first calls waiting until n are in at once (or `WAIT_S` passed), so a test knows
+that n were in flight together.
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def _opened() -> threading.Event:
 class SinkLog:
     """What a test sink was sent, and how it is to answer."""
 
-    failures: deque[grpc.StatusCode] = field(default_factory=deque)
+    # A code, or a code and the text to answer with ("scripted <CODE>" without).
+    failures: deque[grpc.StatusCode | tuple[grpc.StatusCode, str]] = field(default_factory=deque)
     refuse: Callable[[Any], grpc.StatusCode | None] = lambda event: None
     required_metadata: tuple[str, str] | None = None
     # While cleared, every call waits in the handler: a sink that hangs.
@@ -77,9 +81,16 @@ class SinkLog:
     batch_sizes: list[list[int]] = field(default_factory=list)
     unary_calls: int = 0
     metadata_seen: list[dict[str, str]] = field(default_factory=list)
+    hold_for: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def fail_next(self, *codes: grpc.StatusCode) -> None:
+    def __post_init__(self) -> None:
+        self._changed = threading.Condition(self.lock)
+        self._held = False
+
+    def fail_next(self, *codes: grpc.StatusCode | tuple[grpc.StatusCode, str]) -> None:
         with self.lock:
             self.failures.extend(codes)
 
@@ -88,8 +99,32 @@ class SinkLog:
     ) -> list[bool]:
         """Store `events` (all or nothing) or abort the call; True per event seen before."""
         metadata = {key: str(value) for key, value in context.invocation_metadata()}
-        with self.lock:
+        with self._changed:
             self.calls_started += 1
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            if self.hold_for and not self._held:
+                self._changed.notify_all()
+                self._changed.wait_for(
+                    lambda: self._held or self.in_flight >= self.hold_for, timeout=WAIT_S
+                )
+                # Once: the waiting calls go (even if one left meanwhile), later ones too.
+                self._held = True
+                self._changed.notify_all()
+        try:
+            return self._handle(events, context, metadata, batch=batch)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _handle(
+        self,
+        events: Sequence[Any],
+        context: grpc.ServicerContext,
+        metadata: dict[str, str],
+        *,
+        batch: bool,
+    ) -> list[bool]:
         self.gate.wait()
         with self.lock:
             self.metadata_seen.append(metadata)
@@ -103,6 +138,8 @@ class SinkLog:
                     context.abort(grpc.StatusCode.UNAUTHENTICATED, "unknown bearer token")
             if self.failures:
                 scripted = self.failures.popleft()
+                if isinstance(scripted, tuple):
+                    context.abort(*scripted)
                 context.abort(scripted, f"scripted {scripted.name}")
             for index, event in enumerate(events):
                 refusal = self.refuse(event)
@@ -195,9 +232,15 @@ def serve(
     *,
     port: int = 0,
     credentials: grpc.ServerCredentials | None = None,
+    max_receive: int | None = None,
+    workers: int = 8,
 ) -> Iterator[str]:
-    """A sync gRPC server on 127.0.0.1 (`port`, or an ephemeral one); yields its address."""
-    server = grpc.server(ThreadPoolExecutor(max_workers=8))
+    """A sync gRPC server on 127.0.0.1 (`port`, or an ephemeral one); yields its address.
+
+    `max_receive`: the largest request it takes (gRPC's default 4 MiB without).
+    """
+    options = [] if max_receive is None else [("grpc.max_receive_message_length", max_receive)]
+    server = grpc.server(ThreadPoolExecutor(max_workers=workers), options=options)
     server.add_generic_rpc_handlers((handlers,))
     address = f"127.0.0.1:{port}"
     if credentials is None:
@@ -212,14 +255,18 @@ def serve(
 
 
 @contextmanager
-def serve_metering(log: SinkLog, *, batch: bool = True, port: int = 0) -> Iterator[str]:
-    with serve(metering_handlers(log, batch=batch), port=port) as address:
+def serve_metering(
+    log: SinkLog, *, batch: bool = True, port: int = 0, **server: Any
+) -> Iterator[str]:
+    """`server`: `max_receive`, `workers` as `serve` takes them."""
+    with serve(metering_handlers(log, batch=batch), port=port, **server) as address:
         yield address
 
 
 @contextmanager
-def serve_audit(log: SinkLog, *, batch: bool = True, port: int = 0) -> Iterator[str]:
-    with serve(audit_handlers(log, batch=batch), port=port) as address:
+def serve_audit(log: SinkLog, *, batch: bool = True, port: int = 0, **server: Any) -> Iterator[str]:
+    """`server`: `max_receive`, `workers` as `serve` takes them."""
+    with serve(audit_handlers(log, batch=batch), port=port, **server) as address:
         yield address
 
 

@@ -51,9 +51,11 @@ def test_a_refused_event_does_not_lose_its_neighbours(
     assert stats.delivered == 9
     assert stats.retries == 0
     assert stats.queued == 0
-    # The batch was refused whole (all or nothing), then sent again one by one.
+    # The batch was refused whole (all or nothing), then sent again one by one,
+    # one call at a time, so they keep their order.
     assert log.batch_calls == 1
     assert log.unary_calls == 10
+    assert log.max_in_flight == 1
     assert [event.task for event in log.stored] == [f"task-{i}" for i in range(10) if i != 4]
     assert "sending its events one by one" in caplog.text
     assert code.name in caplog.text

@@ -7,9 +7,10 @@
 
 `offer()` is what a runtime's hot path pays for, so it takes no lock: it takes a
 slot token (a pop from a deque, atomic in CPython), appends the item (atomic too),
-and wakes the worker only when a batch is full. The worker thread does the rest:
-batching, the RPCs, retries with backoff, the fallback to the unary RPC, and the
-accounting every figure of `stats()` comes from. See docs/adapters.md.
+and wakes the worker only when a batch is full. The worker thread does the rest,
+through its `Sender`: batching, the RPCs, retries with backoff, the fallback to the
+unary RPC; the engine keeps the accounting every figure of `stats()` comes from.
+See docs/adapters.md.
 """
 
 from __future__ import annotations
@@ -19,55 +20,24 @@ import random
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from itertools import repeat
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
-import grpc
 from prometheus_client import CollectorRegistry
 
 from extplane_client.delivery.metrics import report_stats
 from extplane_client.delivery.options import DeliveryOptions
-from extplane_client.delivery.policy import Verdict, backoff_delay, classify, status_code
+from extplane_client.delivery.policy import Verdict
+from extplane_client.delivery.sender import Sender, Transport
 
 _log = logging.getLogger("extplane_client.delivery")
 
 T = TypeVar("T")
 P = TypeVar("P")
-T_contra = TypeVar("T_contra", contravariant=True)
-
 # After close() gave up waiting, how long the worker gets to notice its cancelled call.
 _CANCEL_GRACE_S = 1.0
-# CPython hands the GIL to a waiting thread only every 5 ms unless the holder lets
-# go; the worker lets go this often while preparing a batch, so a runtime thread
-# (or event loop) calling record() meanwhile waits ~0.1 ms at most, not 5.
-_YIELD_EVERY = 64
-
-
-class Transport(Protocol[T_contra, P]):
-    """How items reach a sink. Calls raise `grpc.RpcError` when the sink answers an error.
-
-    `prepare` turns a queued item into what is sent, once, in the worker, when the
-    item leaves the queue: whatever must not change between attempts (an
-    `event_id`) is fixed there, and the hot path does not pay for it.
-    """
-
-    def prepare(self, item: T_contra) -> P:
-        """The form of `item` that is sent (and resent, on a retry)."""
-
-    def send_batch(self, items: Sequence[P], timeout: float) -> None:
-        """Send `items` in one batch call with a deadline of `timeout` seconds."""
-
-    def send_one(self, item: P, timeout: float) -> None:
-        """Send `item` alone, with the contract's unary call."""
-
-    def size_of(self, item: P) -> int:
-        """The item's encoded size in bytes; must not raise."""
-
-    def close(self) -> None:
-        """Release the connection; a call in flight ends (CANCELLED)."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +45,13 @@ class DeliveryStats:
     """A snapshot of a sink's counters.
 
     Every `offer()` is counted once: accepted (queued), overflowed or dropped. Every
-    accepted item ends delivered, rejected or abandoned, or is still `queued`.
+    accepted item ends delivered, rejected, oversized or abandoned, or is still `queued`.
 
-    queued: accepted and not finished yet (waiting, or in the call being made).
+    queued: accepted and not finished yet (waiting, or in the calls being made).
     delivered: acknowledged by the sink (a duplicate acknowledgement included).
     rejected: refused by the sink for good (see docs/adapters.md); never resent.
+    oversized: larger than a message to the sink may be (`max_message_bytes`, or the
+        sink refused it for its size); never delivered, never resent.
     overflowed: refused by `offer()` because `capacity` items were held.
     dropped: refused by `offer()` because the sink was closed, or was not an event.
     abandoned: accepted, but still unsent when `close()` stopped waiting for the sink.
@@ -97,11 +69,13 @@ class DeliveryStats:
     batch_mode: bool
     capacity: int
     closed: bool
+    # New fields go last, so a positional construction keeps its meaning.
+    oversized: int = 0
 
     @property
     def accepted(self) -> int:
         """Items `offer()` took, over the sink's life."""
-        return self.queued + self.delivered + self.rejected + self.abandoned
+        return self.queued + self.delivered + self.rejected + self.oversized + self.abandoned
 
 
 def _deadline(timeout: float | None) -> float | None:
@@ -133,7 +107,6 @@ class DeliveryEngine(Generic[T, P]):
         self._transport = transport
         self._options = options if options is not None else DeliveryOptions()
         self._name = name
-        self._uniform = uniform
         self._max_batch = self._options.max_batch
 
         self._queue: deque[T] = deque()
@@ -161,11 +134,19 @@ class DeliveryEngine(Generic[T, P]):
         self._in_flight = 0
         self._delivered = 0
         self._rejected = 0
+        self._oversized = 0
         self._abandoned = 0
         self._retries = 0
-        self._batch_mode = True
-        self._failing = False
         self._next_tick = time.monotonic() + self._options.max_delay
+        self._sender: Sender[P] = Sender(
+            transport,
+            self._options,
+            name=name,
+            stop=self._stop,
+            finish=self._finish,
+            retried=self._retried,
+            uniform=uniform,
+        )
 
         if registry is not None:
             # First: a refused name must not leave a worker thread behind.
@@ -232,6 +213,7 @@ class DeliveryEngine(Generic[T, P]):
             self.flush(_remaining(deadline))
             self._stop.set()
             self._wake.set()
+            self._sender.interrupt()
             self._worker.join(_remaining(deadline))
             # A call still in flight now: closing the channel cancels it.
             self._transport.close()
@@ -249,11 +231,12 @@ class DeliveryEngine(Generic[T, P]):
                 queued=0 if self._stopped else in_queue + self._in_flight,
                 delivered=self._delivered,
                 rejected=self._rejected,
+                oversized=self._oversized,
                 overflowed=self._overflowed,
                 dropped=self._dropped,
                 abandoned=self._abandoned + (in_queue if self._stopped else 0),
                 retries=self._retries,
-                batch_mode=self._batch_mode,
+                batch_mode=self._sender.batch_mode,
                 capacity=self._options.capacity,
                 closed=self._closed,
             )
@@ -300,9 +283,8 @@ class DeliveryEngine(Generic[T, P]):
         while count > 0 and not self._stop.is_set():
             taken = self._take(min(count, self._max_batch))
             count -= len(taken)
-            for chunk in self._chunks(self._prepare(taken)):
-                if not self._deliver(chunk):
-                    return  # stopping: what is left of the batch is abandoned
+            if not self._sender.deliver(taken):
+                return  # stopping: what is left of the batch is abandoned
 
     def _take(self, limit: int) -> list[T]:
         # Under the lock, so flush() sees every item either queued or taken.
@@ -313,118 +295,13 @@ class DeliveryEngine(Generic[T, P]):
             self._in_flight = len(taken)
         return taken
 
-    def _prepare(self, taken: list[T]) -> list[P]:
-        prepared: list[P] = []
-        for index, item in enumerate(taken):
-            if index % _YIELD_EVERY == _YIELD_EVERY - 1:
-                time.sleep(0)  # releases the GIL
-            try:
-                prepared.append(self._transport.prepare(item))
-            except Exception:
-                # Nothing a sink could accept: counted, and its neighbours go on.
-                _log.exception("%s sink: could not prepare an event; it is rejected", self._name)
-                self._finish(1, delivered=False)
-        return prepared
-
-    def _chunks(self, batch: list[P]) -> Iterator[list[P]]:
-        """`batch` cut so no call carries more than `max_batch_bytes` (unless one item does)."""
-        limit = self._options.max_batch_bytes
-        chunk: list[P] = []
-        size = 0
-        for item in batch:
-            item_size = self._transport.size_of(item)
-            if chunk and size + item_size > limit:
-                yield chunk
-                chunk, size = [], 0
-            chunk.append(item)
-            size += item_size
-        if chunk:
-            yield chunk
-
-    def _deliver(self, chunk: list[P]) -> bool:
-        """Deliver or reject every item of `chunk`; False when stopping midway."""
-        if self._batch_mode:
-            verdict = self._call(partial(self._transport.send_batch, chunk), batch=True)
-            if verdict is None:
-                return False
-            if verdict is Verdict.DELIVERED:
-                self._finish(len(chunk), delivered=True)
-                return True
-            if verdict is Verdict.FALLBACK:
-                self._batch_mode = False
-                _log.warning(
-                    "%s sink: the batch RPC is not implemented; sending one event per call",
-                    self._name,
-                )
-            elif len(chunk) == 1:
-                self._finish(1, delivered=False)
-                return True
-            else:
-                # All or nothing: the good events of a refused batch go again, one by
-                # one, so the bad one alone is lost.
-                _log.warning(
-                    "%s sink: a batch of %d was refused; sending its events one by one",
-                    self._name,
-                    len(chunk),
-                )
-        for item in chunk:
-            verdict = self._call(partial(self._transport.send_one, item), batch=False)
-            if verdict is None:
-                return False
-            self._finish(1, delivered=verdict is Verdict.DELIVERED)
-        return True
-
-    def _call(self, send: Callable[[float], None], *, batch: bool) -> Verdict | None:
-        """Send until the sink delivers, rejects or (batch) lacks the RPC; None: stopping.
-
-        The result is DELIVERED, REJECTED or FALLBACK: retries happen here.
-        """
-        attempt = 0
-        server_errors = 0
-        while not self._stop.is_set():
-            try:
-                send(self._options.call_timeout)
-            except grpc.RpcError as error:
-                code = status_code(error)
-                verdict = classify(code, batch=batch)
-                detail = f"{code.name}: {_details(error)}"
-            except Exception:
-                # The request could not even be built: resending cannot help.
-                _log.exception("%s sink: could not send; the events are rejected", self._name)
-                return Verdict.REJECTED
-            else:
-                verdict, detail = Verdict.DELIVERED, ""
-            if verdict is Verdict.SERVER_ERROR:
-                server_errors += 1
-                if server_errors >= self._options.server_error_attempts:
-                    _log.warning(
-                        "%s sink: failed %d times (%s); the events are rejected",
-                        self._name,
-                        server_errors,
-                        detail,
-                    )
-                    return Verdict.REJECTED
-            elif verdict is not Verdict.RETRY:
-                self._note_answer(verdict, detail)
-                return verdict
-            self._note_failure(detail)
-            delay = backoff_delay(
-                attempt,
-                initial=self._options.initial_backoff,
-                cap=self._options.max_backoff,
-                uniform=self._uniform,
-            )
-            attempt += 1
-            with self._lock:
-                self._retries += 1
-            if self._stop.wait(delay):
-                break
-        return None
-
-    def _finish(self, count: int, *, delivered: bool) -> None:
+    def _finish(self, count: int, verdict: Verdict) -> None:
+        """`count` items ended: DELIVERED, REJECTED, or TOO_LARGE (oversized)."""
         with self._lock:
-            if delivered:
+            if verdict is Verdict.DELIVERED:
                 self._delivered += count
+            elif verdict is Verdict.TOO_LARGE:
+                self._oversized += count
             else:
                 self._rejected += count
             self._finished += count
@@ -432,26 +309,6 @@ class DeliveryEngine(Generic[T, P]):
             self._progress.notify_all()
         self._slots.extend(repeat(None, count))
 
-    def _note_failure(self, detail: str) -> None:
-        if not self._failing:
-            self._failing = True
-            _log.warning(
-                "%s sink: cannot deliver (%s); events wait in the queue and are retried",
-                self._name,
-                detail,
-            )
-
-    def _note_answer(self, verdict: Verdict, detail: str) -> None:
-        if self._failing:
-            self._failing = False
-            _log.info("%s sink: delivering again", self._name)
-        if verdict is Verdict.REJECTED:
-            _log.warning("%s sink: events refused (%s)", self._name, detail)
-
-
-def _details(error: grpc.RpcError) -> str:
-    if isinstance(error, grpc.Call):
-        details = error.details()
-        if details:
-            return str(details)
-    return ""
+    def _retried(self) -> None:
+        with self._lock:
+            self._retries += 1

@@ -31,6 +31,9 @@ def _default_channel_options(delivery: DeliveryOptions) -> dict[str, Any]:
         "grpc.keepalive_time_ms": 60_000,
         "grpc.keepalive_timeout_ms": 20_000,
         "grpc.keepalive_permit_without_calls": 0,
+        # The engine never sends more (it counts such events as oversized); this is
+        # the same limit, enforced by gRPC, for a request built some other way.
+        "grpc.max_send_message_length": delivery.max_message_bytes,
     }
 
 
@@ -114,6 +117,10 @@ class EventTransport:
             raise ValueError(f"{service.full_name}: {unary} and {batch} must carry one event type")
         self._unary_field = event_field.number
         self._batch_field = events_field.number
+        # An event's share of either request: its tag, its length, itself.
+        self._tag_size = max(
+            len(wire.varint(number << 3)) for number in (event_field.number, events_field.number)
+        )
         self._event_id_field = event.fields_by_name["event_id"].number
         self._timestamp_field = event.fields_by_name["timestamp"].number
         self._channel = channel
@@ -142,8 +149,13 @@ class EventTransport:
         request = wire.length_delimited(self._unary_field, item)
         self._unary_rpc(request, timeout=timeout, metadata=self._channel.metadata)
 
+    def start_one(self, item: bytes, timeout: float) -> grpc.Future[Any]:
+        request = wire.length_delimited(self._unary_field, item)
+        return self._unary_rpc.future(request, timeout=timeout, metadata=self._channel.metadata)
+
     def size_of(self, item: bytes) -> int:
-        return len(item)
+        """What `item` adds to a request; the whole of a unary one."""
+        return self._tag_size + wire.varint_size(len(item)) + len(item)
 
     def close(self) -> None:
         self._channel.close()

@@ -1,6 +1,6 @@
 """What a sink's answer means for the events sent, and how long to wait before trying again.
 
-Every gRPC status falls in one of five groups (docs/adapters.md has the table):
+Every gRPC status falls in one of six groups (docs/adapters.md has the table):
 
 * delivered: OK, and ALREADY_EXISTS for a single event (the sink has it already).
 * retry: the answer is about the sink or the road to it, not about the events:
@@ -16,11 +16,16 @@ Every gRPC status falls in one of five groups (docs/adapters.md has the table):
   (INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE, NOT_FOUND; ALREADY_EXISTS for
   a batch, where it names only some of the events).
 * fallback: UNIMPLEMENTED from the batch RPC: the sink implements only the unary one.
+* too large: RESOURCE_EXHAUSTED because the request passed a message size limit, the
+  sender's or the receiver's. Resending the same request cannot help: a batch is split,
+  and an event refused alone is oversized. Any other RESOURCE_EXHAUSTED is a quota or
+  an overload, retried.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Callable
 
 import grpc
@@ -32,6 +37,7 @@ class Verdict(enum.Enum):
     SERVER_ERROR = "server_error"
     REJECTED = "rejected"
     FALLBACK = "fallback"
+    TOO_LARGE = "too_large"
 
 
 _RETRY = frozenset(
@@ -50,10 +56,36 @@ _SERVER_ERROR = frozenset(
 )
 
 
-def classify(code: grpc.StatusCode, *, batch: bool) -> Verdict:
-    """The verdict on a call that ended with `code`; `batch`: it was the batch RPC."""
+# How gRPC implementations word a refusal for size (matched case-insensitively):
+# C-core (Python, C++, Ruby, PHP) and grpc-js "Received/Sent message larger than max
+# (N vs. L)", grpc-go "grpc: received message larger than max", "grpc: trying to send
+# message larger than max", grpc-java "gRPC message exceeds maximum size L: N",
+# Connect "message size N is larger than configured readMaxBytes L", grpc-dotnet
+# "... exceeds the maximum configured message size".
+_TOO_LARGE = re.compile(
+    r"(received|sent|send) message larger than max"
+    r"|message after decompression larger than max"
+    r"|message exceeds maximum size"
+    r"|larger than configured readmaxbytes"
+    r"|exceeds the maximum configured message size",
+    re.IGNORECASE,
+)
+# C-core refusing the *answer* for the client's own receive limit: the request got
+# through, so it is no verdict on its size; a channel setting an operator fixes.
+_ANSWER_TOO_LARGE = re.compile(r"client: received message larger than max", re.IGNORECASE)
+# C-core, grpc-js and grpc-go give the size and the limit as "(N vs. L)".
+_LIMIT = re.compile(r"larger than max \((\d+) vs\. (\d+)\)", re.IGNORECASE)
+
+
+def classify(code: grpc.StatusCode, *, batch: bool, details: str = "") -> Verdict:
+    """The verdict on a call that ended with `code` and the text `details`.
+
+    `batch`: it was the batch RPC.
+    """
     if code is grpc.StatusCode.OK:
         return Verdict.DELIVERED
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and is_size_refusal(details):
+        return Verdict.TOO_LARGE
     if code in _RETRY:
         return Verdict.RETRY
     if code in _SERVER_ERROR:
@@ -65,6 +97,20 @@ def classify(code: grpc.StatusCode, *, batch: bool) -> Verdict:
     if code is grpc.StatusCode.ALREADY_EXISTS and not batch:
         return Verdict.DELIVERED
     return Verdict.REJECTED
+
+
+def is_size_refusal(details: str) -> bool:
+    """True when a RESOURCE_EXHAUSTED with this text refused a request for its size."""
+    return _TOO_LARGE.search(details) is not None and not _ANSWER_TOO_LARGE.search(details)
+
+
+def size_limit(details: str) -> int | None:
+    """The message size limit a size refusal names, when it names one ("N vs. L")."""
+    match = _LIMIT.search(details)
+    if match is None:
+        return None
+    limit = int(match.group(2))
+    return limit if limit > 0 else None
 
 
 def status_code(error: grpc.RpcError) -> grpc.StatusCode:

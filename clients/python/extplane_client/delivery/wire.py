@@ -35,6 +35,11 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
+def varint_size(value: int) -> int:
+    """The length of `varint(value)`, without building it."""
+    return max(1, (value.bit_length() + 6) // 7)
+
+
 def length_delimited(field_number: int, payload: bytes) -> bytes:
     """One length-delimited field: tag, length, payload (a string or a message)."""
     return varint(field_number << 3 | _LENGTH_DELIMITED) + varint(len(payload)) + payload
