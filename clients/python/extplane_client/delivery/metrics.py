@@ -18,11 +18,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
-from weakref import WeakKeyDictionary
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
+
+from extplane_client._metric_families import once_per_registry
 
 if TYPE_CHECKING:
     from extplane_client.delivery.engine import DeliveryStats
@@ -81,16 +82,13 @@ class _SinkCollector(Collector):
         yield from (events, retries, queued, capacity, batch_mode)
 
 
-_collectors: WeakKeyDictionary[CollectorRegistry, _SinkCollector] = WeakKeyDictionary()
-_lock = threading.Lock()
+@once_per_registry
+def _collector(registry: CollectorRegistry) -> _SinkCollector:
+    collector = _SinkCollector()
+    registry.register(collector)
+    return collector
 
 
 def report_stats(registry: CollectorRegistry, name: str, source: StatsSource) -> None:
     """Export `source()` in `registry` under `sink=name`; one live sink per name."""
-    with _lock:
-        collector = _collectors.get(registry)
-        if collector is None:
-            collector = _SinkCollector()
-            registry.register(collector)
-            _collectors[registry] = collector
-    collector.add(name, source)
+    _collector(registry).add(name, source)
