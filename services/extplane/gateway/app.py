@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -19,6 +20,7 @@ from extplane.gateway.comments import packaged_comments
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
+from extplane.gateway.no_store import NoStoreForCredentials
 from extplane.gateway.openapi import openapi_document
 from extplane.gateway.proxy import GatewayProxy, json_response
 from extplane.gateway.readiness import SERVING, upstream_states
@@ -111,5 +113,6 @@ def create_app(
             # An ASGI endpoint with no method list: the route table answers 404 and 405.
             Route("/{path:path}", proxy),
         ],
+        middleware=[Middleware(NoStoreForCredentials)],
         lifespan=lifespan,
     )

@@ -38,6 +38,21 @@ WRAPPER_TYPES = frozenset(
         "google.protobuf.BytesValue",
     }
 )
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_INTEGER_TYPES = frozenset(
+    {
+        FieldDescriptor.TYPE_INT32,
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT32,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED32,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
 _TRUE = frozenset({"true", "t", "1"})
 _FALSE = frozenset({"false", "f", "0"})
 # An RFC 3339 offset whose "+" a query string turned into a space (form encoding).
@@ -108,8 +123,9 @@ def scalar_json(field: FieldDescriptor, text: str) -> object:
         if message.full_name in WRAPPER_TYPES:
             return scalar_json(message.fields_by_name["value"], text)
         if message.full_name == TIMESTAMP:
-            # `start_time=2026-11-21T01:00:00+01:00` unescaped arrives with a space.
-            return _SPACED_OFFSET.sub("+", text)
+            # `start_time=2026-11-21T01:00:00+01:00` unescaped arrives with a space;
+            # RFC 3339 allows a lower-case `t` and `z`, protobuf's parser does not.
+            return _SPACED_OFFSET.sub("+", text).upper()
         if message.full_name in STRING_JSON_TYPES:
             return text
         raise ValueError("is a message; set its fields with dotted names")
@@ -122,6 +138,10 @@ def scalar_json(field: FieldDescriptor, text: str) -> object:
         if lowered in _FALSE:
             return False
         raise ValueError(f"expected true or false, got {text!r}")
+    if field.type in _INTEGER_TYPES and not _INTEGER.fullmatch(text):
+        # protojson's parser would also take `1_000` or non-ASCII digits; a URL integer
+        # is plain ASCII digits.
+        raise ValueError(f"expected an integer, got {text!r}")
     return text
 
 
