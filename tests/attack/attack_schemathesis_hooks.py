@@ -12,7 +12,9 @@ one that names another field, stays a failure.
 The rules, as the descriptions state them:
 * `end_time` must be after `start_time` (GetUsage: the end defaults to now,
   and the answer names `start_time` then);
-* GetUsage with a window may span at most 10,000 windows (`window`);
+* GetUsage with a window may span at most 10,000 windows (`window`), and
+  names a dimension at most once in any spelling (`group_by`: the schema's
+  `uniqueItems` only sees the spellings);
 * a `page_token` must be one the API issued (a generated token never is);
 * VerifyAuditLog: a non-zero `to_sequence` not below `from_sequence`, and
   `from_sequence` not beyond the head of the log (`ATTACK_AUDIT_HEAD`).
@@ -65,6 +67,22 @@ def _window_ns(value: object) -> int | None:
     return seconds * NS_PER_S if seconds else None
 
 
+_DIMENSIONS = {"namespace": 1, "task": 2, "agent": 3, "model": 4}
+
+
+def _dimension(value: object) -> int | None:
+    text = str(value).lower().removeprefix("usage_dimension_")
+    return _DIMENSIONS.get(text) or (int(text) if text.isdigit() else None)
+
+
+def _all(query: Mapping[str, Any], *names: str) -> list[Any]:
+    for name in names:
+        value = query.get(name)
+        if value is not None:
+            return value if isinstance(value, list) else [value]
+    return []
+
+
 def _int(value: object) -> int:
     try:
         return int(str(value))
@@ -84,6 +102,9 @@ def documented_refusals(path: str, query: Mapping[str, Any]) -> set[str]:
         end = end if end is not None else time.time_ns()
         if end <= start:
             fields.add("end_time" if given_end else "start_time")
+        dimensions = [_dimension(v) for v in _all(query, "groupBy", "group_by")]
+        if len(set(dimensions)) < len(dimensions):
+            fields.add("group_by")
         window = _window_ns(_first(query, "window"))
         if window is not None:
             first = max(MIN_NS, min(MAX_NS, start)) // window * window

@@ -87,6 +87,7 @@ def run_schemathesis(base_url: str, seed: int, report: Path) -> Run:
         # The token is a test's own: keep reproductions runnable as printed.
         "--output-sanitize",
         "false",
+        "--continue-on-failure",
         "--no-color",
         "--report",
         "json",
@@ -100,7 +101,13 @@ def run_schemathesis(base_url: str, seed: int, report: Path) -> Run:
         "ATTACK_AUDIT_HEAD": str(SEEDED_EVENTS),
     }
     finished = subprocess.run(
-        command, capture_output=True, text=True, env=env, timeout=RUN_TIMEOUT_S, check=False
+        command,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+        cwd=report.parent,  # schemathesis keeps a cache folder where it runs
     )
     generated = 0
     if report.exists():

@@ -47,8 +47,9 @@ class MeteringQueryServiceStub:
     the range must end after it starts (`end_time`, or `start_time` when
     the end is the default "now"); with a `window`, the range may span at
     most the service's `max_usage_windows` windows (10,000 by default)
-    (`window`). A time outside 1677-09-21..2262-04-11 is read as that
-    bound: no event is stored outside it.
+    (`window`); a dimension given twice in `group_by`, in any spelling, is
+    refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+    that bound: no event is stored outside it.
     """
     ListMeteringEvents: _grpc.UnaryUnaryMultiCallable[_metering_query_pb2.ListMeteringEventsRequest, _metering_query_pb2.ListMeteringEventsResponse]
     """ListMeteringEvents lists stored events, oldest first, with cursor pagination.
@@ -76,8 +77,9 @@ class MeteringQueryServiceAsyncStub(MeteringQueryServiceStub):
     the range must end after it starts (`end_time`, or `start_time` when
     the end is the default "now"); with a `window`, the range may span at
     most the service's `max_usage_windows` windows (10,000 by default)
-    (`window`). A time outside 1677-09-21..2262-04-11 is read as that
-    bound: no event is stored outside it.
+    (`window`); a dimension given twice in `group_by`, in any spelling, is
+    refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+    that bound: no event is stored outside it.
     """
     ListMeteringEvents: _aio.UnaryUnaryMultiCallable[_metering_query_pb2.ListMeteringEventsRequest, _metering_query_pb2.ListMeteringEventsResponse]  # type: ignore[assignment]
     """ListMeteringEvents lists stored events, oldest first, with cursor pagination.
@@ -108,8 +110,9 @@ class MeteringQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         the range must end after it starts (`end_time`, or `start_time` when
         the end is the default "now"); with a `window`, the range may span at
         most the service's `max_usage_windows` windows (10,000 by default)
-        (`window`). A time outside 1677-09-21..2262-04-11 is read as that
-        bound: no event is stored outside it.
+        (`window`); a dimension given twice in `group_by`, in any spelling, is
+        refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+        that bound: no event is stored outside it.
         """
 
     @_abc_1.abstractmethod

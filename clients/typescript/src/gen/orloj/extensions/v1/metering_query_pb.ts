@@ -462,8 +462,9 @@ export const MeteringQueryService: GenService<{
    * the range must end after it starts (`end_time`, or `start_time` when
    * the end is the default "now"); with a `window`, the range may span at
    * most the service's `max_usage_windows` windows (10,000 by default)
-   * (`window`). A time outside 1677-09-21..2262-04-11 is read as that
-   * bound: no event is stored outside it.
+   * (`window`); a dimension given twice in `group_by`, in any spelling, is
+   * refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+   * that bound: no event is stored outside it.
    *
    * @generated from rpc orloj.extensions.v1.MeteringQueryService.GetUsage
    */
