@@ -13,6 +13,7 @@ import re
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from extplane.gateway.enums import spellings
+from extplane.runtime.bounds import map_value_field
 
 FieldPath = tuple[FieldDescriptor, ...]
 
@@ -61,15 +62,6 @@ _SPACED_OFFSET = re.compile(r"(?<=[0-9]) (?=[0-9]{2}:[0-9]{2}$)")
 
 class FieldPathError(LookupError):
     """A dotted path that names no field of the message."""
-
-
-def map_value_field(field: FieldDescriptor) -> FieldDescriptor | None:
-    """The `value` field of a map field's entry; None if the field is not a map."""
-    entry = field.message_type
-    if entry is None or not entry.GetOptions().map_entry:
-        return None
-    value: FieldDescriptor = entry.fields_by_name["value"]
-    return value
 
 
 def is_map(field: FieldDescriptor) -> bool:

@@ -7,8 +7,7 @@ from collections.abc import Mapping
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
 from extplane.gateway.constraints import array_keywords, body_keywords
-from extplane.gateway.fields import map_value_field
-from extplane.runtime.bounds import declared_bounds, is_required
+from extplane.runtime.bounds import declared_bounds, is_required, map_value_field
 
 Schema = dict[str, object]
 

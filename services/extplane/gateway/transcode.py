@@ -23,13 +23,13 @@ from extplane.gateway.fields import (
     FieldPathError,
     find_field,
     is_map,
-    map_value_field,
     nest,
     proto_path,
     resolve_field_path,
     scalar_json,
 )
 from extplane.gateway.registry import HttpBinding
+from extplane.runtime.bounds import map_value_field
 
 _QUERY_NAME = re.compile(r"(?P<path>[^\[\]]+)(?:\[(?P<key>[^\[\]]*)\])?")
 
