@@ -40,13 +40,13 @@ from pathlib import Path
 from _harness import BenchmarkError, Comparison, Plan, bench_arguments, compare, plan_from
 from _report import format_table, run_header
 
-from extplane.audit.chain import canonical_details
-from extplane.audit.records import NewEvent
-from extplane.audit.schema import COMPONENT, MIGRATIONS
-from extplane.audit.signing import CheckpointSigner, load_or_create_signer
-from extplane.audit.sqlite_store import SqliteAuditStore
-from extplane.audit.statements import INSERT_RECORD
-from extplane.audit.verify import CHUNK_ROWS, verify_log
+from extplane.audit.chain.canonical import canonical_details
+from extplane.audit.chain.records import NewEvent
+from extplane.audit.chain.signing import CheckpointSigner, load_or_create_signer
+from extplane.audit.store.schema import COMPONENT, MIGRATIONS
+from extplane.audit.store.sqlite import SqliteAuditStore
+from extplane.audit.store.statements import INSERT_RECORD
+from extplane.audit.verify.verifier import CHUNK_ROWS, verify_log
 from extplane.storage import GroupCommitter, SqliteDatabase, migrate_sqlite
 
 INGEST_TARGET = 0.5

@@ -49,12 +49,12 @@ from _report import format_table, run_header
 
 from extplane.config import LoggingSettings, MetricsSettings, Settings
 from extplane.metering.config import MeteringSettings
+from extplane.metering.event_rows import COLUMNS, EventRow, event_proto
 from extplane.metering.recorder import Recorder
-from extplane.metering.rows import COLUMNS, EventRow, event_proto
-from extplane.metering.schema import MIGRATIONS, TABLE
 from extplane.metering.service import MeteringService
-from extplane.metering.sqlite_store import SqliteMeteringStore
-from extplane.runtime.auth import AuthSettings
+from extplane.metering.store.schema import MIGRATIONS, TABLE
+from extplane.metering.store.sqlite import SqliteMeteringStore
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.logs import configure_logging
 from extplane.runtime.tracing import configure_tracing
 from extplane.suite import Suite
@@ -117,7 +117,7 @@ def unary_op(channel: grpc.aio.Channel) -> Callable[[], Awaitable[Response]]:
 
 @contextlib.asynccontextmanager
 async def servicer_on_bare_server(data_dir: Path) -> AsyncIterator[str]:
-    service = MeteringService(MeteringSettings(port=0), data_dir=data_dir, auth=AuthSettings())
+    service = MeteringService(MeteringSettings(port=0), ServiceKit.for_directory(data_dir))
     async with bare_grpc_server(service.add_to_server) as address:
         await service.start()
         try:
@@ -283,7 +283,6 @@ def store_side(batches: list[list[EventRow]]) -> Side:
         store = SqliteMeteringStore(directory / "metering.db")
         await store.open()
         recorder = Recorder(store, max_commit_events=10_000)
-        recorder.start()
 
         async def op(index: int) -> None:
             outcome = await recorder.record(batches[index])

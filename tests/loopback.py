@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import socket
 
+import grpc
+
+from extplane.runtime.interceptors import server_interceptors
+from extplane.runtime.rpc_metrics import Metrics
+
 
 def unused_port() -> int:
     """A loopback port nothing listens on: bound, then released."""
@@ -16,3 +21,9 @@ def unused_port() -> int:
 def dead_address() -> str:
     """`127.0.0.1:<port>` where nothing listens, for "the upstream is down" cases."""
     return f"127.0.0.1:{unused_port()}"
+
+
+def runtime_server() -> grpc.aio.Server:
+    """A bare grpc.aio server with the interceptor every extplane server runs, so
+    servicers behave as in production (their refusals become statuses there)."""
+    return grpc.aio.server(interceptors=server_interceptors(Metrics()))

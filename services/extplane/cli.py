@@ -1,20 +1,32 @@
-"""The `extplane` command: run the suite, run one service, read capabilities."""
+"""The `extplane` command: run the suite or one service; query, verify and configure it."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import ValidationError
-
 from extplane import __version__
 from extplane.audit.cli import add_audit_parser, run_audit
-from extplane.config import Settings, load_settings
+from extplane.cli_options import EXIT_NEGATIVE, EXIT_USAGE
+from extplane.config import Settings
+from extplane.config_cli import (
+    InvalidConfigError,
+    add_config_parser,
+    add_token_parser,
+    config_file_of,
+    read_settings,
+    run_config,
+    run_token_hash,
+)
+from extplane.errors import StartupError
+from extplane.metering.cli import add_metering_parser, run_metering
 from extplane.runtime.logs import configure_logging
+from extplane.runtime.server import host_port
 from extplane.runtime.signals import run_until_signal
 from extplane.runtime.tracing import configure_tracing
 from extplane.suite import SERVICE_NAMES, Suite, connect_host
@@ -36,12 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     caps = commands.add_parser("capabilities", help="print the capability snapshot")
     caps.add_argument("--address", help="capability service host:port (default: from config)")
     caps.add_argument("--timeout", type=float, default=5.0, help="seconds (default: 5)")
+    add_metering_parser(commands)
     add_audit_parser(commands)
+    add_config_parser(commands)
+    add_token_parser(commands)
     return parser
-
-
-def _settings(config: Path | None) -> Settings:
-    return load_settings(config_file=config)
 
 
 async def _serve(settings: Settings, names: Sequence[str], service: str) -> None:
@@ -63,7 +74,7 @@ async def _serve(settings: Settings, names: Sequence[str], service: str) -> None
 
 
 async def _print_capabilities(settings: Settings, address: str | None, timeout_s: float) -> int:
-    target = address or f"{connect_host(settings.host)}:{settings.capabilities.port}"
+    target = address or host_port(connect_host(settings.host), settings.capabilities.port)
     async with CapabilitiesClient(target) as client:
         try:
             snapshot = await client.snapshot(timeout=timeout_s)
@@ -77,20 +88,34 @@ async def _print_capabilities(settings: Settings, address: str | None, timeout_s
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    # These two report on configuration themselves, or need none.
+    if args.command == "config":
+        return run_config(args)
+    if args.command == "token":
+        return run_token_hash()
     try:
-        settings = _settings(args.config)
-    except (ValidationError, FileNotFoundError, ValueError) as err:
-        print(f"extplane: invalid configuration:\n{err}", file=sys.stderr)
-        return 2
+        settings = read_settings(config_file_of(args))
+    except InvalidConfigError as problem:
+        print(f"extplane: invalid configuration: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         if args.command == "up":
             asyncio.run(_serve(settings, SERVICE_NAMES, service="suite"))
         elif args.command == "serve":
             asyncio.run(_serve(settings, [args.service], service=args.service))
+        elif args.command == "metering":
+            return asyncio.run(run_metering(args, settings, connect_host(settings.host)))
         elif args.command == "audit":
             return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args.address, args.timeout))
+    except StartupError as err:
+        print(f"extplane: cannot start: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, as other tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_NEGATIVE
     except OSError as err:
         # The usual cause is a port already in use; say which, without a traceback.
         print(f"extplane: {err}", file=sys.stderr)

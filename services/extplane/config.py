@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -75,6 +75,12 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", description="Address every server binds to.")
     data_dir: Path = Field(default=Path("data"), description="Embedded databases live here.")
     shutdown_grace_s: float = Field(default=10.0, ge=0)
+    page_token_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Signs the list RPCs' page tokens; replicas behind one address must share "
+        "it. Unset: page-token.key in data_dir, made on first start.",
+    )
 
     capabilities: CapabilitiesSettings = Field(default_factory=CapabilitiesSettings)
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
@@ -115,3 +121,13 @@ def load_settings(config_file: Path | None = None, **overrides: object) -> Setti
         return Settings(**overrides)  # type: ignore[arg-type]
     finally:
         _config_file.reset(token)
+
+
+def describe_invalid(error: ValidationError) -> str:
+    """One line per bad setting, named as in the TOML file (`metering.database_url: …`)."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        where = ".".join(str(part) for part in problem["loc"]) or "settings"
+        message = problem["msg"].removeprefix("Value error, ")
+        lines.append(f"{where}: {message}")
+    return "; ".join(lines)

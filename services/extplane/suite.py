@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry
+
 from extplane.audit.service import QUERY_SERVICE as AUDIT_QUERY
 from extplane.audit.service import SINK_SERVICE as AUDIT_SINK
 from extplane.audit.service import AuditService
@@ -21,10 +23,10 @@ from extplane.gateway.server import GatewayServer
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
 from extplane.metering.service import SINK_SERVICE as METERING_SINK
 from extplane.metering.service import MeteringService
-from extplane.runtime.auth import Authorizer
+from extplane.runtime import Metrics, MetricsEndpoint
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
-from extplane.runtime.metrics import Metrics, MetricsEndpoint
-from extplane.runtime.server import GrpcServer
+from extplane.runtime.server import GrpcServer, host_port
 from extplane.runtime.service import GrpcServiceDefinition
 
 GATEWAY = "gateway"
@@ -34,24 +36,36 @@ GATEWAY = "gateway"
 class GrpcServiceEntry:
     """How the suite builds, places and routes to one gRPC service."""
 
-    # factory(settings, names of every service this deployment runs)
-    build: Callable[[Settings, Sequence[str]], GrpcServiceDefinition]
+    # factory(settings, the process's kit, names of every service this deployment runs)
+    build: Callable[[Settings, ServiceKit, Sequence[str]], GrpcServiceDefinition]
     port: Callable[[Settings], int]
     # Fully-qualified gRPC services it serves: the gateway's default upstreams.
     serves: tuple[str, ...]
 
 
-def _capabilities(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
-    return CapabilitiesService(settings.capabilities, running_services=running)
+def _capabilities(
+    settings: Settings, kit: ServiceKit, running: Sequence[str]
+) -> GrpcServiceDefinition:
+    return CapabilitiesService(
+        settings.capabilities, running_services=running, registry=kit.registry
+    )
 
 
-def _metering(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
-    return MeteringService(settings.metering, data_dir=settings.data_dir, auth=settings.auth)
+def _metering(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcServiceDefinition:
+    return MeteringService(settings.metering, kit)
 
 
-def _audit(settings: Settings, running: Sequence[str]) -> GrpcServiceDefinition:
-    return AuditService(
-        settings.audit, data_dir=settings.data_dir, authorizer=Authorizer(settings.auth)
+def _audit(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcServiceDefinition:
+    return AuditService(settings.audit, kit)
+
+
+def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
+    """The kit every service of this process is built with."""
+    return ServiceKit.for_directory(
+        settings.data_dir,
+        auth=settings.auth,
+        page_token_key=settings.page_token_key,
+        registry=registry,
     )
 
 
@@ -91,7 +105,11 @@ def served_by(service_full_name: str) -> str | None:
 
 def connect_host(bind_host: str) -> str:
     """An address to dial for a server bound to `bind_host` (wildcards mean loopback)."""
-    return "127.0.0.1" if bind_host in ("0.0.0.0", "::", "") else bind_host
+    if bind_host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if bind_host in ("::", "[::]"):
+        return "::1"
+    return bind_host
 
 
 class Suite(AsyncLifecycle):
@@ -118,14 +136,14 @@ class Suite(AsyncLifecycle):
         self.settings = settings
         self.metrics = MetricsEndpoint(settings.metrics, metrics)
         self.servers: dict[str, GrpcServer] = {}
+        kit = service_kit(settings, self.metrics.metrics.registry)
         for name in names:
             if name in GRPC_SERVICES:
-                definition = GRPC_SERVICES[name].build(settings, list(names))
                 self.servers[name] = GrpcServer(
-                    definition,
+                    GRPC_SERVICES[name].build(settings, kit, list(names)),
                     host=settings.host,
                     port=grpc_port(settings, name),
-                    settings=settings,
+                    shutdown_grace_s=settings.shutdown_grace_s,
                     metrics=self.metrics.metrics,
                 )
         self.gateway: GatewayServer | None = None
@@ -151,7 +169,7 @@ class Suite(AsyncLifecycle):
             raise LookupError(f"no upstream configured for {service_full_name}")
         hosted = self.servers.get(name)
         port = hosted.port if hosted is not None else grpc_port(self.settings, name)
-        return f"{connect_host(self.settings.host)}:{port}"
+        return host_port(connect_host(self.settings.host), port)
 
     async def start(self) -> None:
         try:
@@ -169,9 +187,13 @@ class Suite(AsyncLifecycle):
     def addresses(self) -> list[tuple[str, str]]:
         """(name, address) of everything this process serves, for people and scripts."""
         host = connect_host(self.settings.host)
-        rows = [(name, f"grpc://{host}:{server.port}") for name, server in self.servers.items()]
+        rows = [
+            (name, f"grpc://{host_port(host, server.port)}")
+            for name, server in self.servers.items()
+        ]
         if self.gateway is not None:
-            rows.append((GATEWAY, f"http://{host}:{self.gateway.port}"))
+            rows.append((GATEWAY, f"http://{host_port(host, self.gateway.port)}"))
         if self.metrics.port is not None:
-            rows.append(("metrics", f"http://{host}:{self.metrics.port}/metrics"))
+            metrics_host = connect_host(self.settings.metrics.host)
+            rows.append(("metrics", f"http://{host_port(metrics_host, self.metrics.port)}/metrics"))
         return rows

@@ -17,8 +17,8 @@ from google.rpc.error_details_pb2 import BadRequest
 from grpc_status import rpc_status
 from prometheus_client import CollectorRegistry
 
-from extplane.audit.query import numbered
 from extplane.audit.service import AuditService
+from extplane.storage import postgres_sql
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -163,7 +163,7 @@ class DatabaseEditor:
             try:
                 async with conn.transaction():
                     for sql, params in statements:
-                        await conn.execute(numbered(sql), *params)
+                        await conn.execute(postgres_sql(sql), *params)
             finally:
                 await conn.close()
             return
@@ -181,7 +181,7 @@ class DatabaseEditor:
         if self.is_postgres:
             conn = await asyncpg.connect(self._url)
             try:
-                return [tuple(row) for row in await conn.fetch(numbered(sql), *params)]
+                return [tuple(row) for row in await conn.fetch(postgres_sql(sql), *params)]
             finally:
                 await conn.close()
         db = sqlite3.connect(Path(self._url.removeprefix("sqlite:")), timeout=30)

@@ -18,7 +18,9 @@ from prometheus_client import CollectorRegistry
 
 from extplane.audit.config import AuditSettings
 from extplane.audit.service import AuditService
-from extplane.runtime.auth import Authorizer, AuthSettings
+from extplane.runtime.auth import AuthSettings
+from extplane.runtime.kit import ServiceKit
+from tests.loopback import runtime_server
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -37,14 +39,11 @@ class _Stack:
         clock = options.pop("clock", None) or WallClock()
         registry = CollectorRegistry()
         settings = AuditSettings(port=0, database_url=database_url, **options)
-        service = AuditService(
-            settings,
-            data_dir=data_dir,
-            authorizer=Authorizer(AuthSettings.model_validate(AUTH)),
-            registry=registry,
-            clock_ns=clock,
+        kit = ServiceKit.for_directory(
+            data_dir, auth=AuthSettings.model_validate(AUTH), registry=registry, clock_ns=clock
         )
-        server = grpc.aio.server()
+        service = AuditService(settings, kit)
+        server = runtime_server()
         service.add_to_server(server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()

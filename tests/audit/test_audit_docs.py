@@ -14,7 +14,7 @@ from audit_support import AUDITOR, Audit, StartAudit, event, q
 from cryptography.exceptions import InvalidSignature
 from google.protobuf import json_format
 
-from extplane.audit.chain import (
+from extplane.audit.chain.canonical import (
     GENESIS,
     canonical_bytes,
     canonical_details,
@@ -125,7 +125,7 @@ async def test_the_documented_verifier_checks_an_export_after_pruning(
     await audit.record(*(event(i) for i in range(1, 11)))
     await audit.checkpoint()
     audit.clock.advance(2 * 86_400)
-    await audit.record(*(event(i) for i in range(11, 16)))
+    await audit.record(*(event(i, at_ns=audit.clock()) for i in range(11, 16)))
     retention = audit.service.retention
     assert retention is not None
     assert await retention.prune_once()

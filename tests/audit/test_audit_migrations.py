@@ -9,14 +9,15 @@ from pathlib import Path
 
 from audit_support import DatabaseEditor
 
-from extplane.audit.appending import chain_batches
-from extplane.audit.backends import open_store
-from extplane.audit.chain import GENESIS, canonical_bytes, canonical_details
-from extplane.audit.records import ChainHead, NewEvent
-from extplane.audit.schema import COMPONENT, HEAD, MIGRATIONS, RECORD_COLUMNS, RECORDS
-from extplane.audit.signing import load_or_create_signer
-from extplane.audit.verify import verify_log
-from extplane.audit.walk import TamperKind
+from extplane.audit.chain.appending import chain_batches
+from extplane.audit.chain.canonical import GENESIS, canonical_bytes, canonical_details
+from extplane.audit.chain.records import ChainHead, NewEvent
+from extplane.audit.chain.signing import load_or_create_signer
+from extplane.audit.config import AuditSettings
+from extplane.audit.service import audit_store
+from extplane.audit.store.schema import COMPONENT, HEAD, MIGRATIONS, RECORD_COLUMNS, RECORDS
+from extplane.audit.verify.verifier import verify_log
+from extplane.audit.verify.walk import TamperKind
 from extplane.storage import SqliteDatabase, create_pool, migrate_postgres, migrate_sqlite
 
 T0 = 1_767_225_600_000_000_000
@@ -76,7 +77,7 @@ async def test_version_2_computes_the_canonical_bytes_of_stored_records(
     database_url: str, tmp_path: Path
 ) -> None:
     rows = await _store_at_version_1(database_url)
-    store = open_store(database_url, tmp_path)
+    store = audit_store(AuditSettings(database_url=database_url), tmp_path)
     await store.open()
     try:
         migrated = await store.canonical_rows(0, 100, 100)
@@ -96,3 +97,29 @@ async def test_version_2_computes_the_canonical_bytes_of_stored_records(
     assert intact.records_verified == 40
     assert edited.problem is not None
     assert (edited.problem.kind, edited.problem.sequence) == (TamperKind.MODIFIED, 17)
+
+
+async def test_version_3_makes_event_ids_unique_per_namespace(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A log of the global-uniqueness schema keeps its records and verifies; from then
+    on another tenant's event with a stored id is its own record."""
+    await _store_at_version_1(database_url)
+    store = audit_store(AuditSettings(database_url=database_url), tmp_path)
+    await store.open()
+    try:
+        reused = NewEvent(
+            "evt-1", T0 + 100, "tool_invoke", "agent:x", "tool/x", "team-b", "allowed", "{}"
+        )
+        retried = NewEvent(
+            "evt-1", T0 + 1, "tool_invoke", "agent:x", "tool/x", "team-a", "allowed", "{}"
+        )
+        outcome = await store.append([[reused, retried]])
+        signer = load_or_create_signer(tmp_path / "key.pem")
+        verdict = await verify_log(store, signer)
+    finally:
+        await store.close()
+
+    assert [(a.sequence, a.duplicate) for a in outcome.results[0]] == [(41, False), (1, True)]
+    assert verdict.intact
+    assert verdict.records_verified == 41

@@ -250,3 +250,48 @@ async def test_checkpoints_page_oldest_first_and_the_key_verifies_them(
     for checkpoint in listed:
         assert checkpoint.key_id == key.key_id
         assert checkpoint.hash == records[checkpoint.sequence].hash
+
+
+async def test_csv_cells_a_spreadsheet_would_run_are_written_as_text(
+    start_audit: StartAudit,
+) -> None:
+    # (Tabs and carriage returns, which spreadsheets also run, never reach the log:
+    # ingest refuses unprintable text.)
+    formulas = ['=HYPERLINK("http://x","y")', "+1+1", "-2+3", "@SUM(A1)"]
+    audit = await start_audit()
+    await audit.record(
+        *(event(i, actor=text, event_id=text) for i, text in enumerate(formulas)),
+        event(9, actor="plain", resource="tool/-inside-is-fine", namespace="@team"),
+    )
+
+    _, body = await _export(audit, format=q.AUDIT_EXPORT_FORMAT_CSV)
+    _, jsonl = await _export(audit)
+
+    rows = list(csv.DictReader(io.StringIO(body.decode(), newline="")))
+    assert [row["actor"] for row in rows[:-1]] == [f"'{text}" for text in formulas]
+    assert [row["event_id"] for row in rows[:-1]] == [f"'{text}" for text in formulas]
+    assert (rows[-1]["resource"], rows[-1]["namespace"]) == ("tool/-inside-is-fine", "'@team")
+    # The exact export keeps every value as stored.
+    actors = [json.loads(line)["event"]["actor"] for line in jsonl.decode().splitlines()]
+    assert actors == [*formulas, "plain"]
+
+
+async def test_a_page_of_large_records_stays_under_the_message_limit(
+    start_audit: StartAudit,
+) -> None:
+    """A thousand-record page of large records would outgrow gRPC's 4 MiB; the page
+    is cut by bytes instead, and paging still reaches every record exactly once."""
+    audit = await start_audit(max_details_bytes=500_000)
+    big = {"blob": "x" * 400_000}
+    for start in range(0, 24, 4):
+        await audit.record(*(event(i, details=big) for i in range(start, start + 4)))
+
+    first = await audit.query.ListAuditEvents(
+        q.ListAuditEventsRequest(page_size=1000), metadata=AUDITOR
+    )
+    everything = await audit.list_all(page_size=1000)
+
+    assert 0 < len(first.events) < 24
+    assert first.ByteSize() < 4 * 1024 * 1024
+    assert first.next_page_token
+    assert [r.sequence for r in everything] == list(range(1, 25))

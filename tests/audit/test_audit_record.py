@@ -51,6 +51,37 @@ async def test_a_repeated_event_id_is_acknowledged_and_stored_once(
     assert audit.registry.get_sample_value("extplane_audit_events_recorded_total") == 3
 
 
+async def test_one_event_id_in_two_namespaces_is_two_events(start_audit: StartAudit) -> None:
+    """Idempotency is per tenant: B's "42" is not A's, and A's sequence never reaches B."""
+    audit = await start_audit()
+    tenant_a = await audit.sink.RecordAudit(
+        audit_pb2.RecordAuditRequest(event=event(1, namespace="tenant-a", event_id="42"))
+    )
+    tenant_b = await audit.sink.RecordAudit(
+        audit_pb2.RecordAuditRequest(event=event(2, namespace="tenant-b", event_id="42"))
+    )
+    batch = await audit.record(
+        event(3, namespace="tenant-c", event_id="42"),
+        event(4, namespace="tenant-a", event_id="42"),
+        event(5, namespace="tenant-c", event_id="42"),
+    )
+    retried_b = await audit.sink.RecordAudit(
+        audit_pb2.RecordAuditRequest(event=event(2, namespace="tenant-b", event_id="42"))
+    )
+
+    assert (tenant_a.sequence, tenant_a.duplicate) == (1, False)
+    assert (tenant_b.sequence, tenant_b.duplicate) == (2, False)
+    assert (batch.accepted, batch.duplicates) == (1, 2)
+    assert (retried_b.sequence, retried_b.duplicate) == (2, True)
+    stored = await audit.list_all()
+    assert [(r.event.namespace, r.event.event_id) for r in stored] == [
+        ("tenant-a", "42"),
+        ("tenant-b", "42"),
+        ("tenant-c", "42"),
+    ]
+    assert (await audit.verify()).intact
+
+
 async def test_events_without_an_id_are_never_deduplicated(start_audit: StartAudit) -> None:
     audit = await start_audit()
 

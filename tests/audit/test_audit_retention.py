@@ -11,6 +11,7 @@ import pytest
 from audit_support import Audit, StartAudit, event, q, violations
 
 from extplane.audit.retention import Retention
+from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 DAY_S = 86_400.0
 
@@ -29,7 +30,7 @@ async def aged(start_audit: StartAudit) -> Audit:
     await audit.checkpoint()
     await audit.record(*(event(i) for i in range(11, 16)))
     audit.clock.advance(2 * DAY_S)
-    await audit.record(*(event(i) for i in range(16, 19)))
+    await audit.record(*(event(i, at_ns=audit.clock()) for i in range(16, 19)))
     return audit
 
 
@@ -158,7 +159,7 @@ async def test_a_deletion_up_to_a_checkpoint_is_told_from_pruning(aged: Audit) -
 async def test_a_deletion_that_takes_the_prune_event_along_is_caught(aged: Audit) -> None:
     await _retention(aged).prune_once()
     await aged.checkpoint()  # at 19, the prune event
-    await aged.record(event(99))
+    await aged.record(event(99, at_ns=aged.clock()))
     await aged.editor().execute(("DELETE FROM audit_records WHERE sequence <= 19", []))
 
     verdict = await aged.verify()
@@ -167,3 +168,24 @@ async def test_a_deletion_that_takes_the_prune_event_along_is_caught(aged: Audit
     assert verdict.first_problem.kind == q.AUDIT_TAMPER_KIND_DELETED
     assert verdict.first_problem.sequence == 1
     assert "no audit.prune event" in verdict.first_problem.detail
+
+
+async def test_a_retry_of_a_pruned_event_is_refused_not_stored_again(aged: Audit) -> None:
+    await _retention(aged).prune_once()
+    original = event(3)  # stored two days ago (by the service's clock) and pruned
+    original.timestamp.CopyFrom((await aged.list_all())[0].event.timestamp)  # same age as 11
+    original.timestamp.seconds -= 1
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await aged.sink.RecordAudit(audit_pb2.RecordAuditRequest(event=original))
+    with pytest.raises(grpc.aio.AioRpcError) as refused_in_batch:
+        await aged.record(original, event(100, at_ns=aged.clock()))
+
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "retention horizon" in violations(refused.value)["event.timestamp"]
+    assert "events[0].timestamp" in violations(refused_in_batch.value)
+    assert [r.event.event_id for r in await aged.list_all()].count("evt-000003") == 0
+    fresh = await aged.sink.RecordAudit(
+        audit_pb2.RecordAuditRequest(event=event(3, at_ns=aged.clock()))
+    )
+    assert not fresh.duplicate  # a new event with that id, timestamped now, is its own record

@@ -13,25 +13,31 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from extplane.audit.config import AuditSettings
 from extplane.audit.service import QUERY_SERVICE, SINK_SERVICE, AuditService
 from extplane.config import Settings
-from extplane.runtime.auth import Authorizer, AuthSettings
-from extplane.runtime.metrics import Metrics
+from extplane.runtime import Metrics
+from extplane.runtime.auth import AuthSettings
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.server import GrpcServer
 from extplane_protos.orloj.extensions.v1 import audit_pb2, audit_pb2_grpc, audit_query_pb2_grpc
+from tests.loopback import runtime_server
 
 
 def _service(tmp_path: Path, metrics: Metrics) -> AuditService:
     return AuditService(
         AuditSettings(port=0),
-        data_dir=tmp_path,
-        authorizer=Authorizer(AuthSettings.model_validate(AUTH)),
-        registry=metrics.registry,
+        ServiceKit.for_directory(
+            tmp_path, auth=AuthSettings.model_validate(AUTH), registry=metrics.registry
+        ),
     )
 
 
 async def test_the_runtime_serves_both_services_healthy(tmp_path: Path) -> None:
     metrics = Metrics()
     server = GrpcServer(
-        _service(tmp_path, metrics), host="127.0.0.1", port=0, settings=Settings(), metrics=metrics
+        _service(tmp_path, metrics),
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=Settings().shutdown_grace_s,
+        metrics=metrics,
     )
     async with server, grpc.aio.insecure_channel(server.address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
@@ -47,7 +53,7 @@ async def test_the_runtime_serves_both_services_healthy(tmp_path: Path) -> None:
 
 async def test_calls_before_start_are_unavailable(tmp_path: Path) -> None:
     service = _service(tmp_path, Metrics())
-    server = grpc.aio.server()
+    server = runtime_server()
     service.add_to_server(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
@@ -82,6 +88,36 @@ async def test_a_failed_write_is_unavailable_and_not_acknowledged(
 
     assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
     assert "could not be written" in (failed.value.details() or "")
+
+
+@pytest.mark.parametrize(
+    ("rpc", "message"),
+    [
+        ("ListAuditEvents", q.ListAuditEventsRequest()),
+        ("VerifyAuditLog", q.VerifyAuditLogRequest()),
+        ("ListAuditCheckpoints", q.ListAuditCheckpointsRequest()),
+    ],
+)
+async def test_a_failed_read_is_unavailable_never_unknown(
+    start_audit: StartAudit, rpc: str, message: object
+) -> None:
+    audit = await start_audit()
+    await audit.record(event(1))
+    running = audit.service.running
+    assert running is not None
+    await running.store.close()
+
+    with pytest.raises(grpc.aio.AioRpcError) as failed:
+        await getattr(audit.query, rpc)(message, metadata=AUDITOR)
+    with pytest.raises(grpc.aio.AioRpcError) as export:
+        async for _ in audit.query.ExportAuditEvents(
+            q.ExportAuditEventsRequest(), metadata=AUDITOR
+        ):
+            pass
+
+    assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+    assert failed.value.details() == "the audit log could not be read"
+    assert export.value.code() == grpc.StatusCode.UNAVAILABLE
 
 
 async def test_metrics_count_records_checkpoints_and_verifications(

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from extplane.audit.signing import SigningKeyError, load_or_create_signer
+from extplane.audit.chain.signing import SigningKeyError, load_or_create_signer
 
 
 def test_the_key_is_created_private_and_reused(tmp_path: Path) -> None:

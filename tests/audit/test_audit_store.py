@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 from audit_support import DatabaseEditor
 
-from extplane.audit.backends import open_store
-from extplane.audit.chain import GENESIS, canonical_bytes, record_hash
-from extplane.audit.records import Appended, Checkpoint, NewEvent
-from extplane.audit.signing import load_or_create_signer
+from extplane.audit.chain.canonical import GENESIS, canonical_bytes, record_hash
+from extplane.audit.chain.records import Appended, Checkpoint, NewEvent
+from extplane.audit.chain.signing import load_or_create_signer
+from extplane.audit.config import AuditSettings
+from extplane.audit.service import audit_store
 from extplane.audit.store import AuditStore
-from extplane.audit.verify import verify_log
-from extplane.audit.walk import TamperKind
+from extplane.audit.verify.verifier import verify_log
+from extplane.audit.verify.walk import TamperKind
 
 T0 = 1_767_225_600_000_000_000
 
@@ -36,7 +37,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def store(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[AuditStore]:
-    opened = open_store(database_url, tmp_path, clock_ns=clock)
+    opened = audit_store(AuditSettings(database_url=database_url), tmp_path, clock_ns=clock)
     await opened.open()
     yield opened
     await opened.close()

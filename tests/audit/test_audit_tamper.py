@@ -12,7 +12,7 @@ import time
 import pytest
 from audit_support import Audit, DatabaseEditor, StartAudit, event, q
 
-from extplane.audit.chain import canonical_bytes, record_hash
+from extplane.audit.chain.canonical import canonical_bytes, record_hash
 
 RECORDS = "audit_records"
 MODIFIED = q.AUDIT_TAMPER_KIND_MODIFIED

@@ -220,6 +220,8 @@ BAD_LISTS: dict[str, tuple[dict[str, Any], str]] = {
     "long token": ({"page_token": "A" * 600}, "page_token"),
     "unknown outcome": ({"outcome": "maybe"}, "outcome"),
     "long actor": ({"actor": "a" * 257}, "actor"),
+    "NUL in actor": ({"actor": "agent\x00x"}, "actor"),
+    "control in namespace": ({"namespace": "team\x1b[0m"}, "namespace"),
     "end before start": ({"start_time": _ts(2000), "end_time": _ts(1000)}, "end_time"),
     "bad nanos": ({"start_time": _ts(1000, -1)}, "start_time"),
     "before the epoch": ({"end_time": _ts(-5)}, "end_time"),
@@ -302,3 +304,17 @@ async def test_a_negative_checkpoint_start_is_refused(audit: Audit) -> None:
         )
 
     assert "from_sequence" in violations(refused.value)
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "line\nbreak", "\u2028"])
+async def test_unstorable_filter_text_is_refused_alike_on_both_stores(
+    start_audit: StartAudit, text: str
+) -> None:
+    audit = await start_audit()
+    for name in ("actor", "action", "resource", "namespace"):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await audit.query.ListAuditEvents(
+                q.ListAuditEventsRequest(**{name: text}), metadata=AUDITOR
+            )
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert violations(refused.value) == {name: "printable characters only"}

@@ -10,6 +10,8 @@ import grpc
 
 from extplane.capabilities.config import ExtensionProviderSettings
 from extplane.capabilities.service import CapabilitiesService
+from extplane.runtime.interceptors import server_interceptors
+from extplane.runtime.rpc_metrics import Metrics
 from extplane_client.testing import StaticCapabilityProvider
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
@@ -55,8 +57,12 @@ class FakeProvider(StaticCapabilityProvider):
 
 async def start_server(
     register: Callable[[grpc.aio.Server], None],
-    interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+    interceptors: Sequence[grpc.aio.ServerInterceptor] | None = None,
 ) -> tuple[grpc.aio.Server, str]:
+    """Serves on a loopback port; by default behind the interceptor every extplane
+    server runs."""
+    if interceptors is None:
+        interceptors = server_interceptors(Metrics())
     server = grpc.aio.server(interceptors=interceptors)
     register(server)
     port = server.add_insecure_port("127.0.0.1:0")

@@ -1,42 +1,65 @@
-"""deploy/: one Deployment + Service per service, configured with settings extplane accepts."""
+"""deploy/: one Deployment + Service per service, configured with settings extplane accepts,
+run as the image's user with the volumes its settings point at."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import tomllib
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+import kubernetes_validate
 import pytest
-import yaml
+from starlette.routing import Route
 
-from extplane.config import Settings
+from extplane.config import CONFIG_FILE_ENV, Settings
+from extplane.gateway import GatewaySettings, create_app
 from extplane.gateway.registry import load_bindings
 from extplane.suite import GATEWAY, GRPC_SERVICES, SERVICE_NAMES, grpc_port
+from tests.deploy.image import load_image
+from tests.deploy.manifests import (
+    DEPLOY,
+    ENV_PREFIX,
+    container,
+    documents,
+    mount_holding,
+    mounts,
+    pod_env,
+    pod_spec,
+    ports,
+    setting_path,
+)
 
-DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
-
-
-def _documents(name: str) -> dict[str, dict[str, Any]]:
-    documents = list(yaml.safe_load_all((DEPLOY / f"{name}.yaml").read_text()))
-    return {document["kind"]: document for document in documents}
+IMAGE = load_image()
+# The oldest Kubernetes the manifests are written for, and the newest schema known.
+KUBERNETES_VERSIONS = ("1.31.0", kubernetes_validate.utils.latest_version())
+WILDCARDS = ("0.0.0.0", "::")
 
 
 def _container(name: str) -> dict[str, Any]:
-    (container,) = _documents(name)["Deployment"]["spec"]["template"]["spec"]["containers"]
-    return container
+    return container(name)
 
 
-def _settings_from(container: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Settings:
+def _documents(name: str) -> dict[str, dict[str, Any]]:
+    return documents(name)
+
+
+def _settings_from(name: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
     for variable in list(os.environ):
-        if variable.startswith("EXTPLANE_"):
+        if variable.startswith(ENV_PREFIX):
             monkeypatch.delenv(variable)
-    for entry in container.get("env", []):
-        monkeypatch.setenv(entry["name"], entry["value"])
+    for variable, value in pod_env(IMAGE, name).items():
+        if variable != CONFIG_FILE_ENV:  # a Secret's file: not on this machine
+            monkeypatch.setenv(variable, value)
     return Settings()
 
 
 def _ports(container: dict[str, Any]) -> dict[str, int]:
     return {port["name"]: port["containerPort"] for port in container["ports"]}
+
+
+def _has_store(name: str) -> bool:
+    return name in GRPC_SERVICES and "database_url" in type(getattr(Settings(), name)).model_fields
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
@@ -45,7 +68,7 @@ def test_each_service_runs_alone_with_settings_extplane_accepts(
 ) -> None:
     container = _container(name)
     assert container["args"] == ["serve", name]
-    settings = _settings_from(container, monkeypatch)  # raises on an unknown or bad setting
+    settings = _settings_from(name, monkeypatch)  # raises on an unknown or bad setting
     ports = _ports(container)
     assert ports["metrics"] == settings.metrics.port
     assert settings.host == "0.0.0.0"  # reachable from other pods
@@ -72,7 +95,7 @@ def test_each_service_object_selects_its_pods_and_targets_named_ports(name: str)
 def test_the_gateway_reaches_every_routed_service_through_its_kubernetes_service(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = _settings_from(_container(GATEWAY), monkeypatch)
+    settings = _settings_from(GATEWAY, monkeypatch)
     routed = {binding.method.containing_service.full_name for binding in load_bindings()}
     assert routed <= settings.gateway.upstreams.keys()
     services = {
@@ -88,8 +111,144 @@ def test_the_gateway_reaches_every_routed_service_through_its_kubernetes_service
 def test_the_capability_service_is_told_the_whole_deployment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    settings = _settings_from(_container("capabilities"), monkeypatch)
+    settings = _settings_from("capabilities", monkeypatch)
     deployed = {path.stem for path in DEPLOY.glob("*.yaml")}
     assert settings.capabilities.deployment_services is not None
     assert set(settings.capabilities.deployment_services) == deployed
     assert deployed <= set(SERVICE_NAMES)
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_object_is_valid_for_kubernetes(name: str, version: str) -> None:
+    for document in _documents(name).values():
+        kubernetes_validate.validate(document, version, strict=True)
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_variable_set_is_a_setting_extplane_knows(name: str) -> None:
+    for variable in pod_env(IMAGE, name):
+        if variable.startswith(ENV_PREFIX):
+            setting_path(variable)  # raises for a setting that does not exist
+
+
+def test_the_image_binds_every_server_to_a_wildcard_and_keeps_data_in_its_volume(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable in list(os.environ):
+        if variable.startswith(ENV_PREFIX):
+            monkeypatch.delenv(variable)
+    for variable, value in IMAGE.env.items():
+        if variable.startswith(ENV_PREFIX):
+            setting_path(variable)
+            monkeypatch.setenv(variable, value)
+    settings = Settings()
+    assert settings.host in WILDCARDS
+    assert settings.metrics.host in WILDCARDS
+    data_dir = PurePosixPath(settings.data_dir)
+    assert data_dir.is_absolute(), "a relative data_dir lands in the root-owned WORKDIR"
+    assert IMAGE.workdir not in (data_dir, *data_dir.parents)
+    assert any(volume in data_dir.parents for volume in IMAGE.volumes), (data_dir, IMAGE.volumes)
+
+
+def test_the_image_runs_its_console_script_as_a_fixed_non_root_user() -> None:
+    assert IMAGE.uid != 0
+    assert IMAGE.gid != 0
+    assert (IMAGE.created_uid, IMAGE.created_gid) == (IMAGE.uid, IMAGE.gid)
+    project = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())["project"]
+    assert IMAGE.entrypoint == ("extplane",)
+    assert "extplane" in project["scripts"]
+    assert IMAGE.cmd == ("up",)
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_each_pod_runs_as_the_image_user_with_nothing_to_escalate(name: str) -> None:
+    pod = pod_spec(name)["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert pod["runAsUser"] == IMAGE.uid
+    assert pod["runAsGroup"] == IMAGE.gid
+    assert pod["fsGroup"] == IMAGE.gid
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    own = _container(name)["securityContext"]
+    assert own["allowPrivilegeEscalation"] is False
+    assert own["readOnlyRootFilesystem"] is True
+    assert own["capabilities"] == {"drop": ["ALL"]}
+    # Nothing in the container overrides the pod's user back.
+    assert not {"runAsUser", "runAsGroup", "runAsNonRoot", "privileged"} & own.keys()
+    assert pod_spec(name)["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_path_the_service_writes_is_a_writable_volume(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings_from(name, monkeypatch)
+    tmp = mount_holding(name, PurePosixPath("/tmp"))
+    assert tmp is not None
+    assert not tmp.read_only
+    assert "emptyDir" in tmp.volume
+    if _has_store(name):
+        data = mount_holding(name, PurePosixPath(settings.data_dir))
+        assert data is not None, f"{name}: nothing mounted at {settings.data_dir}"
+        assert not data.read_only
+        assert data.volume.keys() & {"emptyDir", "persistentVolumeClaim", "ephemeral"}
+        # The service creates (and owns) its data directory inside the mount point.
+        assert data.path != PurePosixPath(settings.data_dir)
+    for mount in mounts(name):
+        if "emptyDir" in mount.volume:
+            assert mount.volume["emptyDir"].get("sizeLimit"), f"{mount.path}: unbounded"
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_file_setting_names_a_file_of_a_mounted_secret_the_user_can_read(
+    name: str,
+) -> None:
+    files = {
+        variable: PurePosixPath(value)
+        for variable, value in pod_env(IMAGE, name).items()
+        if variable == CONFIG_FILE_ENV or variable.endswith("_FILE")
+    }
+    for variable, path in files.items():
+        mount = mount_holding(name, path)
+        assert mount is not None, f"{variable}={path}: not in any volume"
+        assert mount.read_only
+        secret = mount.volume["secret"]
+        mode = secret["defaultMode"]
+        # Files of a Secret belong to root; fsGroup makes them the user's group's.
+        assert mode & 0o040, f"{variable}: mode {mode:o} is not group-readable"
+        assert not mode & 0o007, f"{variable}: mode {mode:o} is readable by others"
+    for mount in mounts(name):
+        if "secret" in mount.volume:
+            assert mount.read_only
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_the_drain_ends_before_kubernetes_kills_the_pod(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings_from(name, monkeypatch)
+    assert settings.shutdown_grace_s < pod_spec(name)["terminationGracePeriodSeconds"]
+
+
+@pytest.mark.parametrize("name", SERVICE_NAMES)
+def test_every_probe_targets_a_port_the_container_serves(name: str) -> None:
+    served = ports(name)
+    for probe_name in ("readinessProbe", "livenessProbe"):
+        probe = _container(name)[probe_name]
+        if "grpc" in probe:
+            assert probe["grpc"]["port"] in served.values()
+            assert probe["grpc"].get("service", "") == ""  # the server's overall health
+        else:
+            port = probe["httpGet"]["port"]
+            assert port in served or port in served.values()
+
+
+def test_the_gateway_probes_are_routes_of_the_gateway_app() -> None:
+    app = create_app(GatewaySettings(), lambda service: "127.0.0.1:1")
+    paths = {route.path for route in app.routes if isinstance(route, Route)}
+    for probe_name in ("readinessProbe", "livenessProbe"):
+        assert _container(GATEWAY)[probe_name]["httpGet"]["path"] in paths
+
+
+def test_the_deploy_folder_holds_one_manifest_per_service() -> None:
+    assert {path.stem for path in Path(DEPLOY).glob("*.yaml")} == set(SERVICE_NAMES)

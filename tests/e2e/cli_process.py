@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import re
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -23,6 +24,8 @@ class RunningCli:
     process: subprocess.Popen[str]
     addresses: dict[str, str] = field(default_factory=dict)
     stdout_lines: list[str] = field(default_factory=list)
+    # The last lines of stderr (the JSON logs), kept as they arrive.
+    stderr_tail: list[str] = field(default_factory=list)
 
     def grpc_target(self, name: str) -> str:
         return self.addresses[name].removeprefix("grpc://")
@@ -54,19 +57,33 @@ def ephemeral_env(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dic
     return env
 
 
-def start_cli(args: list[str], env: Mapping[str, str], expect: set[str]) -> RunningCli:
-    """Start `extplane ARGS` and wait until it has printed an address for each of `expect`."""
+CLI_MODULE = (sys.executable, "-m", "extplane.cli")
+
+
+def start_cli(
+    args: list[str],
+    env: Mapping[str, str],
+    expect: set[str],
+    *,
+    command: Sequence[str] = CLI_MODULE,
+    cwd: Path | None = None,
+) -> RunningCli:
+    """Start `extplane ARGS` and wait until it has printed an address for each of `expect`.
+
+    `command` is how `extplane` is spelled (the installed console script, say).
+    """
     process = subprocess.Popen(
-        [sys.executable, "-m", "extplane.cli", *args],
+        [*command, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=dict(env),
+        cwd=cwd,
     )
     running = RunningCli(process)
     lines: queue.Queue[str | None] = queue.Queue()
     threading.Thread(target=_pump, args=(process.stdout, lines), daemon=True).start()
-    stderr_tail: list[str] = []
+    stderr_tail = running.stderr_tail
     threading.Thread(target=_keep_tail, args=(process.stderr, stderr_tail), daemon=True).start()
     deadline = time.monotonic() + 60
     while not expect <= running.addresses.keys():
@@ -100,3 +117,31 @@ def _keep_tail(stream: IO[str] | None, tail: list[str]) -> None:
     for line in stream:
         tail.append(line)
         del tail[:-50]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+async def run_extplane(
+    *args: str, env: Mapping[str, str] | None = None, stdin: bytes = b"", cwd: Path | None = None
+) -> CliResult:
+    """`extplane ARGS` to completion, as a user's shell runs it; no EXTPLANE_* leaks in."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("EXTPLANE_")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "extplane.cli",
+        *args,
+        env={**clean, **(env or {})},
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(stdin), timeout=60)
+    assert process.returncode is not None
+    return CliResult(process.returncode, out.decode(), err.decode())

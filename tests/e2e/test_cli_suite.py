@@ -130,7 +130,9 @@ def test_gateway_alone_answers_503_with_a_status_body_when_capabilities_is_down(
     status = response.json()
     assert status["code"] == grpc.StatusCode.UNAVAILABLE.value[0]
     assert status["message"]
-    assert httpx.get(f"{gateway.http_base()}/readyz", timeout=30).status_code == 503
+    # The upstream's health is reported, but the gateway itself stays ready.
+    assert httpx.get(f"{gateway.http_base()}/upstreamz", timeout=30).status_code == 503
+    assert httpx.get(f"{gateway.http_base()}/readyz", timeout=30).status_code == 200
     assert httpx.get(f"{gateway.http_base()}/healthz", timeout=30).status_code == 200
     assert gateway.terminate() == 0
 

@@ -97,6 +97,24 @@ def test_usage_recorded_by_the_adapter_is_billed_over_http(
     assert int(body["total"]["events"]) == 120
     assert int(body["total"]["tokensIn"]) == 120_000
 
+    shell = subprocess.run(
+        [
+            sys.executable, "-m", "extplane.cli", "metering", "usage",
+            "--start", params["start_time"], "--window", "hour", "--group-by", "model", "--json",
+            "--address", suite.grpc_target("metering"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**ephemeral_env(tmp_path), "EXTPLANE_TOKEN": BILLING},
+    )  # fmt: skip
+    assert shell.returncode == 0, shell.stderr
+    printed = json.loads(shell.stdout)
+    assert printed["total"]["cost"] == body["total"]["cost"]
+    assert [(b["window_start"], b["model"], str(b["events"])) for b in printed["buckets"]] == [
+        (b["windowStart"], b["model"], b["events"]) for b in body["buckets"]
+    ]
+
     listed = httpx.get(
         f"{base}/v1/metering/events",
         params={"namespace": "team-b", "page_size": 100},

@@ -30,6 +30,7 @@ from query_fakes import (
 
 from extplane.gateway import GatewayServer, GatewaySettings
 from extplane.gateway.registry import HttpBinding
+from extplane.gateway.types import UpstreamResolver
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 CAPABILITY_SERVICE = "orloj.extensions.v1.CapabilityProvider"
@@ -93,6 +94,7 @@ class Upstream:
     address: str
     metering: FakeMeteringQuery
     audit: FakeAuditQuery
+    server: grpc.aio.Server
 
 
 @dataclass
@@ -108,11 +110,14 @@ async def open_gateway(
     bindings: Sequence[HttpBinding] | None = None,
     tracer_provider: TracerProvider | None = None,
     metrics_registry: CollectorRegistry | None = None,
+    upstream_for: UpstreamResolver | None = None,
 ) -> Gateway:
+    """The gateway on 127.0.0.1, routing every service to `upstream_address`
+    unless `upstream_for` says otherwise."""
     server = GatewayServer(
         settings or GatewaySettings(port=0),
         host="127.0.0.1",
-        upstream_for=lambda service: upstream_address,
+        upstream_for=upstream_for or (lambda service: upstream_address),
         bindings=bindings,
         tracer_provider=tracer_provider,
         metrics_registry=metrics_registry,
@@ -142,6 +147,6 @@ async def serving_upstream(*, health: bool = True) -> AsyncIterator[Upstream]:
     for service in ROUTED_SERVICES:
         await health_servicer.set(service, health_pb2.HealthCheckResponse.SERVING)
     try:
-        yield Upstream(provider, health_servicer, f"127.0.0.1:{port}", metering, audit)
+        yield Upstream(provider, health_servicer, f"127.0.0.1:{port}", metering, audit, server)
     finally:
         await server.stop(None)

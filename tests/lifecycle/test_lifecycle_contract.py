@@ -19,9 +19,10 @@ from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
 from extplane.metering.service import MeteringService
-from extplane.runtime.auth import Authorizer
+from extplane.runtime import Metrics, MetricsEndpoint
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
-from extplane.runtime.metrics import Metrics, MetricsEndpoint
+from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.server import GrpcServer
 from extplane.suite import Suite
 from tests.loopback import dead_address
@@ -47,18 +48,22 @@ def _capabilities() -> CapabilitiesService:
 
 def _metering() -> MeteringService:
     settings = _settings()
-    return MeteringService(settings.metering, data_dir=settings.data_dir, auth=settings.auth)
+    return MeteringService(settings.metering, _kit(settings))
 
 
 def _audit() -> AuditService:
     settings = _settings()
-    return AuditService(
-        settings.audit, data_dir=settings.data_dir, authorizer=Authorizer(settings.auth)
-    )
+    return AuditService(settings.audit, _kit(settings))
+
+
+def _kit(settings: Settings) -> ServiceKit:
+    return ServiceKit.for_directory(settings.data_dir, auth=settings.auth)
 
 
 def _grpc_server() -> GrpcServer:
-    return GrpcServer(_capabilities(), host="127.0.0.1", port=0, settings=_settings())
+    return GrpcServer(
+        _capabilities(), host="127.0.0.1", port=0, shutdown_grace_s=_settings().shutdown_grace_s
+    )
 
 
 def _gateway() -> GatewayServer:
@@ -74,6 +79,13 @@ def _suite() -> Suite:
     return Suite(_settings(), metrics=Metrics())
 
 
+def _retention_loop() -> RetentionLoop:
+    async def prune_nothing() -> int:
+        return 0
+
+    return RetentionLoop("test", prune_nothing, interval_s=3600)
+
+
 COMPONENTS: dict[str, Callable[[], Lifecycle]] = {
     "capabilities service": _capabilities,
     "metering service": _metering,
@@ -82,6 +94,7 @@ COMPONENTS: dict[str, Callable[[], Lifecycle]] = {
     "gateway server": _gateway,
     "metrics endpoint": _metrics_endpoint,
     "suite": _suite,
+    "retention loop": _retention_loop,
 }
 
 pytestmark = pytest.mark.parametrize("make", COMPONENTS.values(), ids=COMPONENTS.keys())

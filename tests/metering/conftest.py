@@ -19,6 +19,8 @@ from prometheus_client import CollectorRegistry
 from extplane.metering.config import MeteringSettings
 from extplane.metering.service import MeteringService
 from extplane.runtime.auth import AuthSettings
+from extplane.runtime.kit import ServiceKit
+from tests.loopback import runtime_server
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -35,14 +37,11 @@ async def _serve(
     clock = options.pop("clock", None) or WallClock()
     registry = CollectorRegistry()
     settings = MeteringSettings(port=0, database_url=database_url, **options)
-    service = MeteringService(
-        settings,
-        data_dir=data_dir,
-        auth=AuthSettings.model_validate(AUTH),
-        clock_ns=clock,
-        registry=registry,
+    kit = ServiceKit.for_directory(
+        data_dir, auth=AuthSettings.model_validate(AUTH), registry=registry, clock_ns=clock
     )
-    server = grpc.aio.server()
+    service = MeteringService(settings, kit)
+    server = runtime_server()
     service.add_to_server(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

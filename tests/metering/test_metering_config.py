@@ -13,9 +13,9 @@ from pydantic import ValidationError
 
 from extplane.config import Settings, load_settings
 from extplane.metering.config import MeteringSettings
-from extplane.metering.postgres_store import PostgresMeteringStore
-from extplane.metering.service import open_store
-from extplane.metering.sqlite_store import SqliteMeteringStore
+from extplane.metering.service import metering_store
+from extplane.metering.store.postgres import PostgresMeteringStore
+from extplane.metering.store.sqlite import SqliteMeteringStore
 
 
 def test_the_defaults() -> None:
@@ -90,9 +90,9 @@ def test_invalid_settings_are_refused_naming_the_field(values: dict[str, Any], f
 
 
 def test_the_database_url_chooses_the_store(tmp_path: Path) -> None:
-    default = open_store(MeteringSettings(), tmp_path)
-    relative = open_store(MeteringSettings(database_url="sqlite:usage/m.db"), tmp_path)
-    postgres = open_store(
+    default = metering_store(MeteringSettings(), tmp_path)
+    relative = metering_store(MeteringSettings(database_url="sqlite:usage/m.db"), tmp_path)
+    postgres = metering_store(
         MeteringSettings(database_url="postgresql://u:secret@127.0.0.1:5432/db"), tmp_path
     )
 
@@ -102,4 +102,4 @@ def test_the_database_url_chooses_the_store(tmp_path: Path) -> None:
     assert isinstance(postgres, PostgresMeteringStore)
     assert "secret" not in postgres.description
     with pytest.raises(ValueError, match="database_url"):
-        open_store(MeteringSettings(database_url="mysql://x"), tmp_path)
+        metering_store(MeteringSettings(database_url="mysql://x"), tmp_path)

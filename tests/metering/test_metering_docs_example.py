@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import cast
 
-import grpc
 from metering_support import DOC, documented_toml
 
 from extplane.config import load_settings
 from extplane.metering.service import MeteringService
+from extplane.runtime.kit import ServiceKit
+from tests.loopback import runtime_server
 
 TOKEN = "docs-example-token-0123456789"
 
@@ -33,8 +34,9 @@ async def test_the_documented_example_records_and_prices_an_event(tmp_path: Path
     config = tmp_path / "extplane.toml"
     config.write_text(toml)
     settings = load_settings(config, data_dir=tmp_path)
-    service = MeteringService(settings.metering, data_dir=tmp_path, auth=settings.auth)
-    server = grpc.aio.server()
+    kit = ServiceKit.for_directory(tmp_path, auth=settings.auth)
+    service = MeteringService(settings.metering, kit)
+    server = runtime_server()
     service.add_to_server(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

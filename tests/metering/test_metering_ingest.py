@@ -12,7 +12,7 @@ import grpc
 import pytest
 from metering_support import NOW, Metering, StartMetering, event, fields, ns
 
-from extplane.metering.rows import EventRow
+from extplane.metering.event_rows import EventRow
 from extplane.metering.store import IngestOutcome
 
 

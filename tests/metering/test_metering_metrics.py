@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from extplane.metering.config import MeteringSettings
 from extplane.metering.metrics import MeteringMetrics
 from extplane.metering.service import MeteringService
-from extplane.runtime.auth import AuthSettings
-from extplane.runtime.metrics import process_metrics
+from extplane.runtime import process_metrics
+from extplane.runtime.kit import ServiceKit
 
 EVENTS = "extplane_metering_events_total"
 TOKENS = "extplane_metering_tokens_total"
@@ -90,7 +90,7 @@ def test_families_are_registered_once_per_registry() -> None:
 
 
 async def test_the_service_reports_to_the_process_registry_by_default(tmp_path: Path) -> None:
-    service = MeteringService(MeteringSettings(port=0), data_dir=tmp_path, auth=AuthSettings())
+    service = MeteringService(MeteringSettings(port=0), ServiceKit.for_directory(tmp_path))
     registry = process_metrics().registry
     before = registry.get_sample_value("extplane_metering_pruned_events_total") or 0.0
 

@@ -14,8 +14,9 @@ from metering_support import READER, event
 from extplane.config import Settings
 from extplane.metering.config import MeteringSettings
 from extplane.metering.service import QUERY_SERVICE, SINK_SERVICE, MeteringService
+from extplane.runtime import Metrics
 from extplane.runtime.auth import AuthSettings
-from extplane.runtime.metrics import Metrics
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.server import GrpcServer
 from extplane.suite import GRPC_SERVICES, Suite, served_by
 from extplane_protos.orloj.extensions.v1 import (
@@ -24,14 +25,12 @@ from extplane_protos.orloj.extensions.v1 import (
     metering_query_pb2,
     metering_query_pb2_grpc,
 )
-from tests.loopback import unused_port
+from tests.loopback import runtime_server, unused_port
 
 
 def _service(tmp_path: Path, **settings: object) -> MeteringService:
     return MeteringService(
-        MeteringSettings.model_validate({"port": 0, **settings}),
-        data_dir=tmp_path,
-        auth=AuthSettings(),
+        MeteringSettings.model_validate({"port": 0, **settings}), ServiceKit.for_directory(tmp_path)
     )
 
 
@@ -61,7 +60,7 @@ async def test_on_the_shared_server_both_services_are_healthy_and_reflected(
         _service(tmp_path),
         host="127.0.0.1",
         port=0,
-        settings=Settings(data_dir=tmp_path),
+        shutdown_grace_s=Settings().shutdown_grace_s,
         metrics=Metrics(),
     )
     await server.start()
@@ -121,12 +120,14 @@ async def test_an_unreachable_postgres_fails_the_start(tmp_path: Path) -> None:
 async def test_a_stopped_service_refuses_queries_as_unavailable(tmp_path: Path) -> None:
     service = MeteringService(
         MeteringSettings(port=0),
-        data_dir=tmp_path,
-        auth=AuthSettings.model_validate(
-            {"tokens": [{"name": "r", "token": READER[0][1][7:], "roles": ["metering.reader"]}]}
+        ServiceKit.for_directory(
+            tmp_path,
+            auth=AuthSettings.model_validate(
+                {"tokens": [{"name": "r", "token": READER[0][1][7:], "roles": ["metering.reader"]}]}
+            ),
         ),
     )
-    server = grpc.aio.server()
+    server = runtime_server()
     service.add_to_server(server)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

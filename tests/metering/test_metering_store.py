@@ -13,11 +13,11 @@ import pytest
 from metering_support import NOW, ns
 
 from extplane.metering.config import MeteringSettings
+from extplane.metering.event_rows import EventRow
 from extplane.metering.recorder import Recorder
-from extplane.metering.rows import EventRow
-from extplane.metering.schema import COMPONENT
-from extplane.metering.service import open_store
+from extplane.metering.service import metering_store
 from extplane.metering.store import EventFilter, EventsQuery, IngestOutcome, MeteringStore
+from extplane.metering.store.schema import COMPONENT
 
 T0 = ns(NOW)
 
@@ -28,7 +28,7 @@ def row(event_id: str | None, *, at: int = T0, namespace: str = "team-a") -> Eve
 
 @pytest.fixture
 async def store(database_url: str, tmp_path: Path) -> AsyncIterator[MeteringStore]:
-    opened = open_store(MeteringSettings(database_url=database_url), tmp_path)
+    opened = metering_store(MeteringSettings(database_url=database_url), tmp_path)
     await opened.open()
     yield opened
     await opened.close()
@@ -49,12 +49,12 @@ async def _applied_versions(database_url: str) -> list[int]:
 async def test_opening_runs_the_migrations_once(
     store: MeteringStore, database_url: str, tmp_path: Path
 ) -> None:
-    again = open_store(MeteringSettings(database_url=database_url), tmp_path)
+    again = metering_store(MeteringSettings(database_url=database_url), tmp_path)
     await again.open()
     await again.close()
 
     assert COMPONENT == "metering"
-    assert await _applied_versions(database_url) == [1]
+    assert await _applied_versions(database_url) == [1, 2]
 
 
 async def test_several_requests_share_one_transaction_with_their_own_outcomes(
@@ -74,8 +74,8 @@ async def test_several_requests_share_one_transaction_with_their_own_outcomes(
 
 
 async def test_expired_rows_are_skipped_and_reported_by_position(store: MeteringStore) -> None:
-    store.set_horizon(T0)
-    store.set_horizon(T0 - 1000)  # the horizon only rises
+    await store.raise_horizon(T0)
+    await store.raise_horizon(T0 - 1000)  # the horizon only rises
 
     (outcome,) = await store.ingest(
         [[row("x", at=T0 - 1), row("y"), row("x"), row("y"), row("z", at=1)]]
@@ -85,6 +85,26 @@ async def test_expired_rows_are_skipped_and_reported_by_position(store: Metering
     assert outcome == IngestOutcome(
         accepted=2, duplicates=1, expired=2, skipped=frozenset({0, 3, 4})
     )
+
+
+async def test_a_prune_by_one_replica_expires_the_retries_another_receives(
+    store: MeteringStore, database_url: str, tmp_path: Path
+) -> None:
+    """Two stores on one database (replicas, or processes on one SQLite file): what
+    one prunes, a retry through the other must not store again (it would count twice)."""
+    other = metering_store(MeteringSettings(database_url=database_url), tmp_path)
+    await other.open()
+    try:
+        await store.ingest([[row("e", at=T0 - 10)]])
+        assert await other.prune(T0) == 1
+
+        (retried,) = await store.ingest([[row("e", at=T0 - 10)]])
+        (fresh,) = await store.ingest([[row("f")]])
+    finally:
+        await other.close()
+
+    assert retried == IngestOutcome(accepted=0, expired=1, skipped=frozenset({0}))
+    assert fresh == IngestOutcome(accepted=1)
 
 
 async def test_concurrent_records_commit_together(store: MeteringStore) -> None:
@@ -97,7 +117,6 @@ async def test_concurrent_records_commit_together(store: MeteringStore) -> None:
 
     store.ingest = counting  # type: ignore[method-assign]
     recorder = Recorder(store, max_commit_events=10_000)
-    recorder.start()
 
     outcomes = await asyncio.gather(*(recorder.record([row(f"r{i}")]) for i in range(50)))
     await recorder.close()
@@ -116,7 +135,6 @@ async def test_a_transaction_holds_at_most_max_commit_events(store: MeteringStor
 
     store.ingest = counting  # type: ignore[method-assign]
     recorder = Recorder(store, max_commit_events=1000)
-    recorder.start()
 
     await asyncio.gather(
         *(recorder.record([row(f"b{k}-{i}") for i in range(400)]) for k in range(5))
@@ -128,7 +146,6 @@ async def test_a_transaction_holds_at_most_max_commit_events(store: MeteringStor
 
 async def test_a_closed_recorder_still_commits_what_was_queued(store: MeteringStore) -> None:
     recorder = Recorder(store, max_commit_events=10_000)
-    recorder.start()
 
     pending = [asyncio.ensure_future(recorder.record([row(f"q{i}")])) for i in range(10)]
     await asyncio.sleep(0)

@@ -72,7 +72,7 @@ COST = {
     "e6": "118.518516",
     "e7": "0.0002",
 }
-NOW = at("2026-03-14T12:00:00")
+NOW = at("2026-03-14T08:00:00")
 
 
 async def _loaded(start_metering: StartMetering, **options: Any) -> Metering:
@@ -383,3 +383,39 @@ async def test_a_failing_store_read_is_unavailable_without_its_details(
             await call
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
         assert "/var/lib" not in (failed.value.details() or "")
+
+
+async def _huge(metering: Metering, count: int) -> None:
+    """`count` events of 4e18 input tokens each, stored past validation: sums beyond
+    what 9.2M events at the per-event maximum reach, without storing millions."""
+    stamp = ns(at("2026-03-14T08:00:00"))
+    row = (stamp, "team-a", "t", "a", "m", 4 * 10**18, 1, 0, 0, None)
+    await metering.service.store.ingest([[row] * count])
+
+
+async def test_sums_near_the_int64_limit_are_exact(start_metering: StartMetering) -> None:
+    metering = await start_metering()
+    await _huge(metering, 2)
+    await metering.record(event(ns(at("2026-03-14T08:00:01")), namespace="team-a", tokens_in=7))
+
+    usage = await metering.usage(
+        start_time=at("2026-03-14T00:00:00"), end_time=at("2026-03-14T09:00:00")
+    )
+
+    assert usage.total.tokens_in == 8 * 10**18 + 7
+    assert usage.total.events == 3
+
+
+async def test_a_sum_no_int64_can_hold_is_out_of_range_not_unavailable(
+    start_metering: StartMetering,
+) -> None:
+    metering = await start_metering()
+    await _huge(metering, 3)
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await metering.usage(
+            start_time=at("2026-03-14T00:00:00"), end_time=at("2026-03-14T09:00:00")
+        )
+
+    assert refused.value.code() == grpc.StatusCode.OUT_OF_RANGE
+    assert "exceeds int64" in (refused.value.details() or "")

@@ -10,8 +10,8 @@ import pytest
 from runtime_slow_service import SlowCapabilities, SlowDefinition
 
 from extplane.config import MetricsSettings, Settings
+from extplane.runtime import Metrics
 from extplane.runtime.channels import create_channel
-from extplane.runtime.metrics import Metrics
 from extplane.runtime.server import GrpcServer
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2_grpc
 
@@ -38,7 +38,13 @@ def definition(servicer: SlowCapabilities) -> SlowDefinition:
 
 @pytest.fixture
 def server(definition: SlowDefinition, settings: Settings, metrics: Metrics) -> GrpcServer:
-    return GrpcServer(definition, host="127.0.0.1", port=0, settings=settings, metrics=metrics)
+    return GrpcServer(
+        definition,
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=settings.shutdown_grace_s,
+        metrics=metrics,
+    )
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from typing import Any
 from runtime_slow_service import SlowCapabilities, SlowDefinition
 
 from extplane.config import load_settings
+from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.logs import configure_logging
-from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
 from extplane.runtime.signals import run_until_signal
 from extplane.runtime.tracing import configure_tracing
@@ -62,7 +62,11 @@ async def main() -> None:
     servicer = DrainAwareCapabilities()
     metrics = Metrics()
     server = GrpcServer(
-        SlowDefinition(servicer), host="127.0.0.1", port=0, settings=settings, metrics=metrics
+        SlowDefinition(servicer),
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=settings.shutdown_grace_s,
+        metrics=metrics,
     )
 
     async def announce() -> None:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from extplane.runtime import auth
 from extplane.runtime.auth import AUDIT_READER, METERING_READER, Authorizer, AuthSettings
+from tests.loopback import runtime_server
 
 READER = "reader-token-0123456789"
 AUDITOR = "auditor-token-0123456789"
@@ -39,7 +40,7 @@ async def target() -> AsyncIterator[str]:
     async def read(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         return (await authorizer.require(context, request.decode())).encode()
 
-    server = grpc.aio.server()
+    server = runtime_server()
     server.add_generic_rpc_handlers(
         [
             grpc.method_handlers_generic_handler(

@@ -11,7 +11,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from runtime_slow_service import ONWARD_CAP_S, SERVICE_NAME, SlowCapabilities
 
-from extplane.runtime.metrics import Metrics
+from extplane.runtime import Metrics
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 REQUEST = capabilities_pb2.CapabilitiesRequest()

@@ -11,8 +11,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from runtime_slow_service import SERVICE_NAME, SlowCapabilities, SlowDefinition
 
 from extplane.config import Settings
+from extplane.runtime import Metrics
 from extplane.runtime.channels import create_channel
-from extplane.runtime.metrics import Metrics
 from extplane.runtime.server import GrpcServer
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
@@ -32,7 +32,13 @@ async def test_not_serving_until_the_service_started_then_serving(
 ) -> None:
     gate = asyncio.Event()
     definition = SlowDefinition(SlowCapabilities(), start_gate=gate)
-    server = GrpcServer(definition, host="127.0.0.1", port=0, settings=settings, metrics=metrics)
+    server = GrpcServer(
+        definition,
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=settings.shutdown_grace_s,
+        metrics=metrics,
+    )
     starting = asyncio.ensure_future(server.start())
     try:
         await asyncio.wait_for(definition.start_entered.wait(), WAIT_S)

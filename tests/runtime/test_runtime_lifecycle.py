@@ -11,9 +11,9 @@ import pytest
 from runtime_slow_service import SlowCapabilities, SlowDefinition
 
 from extplane.config import Settings
+from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.channels import create_channel
 from extplane.runtime.lifecycle import AsyncLifecycle, Drainable
-from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
 from extplane.runtime.signals import run_until_signal
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
@@ -39,7 +39,7 @@ def make_server(settings: Settings, metrics: Metrics, port: int = 0) -> GrpcServ
         SlowDefinition(SlowCapabilities()),
         host="127.0.0.1",
         port=port,
-        settings=settings,
+        shutdown_grace_s=settings.shutdown_grace_s,
         metrics=metrics,
     )
 
@@ -63,7 +63,13 @@ async def test_stop_is_safe_without_start_and_twice(settings: Settings, metrics:
 async def test_failed_service_start_releases_the_port(settings: Settings, metrics: Metrics) -> None:
     definition = SlowDefinition(SlowCapabilities())
     definition.fail_start = RuntimeError("store unavailable")
-    failing = GrpcServer(definition, host="127.0.0.1", port=0, settings=settings, metrics=metrics)
+    failing = GrpcServer(
+        definition,
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=settings.shutdown_grace_s,
+        metrics=metrics,
+    )
 
     with pytest.raises(RuntimeError, match="store unavailable"):
         await failing.start()
@@ -101,7 +107,13 @@ async def test_signal_while_starting_abandons_the_start_and_returns(
 ) -> None:
     gate = asyncio.Event()  # never set: the service would start forever
     definition = SlowDefinition(SlowCapabilities(), start_gate=gate)
-    server = GrpcServer(definition, host="127.0.0.1", port=0, settings=settings, metrics=metrics)
+    server = GrpcServer(
+        definition,
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=settings.shutdown_grace_s,
+        metrics=metrics,
+    )
     log: list[str] = []
     running = asyncio.ensure_future(run_until_signal([Recorder("a", log), server], grace=WAIT_S))
 

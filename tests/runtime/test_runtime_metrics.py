@@ -14,8 +14,8 @@ from prometheus_client.samples import Sample
 from runtime_slow_service import SERVICE_NAME, SlowCapabilities, SlowDefinition
 
 from extplane.config import MetricsSettings, Settings
+from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.channels import create_channel
-from extplane.runtime.metrics import Metrics, MetricsEndpoint
 from extplane.runtime.server import GrpcServer
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
@@ -78,7 +78,7 @@ async def test_servers_of_one_process_share_the_endpoint_and_services_add_their_
             SlowDefinition(SlowCapabilities()),
             host="127.0.0.1",
             port=0,
-            settings=settings,
+            shutdown_grace_s=settings.shutdown_grace_s,
             metrics=metrics,
         )
         for _ in range(2)

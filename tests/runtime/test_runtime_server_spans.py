@@ -26,11 +26,11 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, StatusCode
 from runtime_slow_service import SERVICE_NAME, SlowCapabilities
 
+from extplane.runtime import Metrics
 from extplane.runtime.health import SERVING, DrainingHealth
-from extplane.runtime.metrics import Metrics
 from extplane.runtime.observing import ObservingInterceptor
 from extplane.runtime.rpc_log import RpcLog
-from extplane.runtime.tracing import ServerSpans
+from extplane.runtime.server_spans import ServerSpans
 from extplane_protos.orloj.extensions.v1 import (
     audit_query_pb2,
     audit_query_pb2_grpc,

@@ -87,3 +87,28 @@ async def test_postgres_replicas_starting_together_migrate_once(postgres_dsn: st
     finally:
         for pool in pools:
             await pool.close()
+
+
+async def test_components_sharing_a_fresh_postgres_migrate_together(postgres_dsn: str) -> None:
+    """Metering and audit starting at once on one new database both come up (they
+    used to race to create the migrations table and one failed)."""
+    other = [
+        Migration(
+            1,
+            "things",
+            sqlite=["CREATE TABLE things (id INTEGER PRIMARY KEY)"],
+            postgres=["CREATE TABLE things (id BIGSERIAL PRIMARY KEY)"],
+        )
+    ]
+    pools = [await create_pool(postgres_dsn, max_size=2) for _ in range(4)]
+    try:
+        applied = await asyncio.gather(
+            migrate_postgres(pools[0], "demo", STEPS),
+            migrate_postgres(pools[1], "other", other),
+            migrate_postgres(pools[2], "demo", STEPS),
+            migrate_postgres(pools[3], "other", other),
+        )
+        assert sorted(applied) == [[], [], [1], [1, 2]]
+    finally:
+        for pool in pools:
+            await pool.close()

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from extplane.capabilities.core import KNOWN_SERVICES
 from extplane.config import Settings
 from extplane.gateway.registry import load_bindings
+from extplane.runtime.kit import ServiceKit
 from extplane.suite import GRPC_SERVICES, SERVICE_NAMES, served_by
 
 
 @pytest.mark.parametrize("name", GRPC_SERVICES)
-def test_each_entry_serves_what_its_definition_registers(name: str) -> None:
+def test_each_entry_serves_what_its_definition_registers(name: str, tmp_path: Path) -> None:
     entry = GRPC_SERVICES[name]
-    definition = entry.build(Settings(), [name])
+    definition = entry.build(Settings(), ServiceKit.for_directory(tmp_path), [name])
     assert definition.name == name
     assert tuple(definition.service_names) == entry.serves
 

@@ -1,19 +1,47 @@
 """Typed Python clients and helpers for the extplane services.
 
 Generated stubs live in `extplane_protos`; this package wraps them for
-runtimes and tools: typed clients, the runtime-side metering and audit sinks
-(never blocking, never raising; docs/adapters.md), the Alga error mapping, test
-doubles (`extplane_client.testing`).
+runtimes and tools: typed clients of the capability, metering query and audit
+query APIs, the runtime-side metering and audit sinks (never blocking, never
+raising; docs/adapters.md), the Alga error mapping, test doubles
+(`extplane_client.testing`).
 """
 
+from extplane_client.audit_query import AuditQueryClient, AuditQueryError
 from extplane_client.audit_sink import AuditSink, GrpcAuditSink, NoopAuditSink
+from extplane_client.audit_types import (
+    AuditCheckpoint,
+    AuditCheckpointsPage,
+    AuditEventsPage,
+    AuditPublicKey,
+    AuditRecord,
+    AuditTamper,
+    AuditVerdict,
+)
 from extplane_client.capabilities import CapabilitiesClient, CapabilitiesError, CapabilitySnapshot
 from extplane_client.delivery import DeliveryOptions, DeliveryStats
 from extplane_client.errors import ExtplaneError
+from extplane_client.metering_query import (
+    MeteringEventsPage,
+    MeteringQueryClient,
+    MeteringQueryError,
+    StoredMeteringEvent,
+    UsageBucket,
+    UsageReport,
+)
 from extplane_client.metering_sink import GrpcMeteringSink, MeteringSink, NoopMeteringSink
 
 __all__ = [
+    "AuditCheckpoint",
+    "AuditCheckpointsPage",
+    "AuditEventsPage",
+    "AuditPublicKey",
+    "AuditQueryClient",
+    "AuditQueryError",
+    "AuditRecord",
     "AuditSink",
+    "AuditTamper",
+    "AuditVerdict",
     "CapabilitiesClient",
     "CapabilitiesError",
     "CapabilitySnapshot",
@@ -22,7 +50,13 @@ __all__ = [
     "ExtplaneError",
     "GrpcAuditSink",
     "GrpcMeteringSink",
+    "MeteringEventsPage",
+    "MeteringQueryClient",
+    "MeteringQueryError",
     "MeteringSink",
     "NoopAuditSink",
     "NoopMeteringSink",
+    "StoredMeteringEvent",
+    "UsageBucket",
+    "UsageReport",
 ]

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType, TracebackType
-from typing import Self
+from types import MappingProxyType
 
 import grpc
 
+from extplane_client._rpc import ChannelClient, check_timeout, rpc_error
 from extplane_client.errors import ExtplaneError
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
@@ -57,7 +57,7 @@ class CapabilitySnapshot:
         return tuple(entry for entry in entries.split(",") if entry)
 
 
-class CapabilitiesClient:
+class CapabilitiesClient(ChannelClient):
     """Calls one capability service (or any `CapabilityProvider`).
 
     Given an address, the client opens and owns a plaintext channel and `close()`
@@ -65,16 +65,8 @@ class CapabilitiesClient:
     """
 
     def __init__(self, target: str | grpc.aio.Channel) -> None:
-        if isinstance(target, str):
-            if not target:
-                raise ValueError("target: an address like '127.0.0.1:50051' is required")
-            self._channel = grpc.aio.insecure_channel(target)
-            self._owns_channel = True
-        else:
-            self._channel = target
-            self._owns_channel = False
+        super().__init__(target)
         self._stub = capabilities_pb2_grpc.CapabilityProviderStub(self._channel)
-        self._closed = False
 
     async def snapshot(self, timeout: float = 5.0) -> CapabilitySnapshot:  # noqa: ASYNC109
         """The deployment's current snapshot; raises `CapabilitiesError` on any RPC failure.
@@ -82,36 +74,16 @@ class CapabilitiesClient:
         `timeout` (seconds) is sent as the gRPC deadline, so the service and the
         providers it asks honour it too; a local `asyncio.timeout` could not.
         """
-        if not timeout > 0:  # also refuses NaN
-            raise ValueError(f"timeout: must be > 0 seconds, got {timeout}")
-        if self._closed:
-            raise RuntimeError("CapabilitiesClient is closed")
+        check_timeout(timeout)
+        self._check_open()
         try:
             response = await self._stub.Capabilities(
                 capabilities_pb2.CapabilitiesRequest(), timeout=timeout
             )
         except grpc.aio.AioRpcError as error:
-            raise CapabilitiesError(error.code(), error.details() or "") from error
+            raise rpc_error(CapabilitiesError, error) from error
         if not response.HasField("snapshot"):
             raise CapabilitiesError(grpc.StatusCode.INTERNAL, "response carries no snapshot")
         return CapabilitySnapshot(
             features=dict(response.snapshot.features), metadata=dict(response.snapshot.metadata)
         )
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        if self._owns_channel:
-            await self._channel.close()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+
 import grpc
 
 _CODES_BY_NUMBER: dict[int, grpc.StatusCode] = {code.value[0]: code for code in grpc.StatusCode}
@@ -19,9 +22,20 @@ def status_code_from_number(number: int) -> grpc.StatusCode | None:
 
 
 class ExtplaneError(Exception):
-    """A call to an extplane service failed; `code` is its gRPC status code."""
+    """A call to an extplane service failed; `code` is its gRPC status code.
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    `field_violations` maps each request field a refusal named (INVALID_ARGUMENT
+    with a `google.rpc.BadRequest`) to what is wrong with it; empty otherwise.
+    """
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        details: str,
+        *,
+        field_violations: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(f"{code.name}: {details}" if details else code.name)
         self.code = code
         self.details = details
+        self.field_violations: Mapping[str, str] = MappingProxyType(dict(field_violations or {}))

@@ -1,33 +1,41 @@
-"""`extplane audit verify` and `extplane audit public-key`: the audit log from a shell.
+"""`extplane audit verify|public-key|export`: the audit log from a shell.
 
-Both call a running audit service over gRPC with a bearer token holding the
-`audit.reader` role (`--token`, or `EXTPLANE_TOKEN`, which keeps it out of
-the process list). `verify` exits 0 when the range is intact, 1 naming the
-first problem when it is not, 3 when it could not ask (unreachable,
-refused); 2 is a usage or configuration error, as for every command.
+Each calls a running audit service with a token holding `audit.reader`
+(`--token`, or `EXTPLANE_TOKEN`, which keeps it out of the process list).
+`verify` exits 0 when the range is intact, 1 naming the first problem when it
+is not; `export` exits 0 once every byte is written, 1 when the output could
+not be written. 3 is "could not ask" (unreachable, refused) and 2 a usage or
+configuration error, as for every query command (`extplane.cli_options`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+import tempfile
+from pathlib import Path
+from typing import IO
 
-import grpc
-
+from extplane.cli_options import (
+    EXIT_NEGATIVE,
+    EXIT_OK,
+    add_connection_options,
+    connection,
+    moment,
+    service_failed,
+)
 from extplane.config import Settings
 from extplane.runtime.channels import create_channel
-from extplane_protos.orloj.extensions.v1 import audit_query_pb2 as pb
-from extplane_protos.orloj.extensions.v1 import audit_query_pb2_grpc
+from extplane_client import AuditQueryClient, AuditQueryError, AuditVerdict
+from extplane_client.audit_query import AuditFilter
 
-TOKEN_ENV = "EXTPLANE_TOKEN"
-EXIT_INTACT = 0
-EXIT_TAMPERED = 1
-EXIT_UNVERIFIED = 3
+_FILTERS = ("actor", "action", "resource", "namespace", "outcome")
 
 
 def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    audit = commands.add_parser("audit", help="verify the audit log, print its public key")
+    audit = commands.add_parser("audit", help="verify, export the audit log; its public key")
     actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
     verify = actions.add_parser(
         "verify",
@@ -51,54 +59,105 @@ def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         help="last (default: the head)",
     )
     key = actions.add_parser("public-key", help="print the checkpoint verification key (PEM)")
-    for action in (verify, key):
-        action.add_argument("--address", help="audit service host:port (default: from config)")
-        action.add_argument(
-            "--token", help=f"bearer token with the audit.reader role (default: ${TOKEN_ENV})"
-        )
-        action.add_argument("--timeout", type=float, default=300.0, help="seconds (default: 300)")
+    export = actions.add_parser(
+        "export", help="stream the records matching a filter as JSONL or CSV"
+    )
+    export.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    for name in _FILTERS:
+        export.add_argument(f"--{name}", default="", help=f"only records of this {name}")
+    export.add_argument("--start", type=moment, help="inclusive, by event time (ISO 8601)")
+    export.add_argument("--end", type=moment, help="exclusive, by event time (ISO 8601)")
+    export.add_argument("--order", choices=("ascending", "descending"), default="ascending")
+    export.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="write here, complete or not at all (default: standard output)",
+    )
+    for action in (verify, key, export):
+        add_connection_options(action, service="audit", role="audit.reader", timeout_s=300)
 
 
 async def run_audit(args: argparse.Namespace, settings: Settings, default_host: str) -> int:
-    target = args.address or f"{default_host}:{settings.audit.port}"
-    token = args.token or os.environ.get(TOKEN_ENV, "")
-    metadata = (("authorization", f"Bearer {token}"),) if token else ()
-    async with create_channel(target) as channel:
-        stub = audit_query_pb2_grpc.AuditQueryServiceStub(channel)
+    where = connection(args, default_host, settings.audit.port)
+    async with (
+        create_channel(where.target) as channel,
+        AuditQueryClient(channel, token=where.token) as client,
+    ):
         try:
             if args.audit_command == "verify":
-                response = await stub.VerifyAuditLog(
-                    pb.VerifyAuditLogRequest(
-                        from_sequence=args.from_sequence, to_sequence=args.to_sequence
-                    ),
-                    metadata=metadata,
-                    timeout=args.timeout,
+                verdict = await client.verify_audit_log(
+                    args.from_sequence, args.to_sequence, timeout=args.timeout
                 )
-                return _report(response)
-            key = await stub.GetAuditPublicKey(
-                pb.GetAuditPublicKeyRequest(), metadata=metadata, timeout=args.timeout
-            )
-        except grpc.aio.AioRpcError as err:
-            print(
-                f"extplane: audit service at {target}: {err.code().name}: {err.details()}",
-                file=sys.stderr,
-            )
-            return EXIT_UNVERIFIED
+                return _report(verdict)
+            if args.audit_command == "export":
+                return await _export(client, args)
+            key = await client.get_audit_public_key(timeout=args.timeout)
+        except AuditQueryError as error:
+            return service_failed("audit", where.target, error)
     print(key.public_key_pem, end="")
     print(f"key id {key.key_id} ({key.algorithm})", file=sys.stderr)
-    return EXIT_INTACT
+    return EXIT_OK
 
 
-def _report(verdict: pb.VerifyAuditLogResponse) -> int:
+def _report(verdict: AuditVerdict) -> int:
     span = f"sequences {verdict.from_sequence}..{verdict.to_sequence}"
     counted = (
         f"{verdict.records_verified} records, {verdict.checkpoints_verified} checkpoints verified"
     )
-    if verdict.intact:
-        print(f"intact: {span} ({counted}); head hash {verdict.head_hash}")
-        return EXIT_INTACT
     problem = verdict.first_problem
-    kind = pb.AuditTamperKind.Name(problem.kind).removeprefix("AUDIT_TAMPER_KIND_")
-    print(f"TAMPERED: {kind} at sequence {problem.sequence}: {problem.detail}")
+    if verdict.intact or problem is None:
+        print(f"intact: {span} ({counted}); head hash {verdict.head_hash}")
+        return EXIT_OK
+    print(f"TAMPERED: {problem.kind} at sequence {problem.sequence}: {problem.detail}")
     print(f"verified before it: {span} ({counted})")
-    return EXIT_TAMPERED
+    return EXIT_NEGATIVE
+
+
+async def _export(client: AuditQueryClient, args: argparse.Namespace) -> int:
+    filters = AuditFilter(
+        actor=args.actor,
+        action=args.action,
+        resource=args.resource,
+        namespace=args.namespace,
+        outcome=args.outcome,
+    )
+    if args.start is not None:
+        filters["start"] = args.start
+    if args.end is not None:
+        filters["end"] = args.end
+    if args.output is None:
+        await _stream(client, args, filters, sys.stdout.buffer)
+        return EXIT_OK
+    target: Path = args.output
+    # Beside the target, so the final rename is atomic: FILE is whole or absent.
+    try:
+        partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
+            dir=target.parent, prefix=f".{target.name}.", suffix=".partial", delete=False
+        )
+    except OSError as error:
+        print(f"extplane: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_NEGATIVE
+    try:
+        with partial:
+            await _stream(client, args, filters, partial)
+        os.replace(partial.name, target)
+    except OSError as error:
+        print(f"extplane: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_NEGATIVE
+    finally:
+        with contextlib.suppress(FileNotFoundError):  # renamed into place
+            os.unlink(partial.name)
+    return EXIT_OK
+
+
+async def _stream(
+    client: AuditQueryClient, args: argparse.Namespace, filters: AuditFilter, out: IO[bytes]
+) -> None:
+    chunks = client.export_audit_events(
+        order=args.order, format=args.format, timeout=args.timeout, **filters
+    )
+    async for chunk in chunks:
+        out.write(chunk)
+        out.flush()

@@ -1,16 +1,12 @@
-"""Prometheus families of the audit service, registered once per registry.
-
-Several services (or test cases) may share one process registry; registering a
-family twice there is an error, so each registry gets its families once.
-"""
+"""Prometheus families of the audit service, registered once per registry."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from weakref import WeakKeyDictionary
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from extplane.runtime import once_per_registry
 
 
 @dataclass(frozen=True)
@@ -24,52 +20,44 @@ class AuditMetrics:
     pruned: Counter
 
 
-_families: WeakKeyDictionary[CollectorRegistry, AuditMetrics] = WeakKeyDictionary()
-_lock = threading.Lock()
-
-
+@once_per_registry
 def audit_metrics(registry: CollectorRegistry) -> AuditMetrics:
     """The audit families in `registry`, created on first use."""
-    with _lock:
-        metrics = _families.get(registry)
-        if metrics is None:
-            metrics = AuditMetrics(
-                recorded=Counter(
-                    "extplane_audit_events_recorded",
-                    "Audit events newly stored in the chain.",
-                    registry=registry,
-                ),
-                duplicates=Counter(
-                    "extplane_audit_events_duplicate",
-                    "Audit events acknowledged as duplicates of a stored event_id.",
-                    registry=registry,
-                ),
-                rejected=Counter(
-                    "extplane_audit_events_rejected",
-                    "Audit events refused as invalid (each event of a refused batch counts).",
-                    registry=registry,
-                ),
-                head_sequence=Gauge(
-                    "extplane_audit_chain_head_sequence",
-                    "Sequence of the last record this process appended or saw at the head.",
-                    registry=registry,
-                ),
-                checkpoints=Counter(
-                    "extplane_audit_checkpoints",
-                    "Checkpoints this process signed and stored.",
-                    registry=registry,
-                ),
-                verifications=Counter(
-                    "extplane_audit_verifications",
-                    "Verifications run, by result: intact or the tamper kind found.",
-                    ["result"],
-                    registry=registry,
-                ),
-                pruned=Counter(
-                    "extplane_audit_records_pruned",
-                    "Records deleted by retention.",
-                    registry=registry,
-                ),
-            )
-            _families[registry] = metrics
-        return metrics
+    return AuditMetrics(
+        recorded=Counter(
+            "extplane_audit_events_recorded",
+            "Audit events newly stored in the chain.",
+            registry=registry,
+        ),
+        duplicates=Counter(
+            "extplane_audit_events_duplicate",
+            "Audit events acknowledged as duplicates of a stored event_id.",
+            registry=registry,
+        ),
+        rejected=Counter(
+            "extplane_audit_events_rejected",
+            "Audit events refused as invalid (each event of a refused batch counts).",
+            registry=registry,
+        ),
+        head_sequence=Gauge(
+            "extplane_audit_chain_head_sequence",
+            "Sequence of the last record this process appended or saw at the head.",
+            registry=registry,
+        ),
+        checkpoints=Counter(
+            "extplane_audit_checkpoints",
+            "Checkpoints this process signed and stored.",
+            registry=registry,
+        ),
+        verifications=Counter(
+            "extplane_audit_verifications",
+            "Verifications run, by result: intact or the tamper kind found.",
+            ["result"],
+            registry=registry,
+        ),
+        pruned=Counter(
+            "extplane_audit_records_pruned",
+            "Records deleted by retention.",
+            registry=registry,
+        ),
+    )

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from extplane.audit.checkpoints import Checkpointer
+from extplane.audit.chain.records import Appended, NewEvent
+from extplane.audit.checkpointer import Checkpointer
 from extplane.audit.metrics import AuditMetrics
-from extplane.audit.records import Appended, NewEvent
 from extplane.audit.store import AuditStore
 from extplane.storage import GroupCommitter
 

@@ -6,21 +6,20 @@ first retained record, and checkpoints are never deleted), and it appends an
 `audit.prune` event naming what it removed in the same transaction, so the
 pruning is itself in the chain and the verifier can tell it from a deletion.
 A record received after the cutoff is never pruned; records received before
-it wait for the next checkpoint.
+it wait for the next checkpoint. The loop that runs `prune_once` is the kit's
+`RetentionLoop`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
-from extplane.audit.chain import canonical_details
-from extplane.audit.checkpoints import Checkpointer
+from extplane.audit.chain.canonical import canonical_details
+from extplane.audit.chain.records import NewEvent
+from extplane.audit.checkpointer import Checkpointer
 from extplane.audit.metrics import AuditMetrics
-from extplane.audit.records import NewEvent
 from extplane.audit.store import PRUNE_ACTION, PRUNE_ACTOR, AuditStore, PruneOutcome
 from extplane.runtime.timestamps import NS_PER_S, rfc3339
 
@@ -34,7 +33,6 @@ class Retention:
         checkpointer: Checkpointer,
         *,
         max_age_s: float,
-        interval_s: float,
         max_records: int,
         metrics: AuditMetrics,
         clock_ns: Callable[[], int] = time.time_ns,
@@ -42,22 +40,9 @@ class Retention:
         self._store = store
         self._checkpointer = checkpointer
         self._max_age_ns = int(max_age_s * NS_PER_S)
-        self._interval_s = interval_s
         self._max_records = max_records
         self._metrics = metrics
         self._clock_ns = clock_ns
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="audit-retention")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
     async def prune_once(self) -> list[PruneOutcome]:
         """Prune everything old enough now; one transaction per step."""
@@ -101,11 +86,3 @@ class Retention:
             )
 
         return event
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.prune_once()
-            except Exception:
-                _logger.exception("audit retention failed; it runs again in %s s", self._interval_s)
-            await asyncio.sleep(self._interval_s)

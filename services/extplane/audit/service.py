@@ -6,25 +6,27 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
-from prometheus_client import CollectorRegistry
 
-from extplane.audit.backends import open_store
-from extplane.audit.checkpoints import Checkpointer
-from extplane.audit.config import AuditSettings
+from extplane.audit.chain.signing import CheckpointSigner, load_or_create_signer
+from extplane.audit.checkpointer import Checkpointer
+from extplane.audit.config import DEFAULT_DATABASE_FILE, AuditSettings
 from extplane.audit.metrics import audit_metrics
-from extplane.audit.query_servicer import AuditQueryServicer
 from extplane.audit.recorder import Recorder
 from extplane.audit.retention import Retention
-from extplane.audit.running import Running
-from extplane.audit.signing import load_or_create_signer
-from extplane.audit.sink import AuditSinkServicer
+from extplane.audit.servicer_query import AuditQueryServicer
+from extplane.audit.servicer_sink import AuditSinkServicer
 from extplane.audit.store import AuditStore
-from extplane.runtime.auth import Authorizer
+from extplane.audit.store.postgres import PostgresAuditStore
+from extplane.audit.store.sqlite import SqliteAuditStore
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
-from extplane.runtime.metrics import process_metrics
+from extplane.runtime.retention import RetentionLoop
+from extplane.runtime.serving import Serving
+from extplane.storage import open_store
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -38,6 +40,33 @@ QUERY_SERVICE: str = audit_query_pb2.DESCRIPTOR.services_by_name["AuditQueryServ
 _logger = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class Running:
+    """What a started audit service has open, for its servicers."""
+
+    store: AuditStore
+    recorder: Recorder
+    signer: CheckpointSigner
+    checkpointer: Checkpointer
+
+
+def audit_store(
+    settings: AuditSettings, data_dir: Path, *, clock_ns: Callable[[], int] = time.time_ns
+) -> AuditStore:
+    """The store `database_url` names (unset: `audit.db` in `data_dir`); not yet opened.
+    `clock_ns` stamps each record's receive time."""
+
+    def sqlite(path: Path) -> AuditStore:
+        return SqliteAuditStore(path, clock_ns=clock_ns)
+
+    def postgres(dsn: str) -> AuditStore:
+        return PostgresAuditStore(dsn, clock_ns=clock_ns)
+
+    return open_store(
+        settings.database_url, data_dir, DEFAULT_DATABASE_FILE, sqlite=sqlite, postgres=postgres
+    )
+
+
 class AuditService(AsyncLifecycle):
     """`AuditSink` + `AuditQueryService`, as a `GrpcServiceDefinition`.
 
@@ -46,22 +75,13 @@ class AuditService(AsyncLifecycle):
     commits what is queued, signs a last checkpoint and closes the store.
     """
 
-    def __init__(
-        self,
-        settings: AuditSettings,
-        *,
-        data_dir: Path,
-        authorizer: Authorizer,
-        registry: CollectorRegistry | None = None,
-        clock_ns: Callable[[], int] = time.time_ns,
-    ) -> None:
+    def __init__(self, settings: AuditSettings, kit: ServiceKit) -> None:
         self._settings = settings
-        self._data_dir = data_dir
-        self._authorizer = authorizer
-        self._metrics = audit_metrics(registry or process_metrics().registry)
-        self._clock_ns = clock_ns
-        self._running: Running | None = None
-        self._retention: Retention | None = None
+        self._kit = kit
+        self._metrics = audit_metrics(kit.registry)
+        self.serving: Serving[Running] = Serving(self.name)
+        self.retention: Retention | None = None
+        self._retention_loop: RetentionLoop | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -74,26 +94,22 @@ class AuditService(AsyncLifecycle):
 
     @property
     def running(self) -> Running | None:
-        return self._running
-
-    @property
-    def retention(self) -> Retention | None:
-        return self._retention
+        return self.serving.current if self.serving.is_open else None
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         audit_pb2_grpc.add_AuditSinkServicer_to_server(
-            AuditSinkServicer(lambda: self._running, self._settings, self._metrics, self._clock_ns),
+            AuditSinkServicer(self.serving, self._settings, self._metrics, self._kit.clock_ns),
             server,
         )
         audit_query_pb2_grpc.add_AuditQueryServiceServicer_to_server(
-            AuditQueryServicer(lambda: self._running, self._authorizer, self._metrics), server
+            AuditQueryServicer(self.serving, self._kit, self._metrics), server
         )
 
     async def start(self) -> None:
         async with self._lock:
-            if self._running is not None:
+            if self.serving.is_open:
                 return
-            store = open_store(self._settings.database_url, self._data_dir, clock_ns=self._clock_ns)
+            store = audit_store(self._settings, self._kit.data_dir, clock_ns=self._kit.clock_ns)
             try:
                 await self._start(store)
             except BaseException:
@@ -103,8 +119,9 @@ class AuditService(AsyncLifecycle):
             _logger.info("audit log at %s", store.description)
 
     async def _start(self, store: AuditStore) -> None:
+        _ = self._kit.page_tokens  # a bad key stops the start, not a request
         await store.open()
-        key_path = self._settings.signing_key_path(self._data_dir)
+        key_path = self._settings.signing_key_path(self._kit.data_dir)
         signer = await asyncio.to_thread(load_or_create_signer, key_path)
         checkpointer = Checkpointer(
             store,
@@ -112,7 +129,7 @@ class AuditService(AsyncLifecycle):
             every_records=self._settings.checkpoint_every_records,
             interval_s=self._settings.checkpoint_interval_s,
             metrics=self._metrics,
-            clock_ns=self._clock_ns,
+            clock_ns=self._kit.clock_ns,
         )
         await checkpointer.start()
         recorder = Recorder(
@@ -121,28 +138,34 @@ class AuditService(AsyncLifecycle):
             max_commit_events=self._settings.max_commit_events,
             metrics=self._metrics,
         )
-        self._running = Running(store, recorder, signer, checkpointer)
-        if self._settings.retention_days is not None:
-            self._retention = Retention(
+        self.serving.open(Running(store, recorder, signer, checkpointer))
+        retention_s = self._settings.retention_s
+        if retention_s is not None:
+            self.retention = Retention(
                 store,
                 checkpointer,
-                max_age_s=self._settings.retention_days * 86_400,
-                interval_s=self._settings.retention_interval_s,
+                max_age_s=retention_s,
                 max_records=self._settings.retention_max_records,
                 metrics=self._metrics,
-                clock_ns=self._clock_ns,
+                clock_ns=self._kit.clock_ns,
             )
-            await self._retention.start()
+            self._retention_loop = RetentionLoop(
+                self.name,
+                self.retention.prune_once,
+                interval_s=self._settings.retention_interval_s,
+            )
+            await self._retention_loop.start()
 
     async def stop(self) -> None:
         async with self._lock:
             await self._stop()
 
     async def _stop(self) -> None:
-        retention, self._retention = self._retention, None
-        running, self._running = self._running, None
-        if retention is not None:
-            await retention.stop()
+        loop, self._retention_loop = self._retention_loop, None
+        self.retention = None
+        if loop is not None:
+            await loop.stop()
+        running = self.serving.close()
         if running is None:
             return
         try:

@@ -5,7 +5,9 @@ the call is refused with the violations (`event.outcome`, or
 `events[3].outcome` in a batch) and nothing is stored. Rules:
 
 * `timestamp` is set, a valid Timestamp, not before `min_timestamp` and not
-  more than `max_future_skew_s` ahead of the service's clock;
+  more than `max_future_skew_s` ahead of the service's clock; with retention
+  configured, not older than the retention age less that skew (the retention
+  horizon: a retry of an event already pruned is refused, never stored twice);
 * `action` and `actor` are set; `action` has at most 128 characters, `actor`
   and `namespace` 256, `resource` 512, `event_id` 128; all printable (no
   control, format or line/paragraph separator characters; the space is fine);
@@ -21,11 +23,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from extplane.audit.chain import canonical_details
+from extplane.audit.chain.canonical import canonical_details
+from extplane.audit.chain.records import NewEvent
 from extplane.audit.config import AuditSettings
-from extplane.audit.records import NewEvent
-from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
-from extplane.runtime.timestamps import NS_PER_S, datetime_ns, rfc3339
+from extplane.runtime.bad_request import FieldViolation
+from extplane.runtime.event_rules import (
+    TimeWindow,
+    text_problem,
+    timestamp_problem,
+    validate_one,
+)
+from extplane.runtime.event_rules import validate_batch as validate_all
+from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 OUTCOMES = ("allowed", "denied", "error")
@@ -49,35 +58,26 @@ MAX_DETAILS_KEY_CHARS = 128
 class EventRules:
     """The limits of one request, with the clock read once for all its events."""
 
-    earliest_ns: int
-    latest_ns: int
+    window: TimeWindow
     max_details_entries: int
     max_details_bytes: int
     max_batch_events: int
 
     @classmethod
     def at(cls, now_ns: int, settings: AuditSettings) -> EventRules:
+        window = TimeWindow.at(now_ns, settings)
+        if settings.retention_s is not None:
+            # Records are pruned by receive time, and an event was accepted up to
+            # `max_future_skew_s` ahead of it: any event pruned by now has a
+            # timestamp before this, so its late retry is refused, never stored again.
+            horizon = now_ns - int((settings.retention_s - settings.max_future_skew_s) * NS_PER_S)
+            window = window.no_earlier_than(horizon, "the retention horizon")
         return cls(
-            earliest_ns=datetime_ns(settings.min_timestamp),
-            latest_ns=now_ns + int(settings.max_future_skew_s * NS_PER_S),
+            window=window,
             max_details_entries=settings.max_details_entries,
             max_details_bytes=settings.max_details_bytes,
             max_batch_events=settings.max_batch_events,
         )
-
-
-def _timestamp_problem(event: audit_pb2.AuditEvent, rules: EventRules) -> str | None:
-    if not event.HasField("timestamp"):
-        return "required"
-    ts = event.timestamp
-    if not 0 <= ts.nanos < NS_PER_S:
-        return "nanos must be in 0..999999999"
-    at = ts.seconds * NS_PER_S + ts.nanos
-    if at < rules.earliest_ns:
-        return f"before the earliest accepted time ({rfc3339(rules.earliest_ns)})"
-    if at > rules.latest_ns:
-        return f"too far in the future (latest accepted now: {rfc3339(rules.latest_ns)})"
-    return None
 
 
 def _details_problem(details: Mapping[str, str], rules: EventRules) -> str | None:
@@ -102,17 +102,15 @@ def event_violations(
 ) -> list[FieldViolation]:
     """Every rule `event` breaks, fields named `prefix.field`."""
     found: list[FieldViolation] = []
-    problem = _timestamp_problem(event, rules)
+    problem = timestamp_problem(
+        event.timestamp if event.HasField("timestamp") else None, rules.window
+    )
     if problem is not None:
         found.append(FieldViolation(f"{prefix}.timestamp", problem))
     for name, limit in MAX_CHARS.items():
-        value: str = getattr(event, name)
-        if name in REQUIRED and not value:
-            found.append(FieldViolation(f"{prefix}.{name}", "required"))
-        elif len(value) > limit:
-            found.append(FieldViolation(f"{prefix}.{name}", f"at most {limit} characters"))
-        elif not value.isprintable():
-            found.append(FieldViolation(f"{prefix}.{name}", "printable characters only"))
+        problem = text_problem(getattr(event, name), limit, required=name in REQUIRED)
+        if problem is not None:
+            found.append(FieldViolation(f"{prefix}.{name}", problem))
     if event.outcome not in OUTCOMES:
         found.append(
             FieldViolation(
@@ -138,7 +136,7 @@ def _valid_event(event: audit_pb2.AuditEvent, rules: EventRules) -> NewEvent | N
     namespace, event_id = event.namespace, event.event_id
     details = event.details
     if not (
-        rules.earliest_ns <= at <= rules.latest_ns
+        rules.window.earliest_ns <= at <= rules.window.latest_ns
         and 0 <= nanos < NS_PER_S
         and 0 < len(action) <= MAX_ACTION
         and 0 < len(actor) <= MAX_ACTOR
@@ -162,43 +160,22 @@ def _valid_event(event: audit_pb2.AuditEvent, rules: EventRules) -> NewEvent | N
     )
 
 
-def _explain(event: audit_pb2.AuditEvent, rules: EventRules, prefix: str) -> list[FieldViolation]:
-    # The two checks are written to agree; should they ever not, still refuse.
-    return event_violations(event, rules, prefix) or [FieldViolation(prefix, "invalid event")]
-
-
 def validate_event(request: audit_pb2.RecordAuditRequest, rules: EventRules) -> NewEvent:
     """The event of a unary request; raises `InvalidRequestError` naming `event.*`."""
-    if not request.HasField("event"):
-        raise InvalidRequestError([FieldViolation("event", "required")])
-    valid = _valid_event(request.event, rules)
-    if valid is None:
-        raise InvalidRequestError(_explain(request.event, rules, "event"))
-    return valid
+    return validate_one(
+        request.HasField("event"),
+        request.event,
+        lambda event: _valid_event(event, rules),
+        lambda event, prefix: event_violations(event, rules, prefix),
+    )
 
 
 def validate_batch(events: Sequence[audit_pb2.AuditEvent], rules: EventRules) -> list[NewEvent]:
     """Every event of a batch; raises `InvalidRequestError` naming `events[i].*` for each
     failing one (all or nothing: one bad event refuses the batch)."""
-    if not events:
-        raise InvalidRequestError([FieldViolation("events", "at least one event is required")])
-    if len(events) > rules.max_batch_events:
-        raise InvalidRequestError(
-            [
-                FieldViolation(
-                    "events",
-                    f"at most {rules.max_batch_events} events per call, got {len(events)}",
-                )
-            ]
-        )
-    valid: list[NewEvent] = []
-    violations: list[FieldViolation] = []
-    for index, event in enumerate(events):
-        checked = _valid_event(event, rules)
-        if checked is None:
-            violations.extend(_explain(event, rules, f"events[{index}]"))
-        elif not violations:
-            valid.append(checked)
-    if violations:
-        raise InvalidRequestError(violations)
-    return valid
+    return validate_all(
+        events,
+        lambda event: _valid_event(event, rules),
+        lambda event, prefix: event_violations(event, rules, prefix),
+        max_events=rules.max_batch_events,
+    )

@@ -18,6 +18,7 @@ from prometheus_client import Counter
 from extplane.capabilities.config import ExtensionProviderSettings
 from extplane.capabilities.snapshot import Snapshot
 from extplane.capabilities.types import ChannelFactory
+from extplane.errors import NotServingError
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ RESPONSE_RESERVE_MAX_S = 0.05
 RESPONSE_RESERVE_FRACTION = 0.1
 
 
-class NotStartedError(RuntimeError):
+class NotStartedError(NotServingError):
     """Providers were queried before `start()` or after `stop()`."""
 
 

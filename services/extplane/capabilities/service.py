@@ -17,9 +17,9 @@ from extplane.capabilities.providers import ExtensionProviders
 from extplane.capabilities.servicer import CapabilityProviderServicer
 from extplane.capabilities.snapshot import Snapshot
 from extplane.capabilities.types import ChannelFactory, Clock
+from extplane.runtime import process_metrics
 from extplane.runtime.channels import create_channel
 from extplane.runtime.lifecycle import AsyncLifecycle
-from extplane.runtime.metrics import process_metrics
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 SERVICE_NAME: str = capabilities_pb2.DESCRIPTOR.services_by_name["CapabilityProvider"].full_name

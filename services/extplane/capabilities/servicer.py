@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import grpc
 
-from extplane.capabilities.providers import NotStartedError
 from extplane.capabilities.types import SnapshotSource
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
@@ -30,8 +29,6 @@ class CapabilityProviderServicer(capabilities_pb2_grpc.CapabilityProviderService
     async def Capabilities(  # noqa: N802 - the generated servicer names the RPC method
         self, request: Request, context: grpc.aio.ServicerContext[Request, Response]
     ) -> Response:
-        try:
-            snapshot = await self._snapshot(caller_remaining_s(context))
-        except NotStartedError:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, "capability service is not started")
+        # Before start() or after stop() this raises NotStartedError (UNAVAILABLE).
+        snapshot = await self._snapshot(caller_remaining_s(context))
         return Response(snapshot=snapshot.to_proto())

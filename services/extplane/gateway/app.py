@@ -1,4 +1,5 @@
-"""The gateway's ASGI app: every annotated route, plus health, readiness and OpenAPI."""
+"""The gateway's ASGI app: every annotated route, plus health, readiness, upstream
+health and OpenAPI."""
 
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from extplane import __version__
 from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.comments import packaged_comments
 from extplane.gateway.config import GatewaySettings
+from extplane.gateway.draining import RequestDrain
 from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
 from extplane.gateway.no_store import NoStoreForCredentials
 from extplane.gateway.openapi import openapi_document
 from extplane.gateway.proxy import GatewayProxy, json_response
-from extplane.gateway.readiness import SERVING, upstream_states
+from extplane.gateway.readiness import upstream_report
 from extplane.gateway.registry import HttpBinding, load_bindings
 from extplane.gateway.routes import RouteTable
 from extplane.gateway.types import HeaderMatcher, UpstreamResolver
@@ -46,6 +48,7 @@ def create_app(
     header_matcher: HeaderMatcher = default_header_matcher,
     metrics_registry: CollectorRegistry | None = None,
     download_media_types: Mapping[str, Sequence[str]] = DOWNLOAD_MEDIA_TYPES,
+    drain: RequestDrain | None = None,
 ) -> Starlette:
     """The gateway app.
 
@@ -54,7 +57,8 @@ def create_app(
     closes them at lifespan shutdown. Spans go to `tracer_provider`, else to the
     global one; request metrics to `metrics_registry`, else nowhere scraped.
     `download_media_types` (full method name -> media types) documents downloads in
-    /openapi.json. A bad annotation raises `BindingError` here, at start.
+    /openapi.json. `/readyz` answers 503 once `drain` is draining (never, without
+    one). A bad annotation raises `BindingError` here, at start.
     """
     table = RouteTable(load_bindings() if bindings is None else bindings)
     owned = channels is None
@@ -82,17 +86,16 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        states = await upstream_states(
+        # The gateway's own readiness only: see `readiness` for why upstreams stay out.
+        if drain is not None and drain.draining:
+            return JSONResponse({"status": "draining"}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    async def upstreamz(request: Request) -> Response:
+        status, body = await upstream_report(
             table.service_names(), upstream_for, upstream_channels, settings.readiness_timeout_s
         )
-        not_ready = sorted(service for service, state in states.items() if state != SERVING)
-        body: dict[str, object] = {
-            "status": "not_ready" if not_ready else "ready",
-            "upstreams": states,
-        }
-        if not_ready:
-            body["not_ready"] = not_ready
-        return JSONResponse(body, status_code=503 if not_ready else 200)
+        return JSONResponse(body, status_code=status)
 
     async def openapi(request: Request) -> Response:
         return json_response(request, document_body, {})
@@ -109,6 +112,7 @@ def create_app(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/upstreamz", upstreamz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             # An ASGI endpoint with no method list: the route table answers 404 and 405.
             Route("/{path:path}", proxy),

@@ -25,7 +25,10 @@ class GatewaySettings(BaseModel):
     # reached at the suite's own address for them (see Settings.upstream_for).
     upstreams: dict[str, str] = Field(default_factory=dict)
     readiness_timeout_s: float = Field(
-        default=1.0, gt=0, description="Deadline of each upstream health Check behind /readyz."
+        default=1.0,
+        gt=0,
+        description="Deadline of each upstream health Check behind /upstreamz "
+        "(/readyz checks no upstream).",
     )
     max_request_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=0, description="Larger request bodies are refused (413)."

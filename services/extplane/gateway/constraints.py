@@ -15,7 +15,9 @@ from google.protobuf.descriptor import FieldDescriptor
 
 from extplane.gateway.enums import spellings
 from extplane.gateway.fields import TIMESTAMP, WRAPPER_TYPES
-from extplane.runtime.bounds import NO_CONTROL_PATTERN, FieldBounds, declared_bounds
+from extplane.runtime import bounds as declared
+
+FieldBounds = declared.FieldBounds
 
 Schema = dict[str, object]
 
@@ -84,7 +86,7 @@ def string_keywords(bounds: FieldBounds | None) -> Schema:
     if bounds.HasField("max_length"):
         keywords["maxLength"] = bounds.max_length
     if bounds.no_control_characters:
-        keywords["pattern"] = NO_CONTROL_PATTERN
+        keywords["pattern"] = declared.NO_CONTROL_PATTERN
     if bounds.one_of:
         keywords["enum"] = list(bounds.one_of)
     return keywords
@@ -96,7 +98,7 @@ def body_keywords(field: FieldDescriptor) -> Schema:
     64-bit integers are strings in protojson, where `minimum` does not apply;
     their bounds are the service's to enforce.
     """
-    bounds = declared_bounds(field)
+    bounds = declared.declared_bounds(field)
     if bounds is None:
         return {}
     if field.type == _F.TYPE_STRING:
@@ -118,7 +120,7 @@ def array_keywords(bounds: FieldBounds | None) -> Schema:
 def query_schema(field: FieldDescriptor, fallback: Callable[[FieldDescriptor], Schema]) -> Schema:
     """The schema of a query parameter setting `field` (an array when repeated);
     `fallback` gives the plain schema of a type with nothing here to add."""
-    bounds = declared_bounds(field)
+    bounds = declared.declared_bounds(field)
     single = _query_value(field, bounds, fallback)
     if field.is_repeated:
         return {"type": "array", "items": single, **array_keywords(bounds)}

@@ -18,7 +18,8 @@ from google.protobuf import any_pb2, json_format
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from extplane.runtime.log_budget import LogBudget
+from extplane.errors import ExtplaneServerError, StartupError
+from extplane.runtime import LogBudget
 from extplane_client.errors import status_code_from_number, status_code_number
 
 # Imported for its side effect: the standard detail types (ErrorInfo, BadRequest,
@@ -76,11 +77,11 @@ def http_status_for(code: grpc.StatusCode | int) -> int:
     return status
 
 
-class GatewayError(Exception):
+class GatewayError(ExtplaneServerError):
     """Root of every error the gateway raises."""
 
 
-class BindingError(GatewayError):
+class BindingError(GatewayError, StartupError):
     """A `google.api.http` annotation the gateway cannot serve (found at start)."""
 
 

@@ -13,7 +13,7 @@ import re
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from extplane.gateway.enums import spellings
-from extplane.runtime.bounds import map_value_field
+from extplane.runtime import bounds
 
 FieldPath = tuple[FieldDescriptor, ...]
 
@@ -65,7 +65,7 @@ class FieldPathError(LookupError):
 
 
 def is_map(field: FieldDescriptor) -> bool:
-    return map_value_field(field) is not None
+    return bounds.map_value_field(field) is not None
 
 
 def find_field(message: Descriptor, name: str) -> FieldDescriptor | None:

@@ -26,7 +26,7 @@ from extplane.gateway.fields import (
 from extplane.gateway.registry import HttpBinding
 from extplane.gateway.schemas import Schema, SchemaBuilder
 from extplane.gateway.streaming import NDJSON
-from extplane.runtime.bounds import is_required
+from extplane.runtime import bounds
 
 OPENAPI_VERSION = "3.1.0"
 BEARER_SCHEME = "bearerAuth"
@@ -88,7 +88,7 @@ def _query_parameter(
         "schema": query_schema(leaf, schemas.single),
     }
     # Required when the field and every message it sits in are.
-    if all(is_required(field) for field in path):
+    if all(bounds.is_required(field) for field in path):
         parameter["required"] = True
     if description:
         parameter["description"] = description

@@ -1,4 +1,10 @@
-"""Readiness: every upstream service with routes answers a health Check with SERVING."""
+"""Upstream health: each routed service's answer to a gRPC health Check.
+
+Reported by `/upstreamz`; it never gates `/readyz`. A gateway taken out of its
+Service because one upstream is down would also stop serving the routes of
+every other upstream, so an upstream that is down costs its own routes only
+(each answers 503 UNAVAILABLE) and the gateway stays ready.
+"""
 
 from __future__ import annotations
 
@@ -49,3 +55,21 @@ async def upstream_states(
         *(_service_state(s, upstream_for, channels, timeout_s) for s in services)
     )
     return dict(zip(services, states, strict=True))
+
+
+async def upstream_report(
+    services: Sequence[str],
+    upstream_for: UpstreamResolver,
+    channels: UpstreamChannels,
+    timeout_s: float,
+) -> tuple[int, dict[str, object]]:
+    """(HTTP status, body) of `/upstreamz`: 200 when every upstream is SERVING, else 503."""
+    states = await upstream_states(services, upstream_for, channels, timeout_s)
+    not_serving = sorted(service for service, state in states.items() if state != SERVING)
+    body: dict[str, object] = {
+        "status": "not_ready" if not_serving else "ready",
+        "upstreams": states,
+    }
+    if not_serving:
+        body["not_ready"] = not_serving
+    return (503 if not_serving else 200), body

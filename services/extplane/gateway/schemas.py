@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
 from extplane.gateway.constraints import array_keywords, body_keywords
-from extplane.runtime.bounds import declared_bounds, is_required, map_value_field
+from extplane.runtime import bounds
 
 Schema = dict[str, object]
 
@@ -99,12 +99,16 @@ class SchemaBuilder:
         return self.ref(enum.full_name)
 
     def field(self, field: FieldDescriptor) -> Schema:
-        value = map_value_field(field)
+        value = bounds.map_value_field(field)
         if value is not None:
             return {"type": "object", "additionalProperties": self.single(value)}
         if field.is_repeated:
             items = {**self.single(field), **body_keywords(field)}
-            return {"type": "array", "items": items, **array_keywords(declared_bounds(field))}
+            return {
+                "type": "array",
+                "items": items,
+                **array_keywords(bounds.declared_bounds(field)),
+            }
         return {**self.single(field), **body_keywords(field)}
 
     def single(self, field: FieldDescriptor) -> Schema:
@@ -122,7 +126,7 @@ class SchemaBuilder:
                 for field in message.fields
             },
         }
-        required = [field.json_name for field in message.fields if is_required(field)]
+        required = [field.json_name for field in message.fields if bounds.is_required(field)]
         if required:
             schema["required"] = required
         return self._described(schema, message.full_name)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-# The proto documents at most 1000 events per RecordMeteringBatch call.
-PROTO_MAX_BATCH_EVENTS = 1000
+from extplane.runtime.service_settings import SinkSettings, port_field
 
 
 class ModelPrice(BaseModel):
@@ -43,44 +41,8 @@ class RateCard(BaseModel):
         return self.models.get(model, self.default)
 
 
-class MeteringSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    port: int = Field(default=50052, ge=0, le=65535)
-    database_url: str | None = Field(
-        default=None,
-        description="Unset: SQLite file metering.db in data_dir; 'sqlite:PATH' or "
-        "'postgresql://user@host:5432/db' otherwise.",
-    )
-    max_batch_events: int = Field(
-        default=PROTO_MAX_BATCH_EVENTS,
-        ge=1,
-        le=PROTO_MAX_BATCH_EVENTS,
-        description="Most events one RecordMeteringBatch call may carry.",
-    )
-    max_commit_events: int = Field(
-        default=10_000,
-        ge=PROTO_MAX_BATCH_EVENTS,
-        description="Most events one group-commit transaction holds.",
-    )
-    retention_days: float | None = Field(
-        default=None,
-        ge=0,
-        description="Events whose timestamp is older than this are pruned; "
-        "0 or unset: keep forever.",
-    )
-    retention_interval_s: float = Field(
-        default=3600.0, gt=0, description="How often the retention task prunes."
-    )
-    max_future_skew_s: float = Field(
-        default=3600.0,
-        ge=0,
-        description="Events timestamped further than this in the future are refused.",
-    )
-    min_timestamp: datetime = Field(
-        default=datetime(2000, 1, 1, tzinfo=UTC),
-        description="Events timestamped before this are refused.",
-    )
+class MeteringSettings(SinkSettings):
+    port: int = port_field(50052)
     max_usage_windows: int = Field(
         default=10_000,
         ge=1,
@@ -96,20 +58,3 @@ class MeteringSettings(BaseModel):
         "later pairs are counted under '_other'.",
     )
     rate_card: RateCard = Field(default_factory=RateCard)
-
-    @field_validator("min_timestamp")
-    @classmethod
-    def _aware_and_after_the_epoch(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("min_timestamp needs a time zone (e.g. 2000-01-01T00:00:00Z)")
-        # Windows are integer division of ns since the epoch, exact for t >= 0 only.
-        if value < datetime(1970, 1, 1, tzinfo=UTC):
-            raise ValueError("min_timestamp must not be before 1970-01-01T00:00:00Z")
-        return value
-
-    @property
-    def retention_s(self) -> float | None:
-        """The retention age in seconds, or None to keep every event."""
-        if not self.retention_days:
-            return None
-        return self.retention_days * 86_400

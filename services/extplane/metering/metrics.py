@@ -19,12 +19,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from typing import NamedTuple
-from weakref import WeakKeyDictionary
 
 from prometheus_client import CollectorRegistry, Counter
 
-from extplane.metering.rows import MODEL, NAMESPACE, TOKENS_IN, TOKENS_OUT, EventRow
+from extplane.metering.event_rows import MODEL, NAMESPACE, TOKENS_IN, TOKENS_OUT, EventRow
 from extplane.metering.store import IngestOutcome
+from extplane.runtime import once_per_registry
 
 OTHER = "_other"
 
@@ -68,16 +68,7 @@ class _Families:
         self.lock = threading.Lock()
 
 
-_families: WeakKeyDictionary[CollectorRegistry, _Families] = WeakKeyDictionary()
-_families_lock = threading.Lock()
-
-
-def _families_of(registry: CollectorRegistry) -> _Families:
-    with _families_lock:
-        families = _families.get(registry)
-        if families is None:
-            families = _families[registry] = _Families(registry)
-        return families
+_families_of = once_per_registry(_Families)
 
 
 class _Series(NamedTuple):

@@ -4,26 +4,25 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import grpc
-from prometheus_client import CollectorRegistry
 
 from extplane.metering.config import MeteringSettings
 from extplane.metering.metrics import MeteringMetrics
-from extplane.metering.postgres_store import PostgresMeteringStore
-from extplane.metering.query_servicer import MeteringQueryServicer
 from extplane.metering.recorder import Recorder
 from extplane.metering.retention import Retention
-from extplane.metering.sink_servicer import MeteringSinkServicer
-from extplane.metering.sqlite_store import SqliteMeteringStore
+from extplane.metering.servicer_query import MeteringQueryServicer
+from extplane.metering.servicer_sink import MeteringSinkServicer
 from extplane.metering.store import MeteringStore
-from extplane.runtime.auth import Authorizer, AuthSettings
+from extplane.metering.store.postgres import PostgresMeteringStore
+from extplane.metering.store.sqlite import SqliteMeteringStore
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
-from extplane.runtime.metrics import process_metrics
-from extplane.storage import resolve_store
+from extplane.runtime.retention import RetentionLoop
+from extplane.runtime.serving import Serving
+from extplane.storage import open_store
 from extplane_protos.orloj.extensions.v1 import (
     metering_pb2,
     metering_pb2_grpc,
@@ -40,57 +39,45 @@ DATABASE_FILE = "metering.db"
 _logger = logging.getLogger(__name__)
 
 
-def open_store(settings: MeteringSettings, data_dir: Path) -> MeteringStore:
-    """The store `database_url` names (unset: `metering.db` in `data_dir`); not yet opened."""
-    location = resolve_store(settings.database_url, data_dir, DATABASE_FILE)
-    if location.dialect == "postgres":
-        assert location.postgres_dsn is not None
-        return PostgresMeteringStore(location.postgres_dsn)
-    assert location.sqlite_path is not None
-    return SqliteMeteringStore(location.sqlite_path)
+def metering_store(settings: MeteringSettings, data_dir: Path) -> MeteringStore:
+    """The store `database_url` names (unset: `metering.db` in the data dir); not yet opened."""
+    sqlite: Callable[[Path], MeteringStore] = SqliteMeteringStore
+    postgres: Callable[[str], MeteringStore] = PostgresMeteringStore
+    return open_store(
+        settings.database_url, data_dir, DATABASE_FILE, sqlite=sqlite, postgres=postgres
+    )
 
 
 class MeteringService(AsyncLifecycle):
     """`MeteringSink` + `MeteringQueryService`, as a `GrpcServiceDefinition`.
 
-    `start()` opens the store and runs its migrations, then starts group commit
-    and retention; `stop()` lets queued writes commit, then closes the store.
-    `clock_ns` (wall clock, ns since the epoch) is for tests.
+    `start()` opens the store and runs its migrations, then serves with a
+    fresh group-commit recorder and starts retention; `stop()` lets queued
+    writes commit, then closes the store.
     """
 
-    def __init__(
-        self,
-        settings: MeteringSettings,
-        *,
-        data_dir: Path,
-        auth: AuthSettings,
-        clock_ns: Callable[[], int] = time.time_ns,
-        registry: CollectorRegistry | None = None,
-    ) -> None:
+    def __init__(self, settings: MeteringSettings, kit: ServiceKit) -> None:
         self.settings = settings
-        self.store = open_store(settings, data_dir)
-        self.metrics = MeteringMetrics(
-            registry if registry is not None else process_metrics().registry,
-            max_series=settings.metrics_max_series,
-        )
-        self.recorder = Recorder(self.store, max_commit_events=settings.max_commit_events)
+        self._kit = kit
+        self.store = metering_store(settings, kit.data_dir)
+        self.metrics = MeteringMetrics(kit.registry, max_series=settings.metrics_max_series)
+        self.serving: Serving[Recorder] = Serving(self.name)
         self._sink = MeteringSinkServicer(
-            self.recorder, settings, clock_ns=clock_ns, metrics=self.metrics
+            self.serving, settings, clock_ns=kit.clock_ns, metrics=self.metrics
         )
-        self._query = MeteringQueryServicer(
-            self.store, settings, authorizer=Authorizer(auth), clock_ns=clock_ns
-        )
-        retention_s = settings.retention_s
+        self._query = MeteringQueryServicer(self.serving, self.store, settings, kit)
         self.retention: Retention | None = None
-        if retention_s is not None:
+        self._retention_loop: RetentionLoop | None = None
+        if settings.retention_s is not None:
             self.retention = Retention(
                 self.store,
-                max_age_s=retention_s,
-                interval_s=settings.retention_interval_s,
-                clock_ns=clock_ns,
+                max_age_s=settings.retention_s,
+                clock_ns=kit.clock_ns,
                 metrics=self.metrics,
             )
-        self._started = False
+            self._retention_loop = RetentionLoop(
+                self.name, self.retention.prune_once, interval_s=settings.retention_interval_s
+            )
 
     @property
     def name(self) -> str:
@@ -100,27 +87,31 @@ class MeteringService(AsyncLifecycle):
     def service_names(self) -> Sequence[str]:
         return (SINK_SERVICE, QUERY_SERVICE)
 
+    @property
+    def recorder(self) -> Recorder:
+        return self.serving.current
+
     def add_to_server(self, server: grpc.aio.Server) -> None:
         metering_pb2_grpc.add_MeteringSinkServicer_to_server(self._sink, server)
         metering_query_pb2_grpc.add_MeteringQueryServiceServicer_to_server(self._query, server)
 
     async def start(self) -> None:
-        if self._started:
+        if self.serving.is_open:
             return
-        self._started = True
+        _ = self._kit.page_tokens  # a bad key stops the start, not a request
         await self.store.open()
         if self.retention is not None:
-            await self.retention.start()
-        self.recorder.start()
-        self._query.serving = True
+            await self.retention.guard()
+        self.serving.open(Recorder(self.store, max_commit_events=self.settings.max_commit_events))
+        if self._retention_loop is not None:
+            await self._retention_loop.start()
         _logger.info("metering store %s ready", self.store.description)
 
     async def stop(self) -> None:
-        if not self._started:
+        recorder = self.serving.close()
+        if recorder is None:
             return
-        self._started = False
-        self._query.serving = False
-        await self.recorder.close()
-        if self.retention is not None:
-            await self.retention.stop()
+        await recorder.close()
+        if self._retention_loop is not None:
+            await self._retention_loop.stop()
         await self.store.close()

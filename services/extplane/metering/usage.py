@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from extplane.errors import OutOfRangeError
 from extplane.metering import cost
 from extplane.metering.config import MeteringSettings
-from extplane.metering.rows import timestamp_ns, to_timestamp
-from extplane.metering.store import Dimension, EventFilter, UsageQuery, UsageRow
+from extplane.metering.event_rows import timestamp_ns, to_timestamp
+from extplane.metering.store import DIMENSIONS, Dimension, EventFilter, UsageQuery, UsageRow
+from extplane.metering.validation import MAX_LABEL_CHARS
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
+from extplane.runtime.event_rules import text_problem
 from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as query_pb2
 
@@ -49,6 +52,15 @@ def timestamp_field(
 def event_filter(
     request: query_pb2.GetUsageRequest | query_pb2.ListMeteringEventsRequest,
 ) -> EventFilter:
+    """The request's filters; raises naming each one no stored event could match
+    (too long, NUL or other unstorable text), alike on SQLite and PostgreSQL."""
+    found: list[FieldViolation] = []
+    for name in DIMENSIONS:
+        problem = text_problem(getattr(request, name), MAX_LABEL_CHARS)
+        if problem is not None:
+            found.append(FieldViolation(name, problem))
+    if found:
+        raise InvalidRequestError(found)
     return EventFilter(request.namespace, request.task, request.agent, request.model)
 
 
@@ -125,7 +137,7 @@ class Totals:
 _INT64_MAX = 2**63 - 1
 
 
-class SumOverflowError(Exception):
+class SumOverflowError(OutOfRangeError):
     """A sum does not fit the response's int64."""
 
 

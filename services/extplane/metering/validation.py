@@ -21,13 +21,17 @@ that fail it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
-from extplane.metering.rows import EventRow
-from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
-from extplane.runtime.timestamps import NS_PER_S, rfc3339
+from extplane.metering.event_rows import EventRow
+from extplane.runtime.bad_request import FieldViolation
+from extplane.runtime.event_rules import (
+    TimeWindow,
+    text_problem,
+    timestamp_problem,
+    validate_one,
+)
+from extplane.runtime.event_rules import validate_batch as validate_all
+from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import metering_pb2
 
 MAX_LABEL_CHARS = 256
@@ -38,56 +42,21 @@ _LABELS = ("namespace", "task", "agent", "model")
 _COUNTERS = ("tokens_in", "tokens_out", "tool_calls", "duration_ms")
 
 
-@dataclass(frozen=True)
-class TimeBounds:
-    """The accepted timestamps of one request, in ns since the epoch (inclusive)."""
-
-    earliest_ns: int
-    latest_ns: int
-
-
-def time_bounds(now_ns: int, *, min_timestamp_ns: int, max_future_skew_s: float) -> TimeBounds:
-    return TimeBounds(min_timestamp_ns, now_ns + int(max_future_skew_s * NS_PER_S))
-
-
-def _timestamp_problem(event: metering_pb2.MeteringEvent, bounds: TimeBounds) -> str | None:
-    if not event.HasField("timestamp"):
-        return "required"
-    ts: Timestamp = event.timestamp
-    if not 0 <= ts.nanos < NS_PER_S:
-        return "nanos must be in 0..999999999"
-    value = ts.seconds * NS_PER_S + ts.nanos
-    if value < bounds.earliest_ns:
-        return f"before the earliest accepted time ({rfc3339(bounds.earliest_ns)})"
-    if value > bounds.latest_ns:
-        return f"too far in the future (latest accepted now: {rfc3339(bounds.latest_ns)})"
-    return None
-
-
 def event_violations(
-    event: metering_pb2.MeteringEvent, bounds: TimeBounds, prefix: str
+    event: metering_pb2.MeteringEvent, window: TimeWindow, prefix: str
 ) -> list[FieldViolation]:
     """Every rule `event` breaks, fields named `prefix.field`."""
     found: list[FieldViolation] = []
-    problem = _timestamp_problem(event, bounds)
+    problem = timestamp_problem(event.timestamp if event.HasField("timestamp") else None, window)
     if problem is not None:
         found.append(FieldViolation(f"{prefix}.timestamp", problem))
     for name in _LABELS:
-        value: str = getattr(event, name)
-        if name == "namespace" and not value:
-            found.append(FieldViolation(f"{prefix}.namespace", "required"))
-        elif len(value) > MAX_LABEL_CHARS:
-            found.append(
-                FieldViolation(f"{prefix}.{name}", f"at most {MAX_LABEL_CHARS} characters")
-            )
-        elif not value.isprintable():
-            found.append(FieldViolation(f"{prefix}.{name}", "printable characters only"))
-    if len(event.event_id) > MAX_EVENT_ID_CHARS:
-        found.append(
-            FieldViolation(f"{prefix}.event_id", f"at most {MAX_EVENT_ID_CHARS} characters")
-        )
-    elif not event.event_id.isprintable():
-        found.append(FieldViolation(f"{prefix}.event_id", "printable characters only"))
+        problem = text_problem(getattr(event, name), MAX_LABEL_CHARS, required=name == "namespace")
+        if problem is not None:
+            found.append(FieldViolation(f"{prefix}.{name}", problem))
+    problem = text_problem(event.event_id, MAX_EVENT_ID_CHARS)
+    if problem is not None:
+        found.append(FieldViolation(f"{prefix}.event_id", problem))
     for name in _COUNTERS:
         count: int = getattr(event, name)
         if count < 0:
@@ -137,44 +106,25 @@ def _valid_row(event: metering_pb2.MeteringEvent, earliest: int, latest: int) ->
     return None
 
 
-def _explain(
-    event: metering_pb2.MeteringEvent, bounds: TimeBounds, prefix: str
-) -> list[FieldViolation]:
-    # The two checks are written to agree; should they ever not, still refuse.
-    return event_violations(event, bounds, prefix) or [FieldViolation(prefix, "invalid event")]
-
-
-def validate_event(request: metering_pb2.RecordMeteringRequest, bounds: TimeBounds) -> EventRow:
+def validate_event(request: metering_pb2.RecordMeteringRequest, window: TimeWindow) -> EventRow:
     """The row of a unary request's event; raises `InvalidRequestError` naming `event.*`."""
-    if not request.HasField("event"):
-        raise InvalidRequestError([FieldViolation("event", "required")])
-    row = _valid_row(request.event, bounds.earliest_ns, bounds.latest_ns)
-    if row is None:
-        raise InvalidRequestError(_explain(request.event, bounds, "event"))
-    return row
+    return validate_one(
+        request.HasField("event"),
+        request.event,
+        lambda event: _valid_row(event, window.earliest_ns, window.latest_ns),
+        lambda event, prefix: event_violations(event, window, prefix),
+    )
 
 
 def validate_batch(
-    events: Sequence[metering_pb2.MeteringEvent], bounds: TimeBounds, *, max_events: int
+    events: Sequence[metering_pb2.MeteringEvent], window: TimeWindow, *, max_events: int
 ) -> list[EventRow]:
     """The rows of a whole batch; raises `InvalidRequestError` naming `events[i].*` for
     every failing event (all or nothing: one bad event refuses the batch)."""
-    if not events:
-        raise InvalidRequestError([FieldViolation("events", "at least one event is required")])
-    if len(events) > max_events:
-        raise InvalidRequestError(
-            [FieldViolation("events", f"at most {max_events} events per call, got {len(events)}")]
-        )
-    earliest, latest = bounds.earliest_ns, bounds.latest_ns
-    rows: list[EventRow] = []
-    append = rows.append
-    violations: list[FieldViolation] = []
-    for index, event in enumerate(events):
-        row = _valid_row(event, earliest, latest)
-        if row is None:
-            violations.extend(_explain(event, bounds, f"events[{index}]"))
-        else:
-            append(row)
-    if violations:
-        raise InvalidRequestError(violations)
-    return rows
+    earliest, latest = window.earliest_ns, window.latest_ns
+    return validate_all(
+        events,
+        lambda event: _valid_row(event, earliest, latest),
+        lambda event, prefix: event_violations(event, window, prefix),
+        max_events=max_events,
+    )

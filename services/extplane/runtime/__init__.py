@@ -1,32 +1,103 @@
-"""The shared runtime every extplane server stands on."""
+"""The server half of the service kit: what every extplane server stands on.
 
+Serving: `GrpcServer` (health, reflection, graceful drain, tracing, metrics and
+RPC logs around a `GrpcServiceDefinition`), `run_until_signal`, `create_channel`.
+Building a stateful service: `ServiceKit` (authorizer, page tokens, metrics
+registry, clock — one per process), `Serving` (the one "is it serving?"
+state), `RetentionLoop`, `SinkSettings`/`StatefulServiceSettings`,
+`once_per_registry` for metric families, `TimeWindow` and
+`validate_one`/`validate_batch` for a sink's all-or-nothing ingest; `bounds`
+for what a request's protos declare (`bounds.check(request)` at the boundary,
+`bounds.range_bound_ns` for a query's time range); `LogBudget` for log lines
+a client can cause. Refusing: raise an
+`extplane.errors.ExtplaneServerError` — `InvalidRequestError` naming the
+field, `BadPageTokenError`, `NotServingError`, … — and the runtime answers
+with its status. `docs/services.md` is the guide.
+"""
+
+from extplane.runtime import bounds
+from extplane.runtime.auth import (
+    AUDIT_READER,
+    METERING_READER,
+    Authorizer,
+    AuthSettings,
+    BearerToken,
+)
+from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
 from extplane.runtime.channels import CHANNEL_OPTIONS, create_channel, remaining_timeout
+from extplane.runtime.event_rules import (
+    TimeWindow,
+    text_problem,
+    timestamp_problem,
+    validate_batch,
+    validate_one,
+)
+from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Drainable, Lifecycle
+from extplane.runtime.log_budget import LogBudget
 from extplane.runtime.logs import configure_logging
-from extplane.runtime.metrics import Metrics, MetricsEndpoint, process_metrics
+from extplane.runtime.metrics_endpoint import MetricsEndpoint
 from extplane.runtime.observing import RpcCall, RpcObserver, RpcOutcome
+from extplane.runtime.page_tokens import BadPageTokenError, PageTokens
+from extplane.runtime.paging import MAX_PAGE_SIZE, fill_page, page_size
+from extplane.runtime.process_metrics import process_metrics
+from extplane.runtime.retention import RetentionLoop
+from extplane.runtime.rpc_metrics import Metrics
 from extplane.runtime.server import GrpcServer, host_port
 from extplane.runtime.service import GrpcServiceDefinition
+from extplane.runtime.service_settings import SinkSettings, StatefulServiceSettings, port_field
+from extplane.runtime.serving import Serving
 from extplane.runtime.signals import run_until_signal
+from extplane.runtime.timestamps import NS_PER_S, datetime_ns, rfc3339
 from extplane.runtime.tracing import configure_tracing
+from extplane_client._metric_families import once_per_registry
 
 __all__ = [
+    "AUDIT_READER",
     "CHANNEL_OPTIONS",
+    "MAX_PAGE_SIZE",
+    "METERING_READER",
+    "NS_PER_S",
     "AsyncLifecycle",
+    "AuthSettings",
+    "Authorizer",
+    "BadPageTokenError",
+    "BearerToken",
     "Drainable",
+    "FieldViolation",
     "GrpcServer",
     "GrpcServiceDefinition",
+    "InvalidRequestError",
     "Lifecycle",
+    "LogBudget",
     "Metrics",
     "MetricsEndpoint",
+    "PageTokens",
+    "RetentionLoop",
     "RpcCall",
     "RpcObserver",
     "RpcOutcome",
+    "ServiceKit",
+    "Serving",
+    "SinkSettings",
+    "StatefulServiceSettings",
+    "TimeWindow",
+    "bounds",
     "configure_logging",
     "configure_tracing",
     "create_channel",
+    "datetime_ns",
+    "fill_page",
     "host_port",
+    "once_per_registry",
+    "page_size",
+    "port_field",
     "process_metrics",
     "remaining_timeout",
+    "rfc3339",
     "run_until_signal",
+    "text_problem",
+    "timestamp_problem",
+    "validate_batch",
+    "validate_one",
 ]

@@ -19,6 +19,8 @@ from typing import Any
 import grpc
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from extplane.errors import PermissionDeniedError, UnauthenticatedError
+
 METERING_READER = "metering.reader"
 AUDIT_READER = "audit.reader"
 # A token holding this role holds every role.
@@ -96,7 +98,8 @@ class Authorizer:
         return grpc.StatusCode.OK, match.name
 
     async def require(self, context: grpc.aio.ServicerContext[Any, Any], role: str) -> str:
-        """The caller's token name; aborts the call when it lacks `role`."""
+        """The caller's token name; raises `UnauthenticatedError` or
+        `PermissionDeniedError` when it lacks `role`."""
         authorization = next(
             (
                 str(value)
@@ -106,6 +109,8 @@ class Authorizer:
             None,
         )
         code, detail = self.principal(authorization, role)
+        if code is grpc.StatusCode.UNAUTHENTICATED:
+            raise UnauthenticatedError(detail)
         if code is not grpc.StatusCode.OK:
-            await context.abort(code, detail)
+            raise PermissionDeniedError(detail)
         return detail

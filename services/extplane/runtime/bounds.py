@@ -28,7 +28,7 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
-from extplane.runtime.timestamps import clamped_ns, timestamp_problem
+from extplane.runtime.timestamps import clamped_ns, invalid_reason
 from extplane_protos.extplane.options.v1 import bounds_pb2
 
 FieldBounds = bounds_pb2.FieldBounds
@@ -201,7 +201,7 @@ def _walk(message: Message, prefix: str, found: list[FieldViolation]) -> None:
             if rule.walk is None:
                 problem = _scalar_problem(rule.leaf, bounds, value)
             elif rule.walk.full_name == TIMESTAMP:
-                problem = timestamp_problem(cast(Timestamp, value))
+                problem = invalid_reason(cast(Timestamp, value))
             else:
                 _walk(value, path + ".", found)
                 continue
@@ -229,7 +229,7 @@ def range_bound_ns(request: Message, field_name: str) -> int | None:
     if not request.HasField(field_name):
         return None
     ts: Timestamp = getattr(request, field_name)
-    problem = timestamp_problem(ts)
+    problem = invalid_reason(ts)
     if problem is not None:
         raise InvalidRequestError([FieldViolation(field_name, problem)])
     return clamped_ns(ts)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import grpc.aio
 from grpc_health.v1 import health as health_names
 
-from extplane.runtime.metrics import Metrics
 from extplane.runtime.observing import ObservingInterceptor
 from extplane.runtime.rpc_log import RpcLog
-from extplane.runtime.tracing import ServerSpans
+from extplane.runtime.rpc_metrics import Metrics
+from extplane.runtime.server_spans import ServerSpans
 
 
 def server_interceptors(metrics: Metrics) -> list[grpc.aio.ServerInterceptor]:

@@ -10,8 +10,10 @@ async generator stays an async generator, because grpc.aio picks its calling
 convention from it. Cancellation is always re-raised: it is how grpc.aio stops a
 handler whose deadline passed or whose client went away.
 
-The same wrapper answers what grpc.aio would answer with UNKNOWN and a Python
-class name (see `failures`): a request whose bytes do not parse is refused with
+It is also the boundary where a refusal a handler raised (an
+`ExtplaneServerError`) becomes the caller's status, so no handler aborts by hand.
+And it answers what grpc.aio would answer with UNKNOWN and a Python class name
+(see `failures`): a request whose bytes do not parse is refused with
 INVALID_ARGUMENT, and an exception the handler did not mean to raise ends the
 call with INTERNAL; the observers get the exception to log.
 """
@@ -27,7 +29,9 @@ from typing import Any, Protocol, TypeAlias, cast
 
 import grpc
 import grpc.aio
+from grpc_status import rpc_status
 
+from extplane.errors import ExtplaneServerError
 from extplane.runtime.failures import (
     UndecodableRequest,
     answer_unexpected,
@@ -37,7 +41,7 @@ from extplane.runtime.failures import (
     tolerant_deserializer,
     unexpected_code,
 )
-from extplane.runtime.tracing import OpenServerSpan, ServerSpans
+from extplane.runtime.server_spans import OpenServerSpan, ServerSpans
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +197,12 @@ class _ObservedRpc:
         async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             span, started = self._started(context)
             try:
-                result = behavior(await self._readable(request, context), context)
-                if inspect.isawaitable(result):
-                    result = await result
+                try:
+                    result = behavior(await self._readable(request, context), context)
+                    if inspect.isawaitable(result):
+                        result = await result
+                except ExtplaneServerError as refusal:
+                    await refuse(context, refusal)
             except BaseException as error:
                 if passes_through(error):
                     self._finished(span, started, context, error)
@@ -215,8 +222,12 @@ class _ObservedRpc:
         ) -> AsyncIterator[Any]:
             span, started = self._started(context)
             try:
-                async for response in behavior(await self._readable(request, context), context):
-                    yield response
+                try:
+                    readable = await self._readable(request, context)
+                    async for response in behavior(readable, context):
+                        yield response
+                except ExtplaneServerError as refusal:
+                    await refuse(context, refusal)
             except BaseException as error:
                 if passes_through(error):
                     self._finished(span, started, context, error)
@@ -259,6 +270,13 @@ class _ObservedRpc:
             if span is not None:
                 details = context.details() if code is not grpc.StatusCode.OK else None
                 span.close(code, details, unexpected_error)
+
+
+async def refuse(context: grpc.aio.ServicerContext[Any, Any], refusal: ExtplaneServerError) -> None:
+    """End the call with the refusal's status (raises grpc.aio's AbortError)."""
+    if refusal.status_details():
+        await context.abort_with_status(rpc_status.to_status(refusal.status_proto()))
+    await context.abort(refusal.code, str(refusal))
 
 
 # A client gives up at its own deadline and resets the stream; the server's copy

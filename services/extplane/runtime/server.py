@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc.aio
 from grpc_health.v1 import health as health_names
@@ -19,11 +19,9 @@ from grpc_reflection.v1alpha import reflection
 from extplane.runtime.health import NOT_SERVING, SERVING, DrainingHealth
 from extplane.runtime.interceptors import server_interceptors
 from extplane.runtime.lifecycle import AsyncLifecycle
-from extplane.runtime.metrics import Metrics, process_metrics
+from extplane.runtime.process_metrics import process_metrics
+from extplane.runtime.rpc_metrics import Metrics
 from extplane.runtime.service import GrpcServiceDefinition
-
-if TYPE_CHECKING:
-    from extplane.config import Settings
 
 _logger = logging.getLogger("extplane.server")
 
@@ -53,13 +51,13 @@ class GrpcServer(AsyncLifecycle):
         *,
         host: str,
         port: int,
-        settings: Settings,
+        shutdown_grace_s: float,
         metrics: Metrics | None = None,
     ) -> None:
         self._definition = definition
         self._host = host
         self._requested_port = port
-        self._settings = settings
+        self._shutdown_grace_s = shutdown_grace_s
         self._metrics = metrics if metrics is not None else process_metrics()
         self._server: grpc.aio.Server | None = None
         self._health: DrainingHealth | None = None
@@ -120,7 +118,7 @@ class GrpcServer(AsyncLifecycle):
 
     async def stop(self, grace: float | None = None) -> None:
         """Drain: NOT_SERVING, refuse new calls, let calls in flight run for at most
-        `grace` seconds (default `settings.shutdown_grace_s`), then stop the service.
+        `grace` seconds (default `shutdown_grace_s`), then stop the service.
 
         Called again while draining, a smaller grace cuts the wait short.
         """
@@ -128,7 +126,7 @@ class GrpcServer(AsyncLifecycle):
         if server is None or health is None:
             return
         if grace is None:
-            grace = self._settings.shutdown_grace_s
+            grace = self._shutdown_grace_s
         await health.enter_graceful_shutdown()
         await server.stop(grace)
         async with self._definition_stop_lock:

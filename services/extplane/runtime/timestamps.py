@@ -33,7 +33,7 @@ MIN_TIMESTAMP_SECONDS = -62_135_596_800
 MAX_TIMESTAMP_SECONDS = 253_402_300_799
 
 
-def timestamp_problem(ts: Timestamp) -> str | None:
+def invalid_reason(ts: Timestamp) -> str | None:
     """Why `ts` is not a valid Timestamp (the wire lets any int64 and int32 through)."""
     if not MIN_TIMESTAMP_SECONDS <= ts.seconds <= MAX_TIMESTAMP_SECONDS:
         return "must be between 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999999Z"

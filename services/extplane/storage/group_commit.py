@@ -13,8 +13,14 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from extplane.errors import NotServingError
+
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class CommitterClosedError(NotServingError, RuntimeError):
+    """`submit()` after `close()`: a refusal the caller may retry (elsewhere, later)."""
 
 
 class GroupCommitter(Generic[T, R]):
@@ -40,8 +46,10 @@ class GroupCommitter(Generic[T, R]):
         self._closed = False
 
     async def submit(self, item: T) -> R:
+        """`commit`'s result for `item`, once its group committed; raises
+        `CommitterClosedError` (UNAVAILABLE) after `close()`."""
         if self._closed:
-            raise RuntimeError("group committer is closed")
+            raise CommitterClosedError("group committer is closed: the service is stopping")
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         # A caller that gave up never reads the outcome; mark it read.
         future.add_done_callback(lambda f: f.cancelled() or f.exception())

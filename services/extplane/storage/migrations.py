@@ -3,7 +3,8 @@
 Each component (e.g. `metering`) has its own numbered list; a database
 records which versions it has. Migrations run in one transaction with what
 they record, so a crash mid-way leaves the previous version. On PostgreSQL an
-advisory lock makes replicas starting together take turns. A database newer
+advisory lock makes replicas (and services sharing the database) starting
+together take turns. A database newer
 than the running code is refused rather than half-understood.
 """
 
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from extplane.errors import StartupError
 from extplane.storage.sqlite import SqliteDatabase
 
 _TABLE = "extplane_schema_migrations"
@@ -27,7 +29,7 @@ _CREATE = (
 )
 
 
-class MigrationError(RuntimeError):
+class MigrationError(StartupError):
     """The database's schema cannot be brought to this code's version."""
 
 
@@ -85,9 +87,10 @@ async def migrate_sqlite(
     return await db.write(run)
 
 
-def _lock_key(component: str) -> int:
-    digest = hashlib.sha256(f"extplane.migrations.{component}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
+# One lock for every component, not one each: components sharing a database
+# (metering and audit starting together) would otherwise race to create the
+# migrations table itself.
+_LOCK_KEY = int.from_bytes(hashlib.sha256(b"extplane.migrations").digest()[:8], "big", signed=True)
 
 
 async def migrate_postgres(
@@ -96,7 +99,7 @@ async def migrate_postgres(
     """Apply what is pending, one replica at a time; returns the versions applied now."""
     _check(migrations)
     async with pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(component))
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await conn.execute(_CREATE)
         rows = await conn.fetch(f"SELECT version FROM {_TABLE} WHERE component = $1", component)
         applied = {int(r["version"]) for r in rows}

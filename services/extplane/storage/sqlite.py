@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from extplane.storage.private_files import touch_private_file
+
 T = TypeVar("T")
 
 _BUSY_TIMEOUT_MS = 10_000
@@ -48,7 +50,7 @@ class SqliteDatabase:
         return conn
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        touch_private_file(self.path)
         self._writer_pool = ThreadPoolExecutor(1, thread_name_prefix=f"sqlite-w-{self.path.name}")
         self._reader_pool = ThreadPoolExecutor(
             _READERS, thread_name_prefix=f"sqlite-r-{self.path.name}"

@@ -1,0 +1,87 @@
+"""What the query commands share: where the service is, the token, times, exit statuses.
+
+Exit statuses, the same for every query command: 0 done; 1 the answer is
+negative (`audit verify`: tampered) or the output could not be written;
+2 a usage or configuration error; 3 the service could not be asked or
+refused (unreachable, token refused, bad request), named on one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from extplane.runtime.server import host_port
+from extplane_client import ExtplaneError
+
+TOKEN_ENV = "EXTPLANE_TOKEN"
+EXIT_OK = 0
+EXIT_NEGATIVE = 1
+EXIT_USAGE = 2
+EXIT_SERVICE = 3
+
+
+@dataclass(frozen=True)
+class Connection:
+    target: str
+    token: str | None
+
+
+def add_connection_options(
+    parser: argparse.ArgumentParser, *, service: str, role: str, timeout_s: float
+) -> None:
+    parser.add_argument("--address", help=f"{service} service host:port (default: from config)")
+    parser.add_argument(
+        "--token",
+        help=f"bearer token with the {role} role (default: ${TOKEN_ENV}, which keeps it "
+        "out of the process list)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=positive_seconds,
+        default=timeout_s,
+        help=f"seconds (default: {timeout_s:g})",
+    )
+
+
+def connection(args: argparse.Namespace, default_host: str, port: int) -> Connection:
+    return Connection(
+        target=args.address or host_port(default_host, port),
+        token=args.token or os.environ.get(TOKEN_ENV) or None,
+    )
+
+
+def service_failed(service: str, target: str, error: ExtplaneError) -> int:
+    """One line naming the service, its address and the gRPC status; EXIT_SERVICE."""
+    print(f"extplane: {service} service at {target}: {error}", file=sys.stderr)
+    return EXIT_SERVICE
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be > 0 seconds: {text!r}")
+    return value
+
+
+def moment(text: str) -> datetime:
+    """An ISO 8601 / RFC 3339 time (`2026-11-01`, `2026-11-01T09:30:00Z`,
+    `…+02:00`); without an offset it is UTC, as the service's windows are."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 time: {text!r} (e.g. 2026-11-01T00:00:00Z)"
+        ) from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    """UTC with a Z, as the HTTP API prints times."""
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

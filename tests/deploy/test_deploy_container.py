@@ -1,0 +1,215 @@
+"""The image's command, and each manifest's, run directly: bound where they say, serving.
+
+Overrides, and only these: every port is 0 (ephemeral), since the servers of
+four pods share this one machine; the gateway's upstream host names (cluster
+DNS) become the 127.0.0.1 addresses of the processes started here; volumes and
+the rest of the container's filesystem are folders of a temporary directory
+(see `simulation`). The bind addresses are the image's and the manifests' own
+(0.0.0.0): the test checks what each process listens on, and sends traffic to
+127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
+
+import grpc
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from extplane.config import CONFIG_FILE_ENV
+from extplane.suite import GATEWAY, GRPC_SERVICES
+from tests.deploy.image import load_image
+from tests.deploy.manifests import container, documents, mounts, pod_env
+from tests.deploy.simulation import (
+    ContainerFilesystem,
+    files_open_for_writing,
+    listening,
+    start_container,
+)
+from tests.e2e.cli_process import RunningCli
+
+IMAGE = load_image()
+WAIT_S = 30.0
+EPHEMERAL_PORTS = {
+    f"EXTPLANE_{setting}__PORT": "0"
+    for setting in ("GATEWAY", "CAPABILITIES", "METERING", "AUDIT", "METRICS")
+}
+TOKEN = "deploy-test-token-0123456789"
+WILDCARDS = ("0.0.0.0", "::")
+
+
+@pytest.fixture
+def running() -> Iterator[list[RunningCli]]:
+    started: list[RunningCli] = []
+    yield started
+    for process in started:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait(timeout=10)
+
+
+def _target(process: RunningCli, name: str) -> str:
+    return process.grpc_target(name)
+
+
+def _port(address: str) -> int:
+    port = urlsplit(address).port
+    assert port is not None, address
+    return port
+
+
+def _assert_bound_where_configured(process: RunningCli, host: str) -> None:
+    """Every port it prints, and no other, listens on `host`.
+
+    gRPC binds a wildcard as "::" (dual-stack, IPv4 included: the health checks
+    below reach it on 127.0.0.1), so either wildcard satisfies the other.
+    """
+    printed = {_port(address) for address in process.addresses.values()}
+    bound = listening(process.process.pid)
+    assert {port for _, port in bound} == printed
+    accepted = set(WILDCARDS) if host in WILDCARDS else {host}
+    assert {address for address, _ in bound} <= accepted, bound
+
+
+def _assert_serving(target: str) -> None:
+    with grpc.insecure_channel(target) as channel:
+        reply = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service=""), timeout=WAIT_S
+        )
+    assert reply.status == health_pb2.HealthCheckResponse.SERVING, target
+
+
+def _assert_writes_only_inside(process: RunningCli, folders: list[Path]) -> None:
+    for path in files_open_for_writing(process.process.pid):
+        assert any(folder in path.parents for folder in folders), f"writes {path}"
+
+
+def test_the_image_command_serves_the_suite_bound_where_the_image_says(
+    tmp_path: Path, running: list[RunningCli]
+) -> None:
+    filesystem = ContainerFilesystem.lay_out(tmp_path, IMAGE.volumes)
+    env = {**IMAGE.env, **EPHEMERAL_PORTS}
+    suite = start_container(IMAGE, None, env, filesystem, {GATEWAY, *GRPC_SERVICES, "metrics"})
+    running.append(suite)
+
+    _assert_bound_where_configured(suite, IMAGE.env["EXTPLANE_HOST"])
+    for name in GRPC_SERVICES:
+        _assert_serving(_target(suite, name))
+    base = suite.http_base()
+    assert httpx.get(f"{base}/healthz", timeout=WAIT_S).status_code == 200
+    assert httpx.get(f"{base}/readyz", timeout=WAIT_S).status_code == 200
+    capabilities = httpx.get(f"{base}/v1/capabilities", timeout=WAIT_S)
+    assert capabilities.status_code == 200
+    assert capabilities.json()["features"]["metering"] is True
+
+    data_dir = filesystem.host_path(PurePosixPath(IMAGE.env["EXTPLANE_DATA_DIR"]))
+    assert any(data_dir.iterdir()), "the embedded stores are not in the data directory"
+    _assert_writes_only_inside(suite, [data_dir])
+    assert filesystem.rootfs_files() == [], "wrote outside its volume"
+    assert suite.terminate() == 0
+
+
+def _write_secret(folder: Path, name: str, database_url: str) -> None:
+    """What the manifest's comment tells an operator to put in the Secret."""
+    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
+    role = f"{name}.reader"
+    config = (
+        f'[{name}]\ndatabase_url = "{database_url}"\n'
+        f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{role}"]\n'
+    )
+    tomllib.loads(config)
+    (folder / "extplane.toml").write_text(config)
+    if name == "audit":
+        key = ed25519.Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        (folder / "audit-signing-key.pem").write_bytes(key)
+
+
+def _start_pod(
+    name: str, tmp_path: Path, database_url: str, extra: dict[str, str] | None = None
+) -> tuple[RunningCli, ContainerFilesystem]:
+    filesystem = ContainerFilesystem.lay_out(tmp_path / name, [m.path for m in mounts(name)])
+    env = pod_env(IMAGE, name)
+    if CONFIG_FILE_ENV in env:
+        secret = filesystem.host_path(PurePosixPath(env[CONFIG_FILE_ENV])).parent
+        _write_secret(secret, name, database_url)
+    process = start_container(
+        IMAGE,
+        container(name)["args"],
+        {**env, **EPHEMERAL_PORTS, **(extra or {})},
+        filesystem,
+        {name, "metrics"},
+    )
+    return process, filesystem
+
+
+def _upstreams_here(gateway_env: dict[str, str], pods: dict[str, RunningCli]) -> str:
+    """The gateway's upstreams with each Service name resolved to its process here."""
+    by_service = {documents(name)["Service"]["metadata"]["name"]: name for name in pods}
+    upstreams = json.loads(gateway_env["EXTPLANE_GATEWAY__UPSTREAMS"])
+    resolved = {}
+    for grpc_service, address in upstreams.items():
+        host, _, _ = address.rpartition(":")
+        resolved[grpc_service] = _target(pods[by_service[host]], by_service[host])
+    return json.dumps(resolved)
+
+
+def test_the_manifests_start_a_deployment_bound_where_they_say(
+    tmp_path: Path, running: list[RunningCli], postgres_dsn: str
+) -> None:
+    pods: dict[str, RunningCli] = {}
+    filesystems: dict[str, ContainerFilesystem] = {}
+    # All at once, as a rollout starts them: metering and audit migrate one fresh
+    # PostgreSQL database at the same moment.
+    with ThreadPoolExecutor(len(GRPC_SERVICES)) as starting:
+        started = starting.map(lambda name: _start_pod(name, tmp_path, postgres_dsn), GRPC_SERVICES)
+        for name, (pod, filesystem) in zip(GRPC_SERVICES, started, strict=True):
+            pods[name], filesystems[name] = pod, filesystem
+            running.append(pod)
+    upstreams = _upstreams_here(pod_env(IMAGE, GATEWAY), pods)
+    pods[GATEWAY], filesystems[GATEWAY] = _start_pod(
+        GATEWAY, tmp_path, postgres_dsn, {"EXTPLANE_GATEWAY__UPSTREAMS": upstreams}
+    )
+    running.append(pods[GATEWAY])
+
+    for name, pod in pods.items():
+        _assert_bound_where_configured(pod, pod_env(IMAGE, name)["EXTPLANE_HOST"])
+        if name in GRPC_SERVICES:
+            _assert_serving(_target(pod, name))  # what the grpc readinessProbe asks
+    base = pods[GATEWAY].http_base()
+    for probe in ("readinessProbe", "livenessProbe"):
+        path = container(GATEWAY)[probe]["httpGet"]["path"]
+        assert httpx.get(f"{base}{path}", timeout=WAIT_S).status_code == 200, path
+    assert httpx.get(f"{base}/v1/capabilities", timeout=WAIT_S).status_code == 200
+    # The Secret's config was read: its token is accepted, its database serves.
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for route in ("/v1/metering/events", "/v1/audit/events"):
+        response = httpx.get(f"{base}{route}", headers=auth, timeout=WAIT_S)
+        assert response.status_code == 200, (route, response.text)
+    assert httpx.get(f"{base}/v1/audit/events", timeout=WAIT_S).status_code == 401
+
+    for name, pod in pods.items():
+        writable = [
+            filesystems[name].mounts[m.path]
+            for m in mounts(name)
+            if not m.read_only and "emptyDir" in m.volume
+        ]
+        _assert_writes_only_inside(pod, writable)
+        assert filesystems[name].rootfs_files() == [], f"{name} wrote outside its volumes"
+        # The database is PostgreSQL, as the Secret says: no SQLite file appears.
+        assert not list(filesystems[name].root.rglob("*.db")), name
+    for name in (GATEWAY, *GRPC_SERVICES):
+        assert pods[name].terminate() == 0, name
