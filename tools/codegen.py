@@ -40,7 +40,7 @@ TS_OUT = ROOT / "clients" / "typescript" / "src" / "gen"
 BIN = Path(sys.executable).parent
 # google/api files our protos import; copied from the installed package.
 GOOGLE_API_FILES = ("annotations.proto", "http.proto", "field_behavior.proto", "httpbody.proto")
-OUR_ROOTS = ("alga", "orloj")
+OUR_ROOTS = ("alga", "orloj", "extplane")
 _IMPORT_RE = re.compile(rf"^(from|import) ({'|'.join(OUR_ROOTS)})\.", re.MULTILINE)
 
 

@@ -37,6 +37,7 @@ async def test_no_token_is_401_with_a_bare_challenge(
     response = await gateway.client.get(route, params=params)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == CHALLENGE
+    assert response.headers["cache-control"] == "no-store"
     assert response.headers["content-type"] == "application/json"
     assert response.json() == {
         "code": 16,
@@ -62,6 +63,7 @@ async def test_a_token_without_the_role_is_403(
         response = await gateway.client.get(route, params=params, headers=bearer(other))
         assert response.status_code == 403
         assert "www-authenticate" not in response.headers
+        assert response.headers["cache-control"] == "no-store"
         assert response.json()["code"] == 7
 
 
@@ -72,6 +74,23 @@ async def test_the_right_token_is_200(
     response = await gateway.client.get(route, params=params, headers=bearer(token))
     assert response.status_code == 200
     assert "www-authenticate" not in response.headers
+    # Read with a credential: no cache may keep it (streamed downloads included).
+    assert response.headers["cache-control"] == "no-store"
+    if route != "/v1/audit/export":  # a stream has no ETag
+        assert response.headers["etag"]  # what the client keeps itself it may revalidate
+
+
+async def test_an_answer_read_without_a_credential_may_be_kept_and_revalidated(
+    gateway: Gateway,
+) -> None:
+    plain = await gateway.client.get("/v1/capabilities")
+    carried = await gateway.client.get("/v1/capabilities", headers=bearer(METERING_TOKEN))
+    refused = await gateway.client.get("/v1/metering/events", headers=bearer("forged"))
+
+    assert plain.headers["cache-control"] == "no-cache"
+    assert carried.headers["cache-control"] == "no-store"
+    assert refused.status_code == 401
+    assert refused.headers["cache-control"] == "no-store"
 
 
 async def test_the_authorization_header_reaches_the_service_as_sent(

@@ -23,6 +23,8 @@ from extplane.gateway import (
     GatewaySettings,
     http_status_for,
 )
+from extplane.gateway import errors as gateway_errors
+from extplane.runtime.log_budget import LogBudget
 from tests.loopback import unused_port
 
 ROUTE = "/v1/capabilities"
@@ -143,6 +145,24 @@ async def test_a_crashing_upstream_is_a_500_that_leaks_nothing(
         "details": [],
     }
     assert "sqlite" not in response.text
+
+
+async def test_a_flood_of_upstream_crashes_logs_a_bounded_number_of_lines(
+    gateway: Gateway,
+    upstream: Upstream,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The budget is the process's; earlier tests may have spent some of it.
+    monkeypatch.setattr(gateway_errors, "_UPSTREAM_FAILURES_LOGGED", LogBudget())
+    caplog.set_level(logging.WARNING, logger="extplane.gateway.errors")
+    upstream.provider.crash = True
+    for _ in range(60):
+        assert (await gateway.client.get(ROUTE)).status_code == 500
+
+    lines = [r for r in caplog.records if r.name == "extplane.gateway.errors"]
+    # A client can crash an upstream at will: a burst of 10, then about one a second.
+    assert 1 <= len(lines) <= 15
 
 
 async def test_a_dead_upstream_is_503_unavailable() -> None:

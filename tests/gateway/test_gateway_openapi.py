@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from gateway_servers import Gateway, Upstream, close_gateway, open_gateway
@@ -10,7 +11,9 @@ from gateway_support import thing_bindings
 from openapi_spec_validator import validate
 
 from extplane.gateway import GatewaySettings
+from extplane.gateway.constraints import TIMESTAMP_PATTERN
 from extplane.gateway.openapi import openapi_document
+from extplane.runtime.bounds import NO_CONTROL_PATTERN
 
 
 def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -83,14 +86,33 @@ def test_parameters_bodies_and_schemas_of_a_richer_service() -> None:
         "required": True,
         "schema": {"type": "string"},
     }
-    assert parameters["createdAt"]["schema"] == {"type": "string", "format": "date-time"}
-    assert parameters["inner.count"]["schema"] == {"type": "string", "format": "int64"}
+    created_at = parameters["createdAt"]["schema"]
+    assert (created_at["type"], created_at["format"]) == ("string", "date-time")
+    assert created_at["pattern"] == TIMESTAMP_PATTERN
+    # In a URL a 64-bit integer is digits, not protojson's string.
+    assert parameters["inner.count"]["schema"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": -(2**63),
+        "maximum": 2**63 - 1,
+    }
     assert parameters["tags"]["schema"] == {"type": "array", "items": {"type": "string"}}
     # Enum parameters list the short spellings first (here the names have no
-    # shared prefix, so short is the lower-cased name), then the full names.
+    # shared prefix, so short is the lower-cased name), then the full names,
+    # then the numbers (the gateway takes all three, as grpc-gateway does).
     assert parameters["color"]["schema"] == {
         "type": "string",
-        "enum": ["color_unspecified", "red", "green", "COLOR_UNSPECIFIED", "RED", "GREEN"],
+        "enum": [
+            "color_unspecified",
+            "red",
+            "green",
+            "COLOR_UNSPECIFIED",
+            "RED",
+            "GREEN",
+            "0",
+            "1",
+            "2",
+        ],
     }
     assert "in any case" in parameters["color"]["description"]
     assert "labels" not in parameters
@@ -156,13 +178,72 @@ async def test_the_export_is_a_secured_streamed_download(gateway: Gateway) -> No
     assert set(export["responses"]) == {"200", "401", "403", "default"}
     # The buf lint directive in the proto comment stays out of the description.
     assert "buf:lint" not in json.dumps(document)
-    assert export["description"].endswith("serves the bytes as they are.")
+    assert "serves the bytes as they are." in export["description"]
+    # What OpenAPI cannot declare is said in the description.
+    assert "`end_time` must be after `start_time`" in export["description"]
 
     parameters = {p["name"]: p for p in export["parameters"]}
     assert parameters["format"]["schema"]["enum"][:3] == ["unspecified", "jsonl", "csv"]
     assert "AUDIT_EXPORT_FORMAT_CSV" in parameters["format"]["schema"]["enum"]
-    assert parameters["startTime"]["schema"] == {"type": "string", "format": "date-time"}
+    assert parameters["startTime"]["schema"] == {
+        "type": "string",
+        "format": "date-time",
+        "pattern": TIMESTAMP_PATTERN,
+    }
     assert parameters["actor"]["description"] == "Only this actor; empty matches any."
+    # What the protos bound, the schema says (extplane.options.v1.bounds).
+    assert parameters["actor"]["schema"] == {
+        "type": "string",
+        "maxLength": 256,
+        "pattern": NO_CONTROL_PATTERN,
+    }
+    assert parameters["outcome"]["schema"] == {
+        "type": "string",
+        "enum": ["", "allowed", "denied", "error"],
+    }
+
+
+async def test_declared_bounds_and_required_parameters_reach_the_schema(
+    gateway: Gateway,
+) -> None:
+    document = (await gateway.client.get("/openapi.json")).json()
+
+    def parameters(path: str) -> dict[str, Any]:
+        return {p["name"]: p for p in document["paths"][path]["get"]["parameters"]}
+
+    usage, events = parameters("/v1/metering/usage"), parameters("/v1/metering/events")
+    verify = parameters("/v1/audit/verify")
+    assert usage["startTime"]["required"] is True
+    assert "required" not in usage["endTime"]
+    assert events["pageSize"]["schema"] == {
+        "type": "integer",
+        "format": "int32",
+        "minimum": 0,
+        "maximum": 2**31 - 1,
+    }
+    assert verify["fromSequence"]["schema"] == {
+        "type": "integer",
+        "format": "int64",
+        "minimum": 0,
+        "maximum": 2**63 - 1,
+    }
+    assert events["pageToken"]["schema"]["maxLength"] == 512
+    validate(document)  # still a valid OpenAPI 3.1 document
+
+
+def test_the_timestamp_pattern_keeps_to_what_a_timestamp_holds() -> None:
+    pattern = re.compile(TIMESTAMP_PATTERN)
+    inside = [
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+00:00",
+        "0001-01-01T05:00:00-01:00",
+        "2026-11-21T01:00:00+01:00",
+        "9999-12-31T23:59:59.999999Z",
+        "9999-12-31T20:00:00+01:00",
+    ]
+    outside = ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59.5-01:00"]
+    assert [bool(pattern.search(v)) for v in inside] == [True] * len(inside)
+    assert [bool(pattern.search(v)) for v in outside] == [False, False]
 
 
 async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
@@ -195,13 +276,22 @@ async def test_a_repeated_enum_parameter_is_an_array_of_spellings(gateway: Gatew
     usage = document["paths"]["/v1/metering/usage"]["get"]
     group_by = next(p for p in usage["parameters"] if p["name"] == "groupBy")
     assert group_by["schema"]["type"] == "array"
-    assert group_by["schema"]["items"]["enum"][:5] == [
-        "unspecified",
+    # `specified` in the proto: the placeholder value is no choice.
+    assert group_by["schema"]["items"]["enum"] == [
         "namespace",
         "task",
         "agent",
         "model",
+        "USAGE_DIMENSION_NAMESPACE",
+        "USAGE_DIMENSION_TASK",
+        "USAGE_DIMENSION_AGENT",
+        "USAGE_DIMENSION_MODEL",
+        "1",
+        "2",
+        "3",
+        "4",
     ]
+    assert group_by["schema"]["uniqueItems"] is True
     assert "Repeat the parameter" in group_by["description"]
 
 

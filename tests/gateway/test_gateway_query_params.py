@@ -96,6 +96,11 @@ async def test_audit_order_and_format(gateway: Gateway, upstream: Upstream) -> N
         ([("group_by", "model"), ("group_by", "planet")], "group_by"),
         ([("groupBy", "usage_dimension")], "groupBy"),
         ([("window", "")], "window"),
+        # Numbers as grpc-gateway reads them: declared values, plain decimal.
+        ([("window", "7")], "window"),
+        ([("window", "-1")], "window"),
+        ([("window", "02")], "window"),
+        ([("group_by", "model"), ("group_by", "9")], "group_by"),
     ],
 )
 async def test_an_unknown_enum_value_is_400_naming_the_parameter(

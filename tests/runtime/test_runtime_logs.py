@@ -68,7 +68,7 @@ async def test_servicer_logs_carry_the_trace_id_from_traceparent_metadata(
     assert served["timestamp"]
 
 
-async def test_each_rpc_completion_is_logged_with_method_code_duration_and_trace(
+async def test_each_rpc_completion_is_logged_at_the_level_of_whose_problem_it_is(
     log_stream: io.StringIO, stub: capabilities_pb2_grpc.CapabilityProviderStub
 ) -> None:
     await stub.Capabilities(REQUEST, metadata=[("traceparent", TRACEPARENT)], timeout=30)
@@ -84,9 +84,11 @@ async def test_each_rpc_completion_is_logged_with_method_code_duration_and_trace
     assert ok["grpc_service"] == "orloj.extensions.v1.CapabilityProvider"
     assert ok["trace_id"] == TRACE_ID
     assert ok["duration_ms"] >= 0
-    assert (not_found["level"], not_found["grpc_code"]) == ("WARNING", "NOT_FOUND")
+    # The client's own failure is no warning: a client could flood the log with it.
+    assert (not_found["level"], not_found["grpc_code"]) == ("DEBUG", "NOT_FOUND")
     assert not_found["trace_id"] == TRACE_ID
-    assert (crashed["level"], crashed["grpc_code"]) == ("WARNING", "UNKNOWN")
+    # A crash is the server's: an error with the traceback (the client got INTERNAL).
+    assert (crashed["level"], crashed["grpc_code"]) == ("ERROR", "INTERNAL")
     assert "crashing as asked" in crashed["exc_info"]
 
 

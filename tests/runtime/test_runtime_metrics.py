@@ -61,7 +61,7 @@ async def test_handled_calls_are_counted_by_method_and_code(
     handled = "extplane_grpc_server_handled_total"
     assert value(samples, handled, **METHOD, grpc_code="OK") == 2
     assert value(samples, handled, **METHOD, grpc_code="NOT_FOUND") == 1
-    assert value(samples, handled, **METHOD, grpc_code="UNKNOWN") == 1
+    assert value(samples, handled, **METHOD, grpc_code="INTERNAL") == 1
     assert value(samples, "extplane_grpc_server_started_total", **METHOD) == 4
     assert value(samples, "extplane_grpc_server_handling_seconds_count", **METHOD) == 4
     assert value(samples, "extplane_grpc_server_handling_seconds_bucket", **METHOD, le="+Inf") == 4

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,6 +22,7 @@ from extplane.gateway.config import GatewaySettings
 from extplane.gateway.draining import RequestDrain
 from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
+from extplane.gateway.no_store import NoStoreForCredentials
 from extplane.gateway.openapi import openapi_document
 from extplane.gateway.proxy import GatewayProxy, json_response
 from extplane.gateway.readiness import upstream_report
@@ -115,5 +117,6 @@ def create_app(
             # An ASGI endpoint with no method list: the route table answers 404 and 405.
             Route("/{path:path}", proxy),
         ],
+        middleware=[Middleware(NoStoreForCredentials)],
         lifespan=lifespan,
     )

@@ -4,18 +4,17 @@ protojson takes a value's full name (`AUDIT_EXPORT_FORMAT_CSV`) or its number.
 In a query string that is a mouthful, so path and query parameters also take
 the name without the prefix every value of the enum shares, in any case:
 `format=csv`, `order=descending`, `group_by=model`. The full name and the
-number keep working. Request bodies stay strict protojson.
+number keep working; a number must be one the enum declares, written plainly
+(`2`, not `02` or `+2`), as grpc-gateway reads query parameters. Request
+bodies stay strict protojson.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 
 from google.protobuf.descriptor import EnumDescriptor
-
-_NUMBER = re.compile(r"[+-]?[0-9]+")
 
 
 def shared_prefix(names: list[str]) -> str:
@@ -46,13 +45,16 @@ class EnumSpellings:
     full_names: tuple[str, ...]
     # Lower-cased short or full name -> the full name it stands for.
     by_folded: dict[str, str]
+    # Each declared number as written in decimal -> the number.
+    numbers: dict[str, int]
 
     def resolve(self, text: str) -> str | int:
         """The protojson value for `text`; ValueError says what is accepted."""
         if text in self.full_names:
             return text
-        if _NUMBER.fullmatch(text):
-            return int(text)
+        number = self.numbers.get(text)
+        if number is not None:
+            return number
         found = self.by_folded.get(text.lower())
         if found is None:
             choices = ", ".join(dict.fromkeys(self.short_names))
@@ -76,4 +78,5 @@ def spellings(enum: EnumDescriptor) -> EnumSpellings:
             spelled.setdefault(folded, full)
     # A spelling two different values fold to is ambiguous: only exact names reach them.
     by_folded = {key: spelled[key] for key, numbers in candidates.items() if len(numbers) == 1}
-    return EnumSpellings(short_names, full_names, by_folded)
+    numbers = {str(value.number): value.number for value in enum.values}
+    return EnumSpellings(short_names, full_names, by_folded, numbers)

@@ -19,6 +19,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from extplane.errors import ExtplaneServerError, StartupError
+from extplane.runtime import LogBudget
 from extplane_client.errors import status_code_from_number, status_code_number
 
 # Imported for its side effect: the standard detail types (ErrorInfo, BadRequest,
@@ -26,6 +27,7 @@ from extplane_client.errors import status_code_from_number, status_code_number
 _ = error_details_pb2
 
 logger = logging.getLogger(__name__)
+_UPSTREAM_FAILURES_LOGGED = LogBudget()
 
 HTTP_STATUS_BY_GRPC_CODE: Mapping[grpc.StatusCode, int] = MappingProxyType(
     {
@@ -128,9 +130,16 @@ def request_error_from_rpc(error: grpc.aio.AioRpcError, service: str) -> Request
         logger.warning("upstream %s sent a status detail that contradicts its status", service)
         rich = None
     if rich is None and code in _OPAQUE_WITHOUT_DETAILS:
-        logger.warning(
-            "upstream %s failed: %s %s", service, code.name, error.details() or "(no message)"
-        )
+        # A client can cause these at will (a request that crashes the upstream).
+        held_back = _UPSTREAM_FAILURES_LOGGED.admit((service, code))
+        if held_back is not None:
+            logger.warning(
+                "upstream %s failed: %s %s%s",
+                service,
+                code.name,
+                error.details() or "(no message)",
+                f" ({held_back} more like it not logged)" if held_back else "",
+            )
         word = "unavailable" if code is grpc.StatusCode.UNAVAILABLE else "failed"
         return RequestError(code, f"upstream {service} {word}")
     if rich is None:

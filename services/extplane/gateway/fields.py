@@ -13,6 +13,7 @@ import re
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from extplane.gateway.enums import spellings
+from extplane.runtime import bounds
 
 FieldPath = tuple[FieldDescriptor, ...]
 
@@ -38,6 +39,21 @@ WRAPPER_TYPES = frozenset(
         "google.protobuf.BytesValue",
     }
 )
+_INTEGER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_INTEGER_TYPES = frozenset(
+    {
+        FieldDescriptor.TYPE_INT32,
+        FieldDescriptor.TYPE_INT64,
+        FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_UINT64,
+        FieldDescriptor.TYPE_SINT32,
+        FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED32,
+        FieldDescriptor.TYPE_FIXED64,
+        FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)
 _TRUE = frozenset({"true", "t", "1"})
 _FALSE = frozenset({"false", "f", "0"})
 # An RFC 3339 offset whose "+" a query string turned into a space (form encoding).
@@ -48,17 +64,8 @@ class FieldPathError(LookupError):
     """A dotted path that names no field of the message."""
 
 
-def map_value_field(field: FieldDescriptor) -> FieldDescriptor | None:
-    """The `value` field of a map field's entry; None if the field is not a map."""
-    entry = field.message_type
-    if entry is None or not entry.GetOptions().map_entry:
-        return None
-    value: FieldDescriptor = entry.fields_by_name["value"]
-    return value
-
-
 def is_map(field: FieldDescriptor) -> bool:
-    return map_value_field(field) is not None
+    return bounds.map_value_field(field) is not None
 
 
 def find_field(message: Descriptor, name: str) -> FieldDescriptor | None:
@@ -108,8 +115,9 @@ def scalar_json(field: FieldDescriptor, text: str) -> object:
         if message.full_name in WRAPPER_TYPES:
             return scalar_json(message.fields_by_name["value"], text)
         if message.full_name == TIMESTAMP:
-            # `start_time=2026-11-21T01:00:00+01:00` unescaped arrives with a space.
-            return _SPACED_OFFSET.sub("+", text)
+            # `start_time=2026-11-21T01:00:00+01:00` unescaped arrives with a space;
+            # RFC 3339 allows a lower-case `t` and `z`, protobuf's parser does not.
+            return _SPACED_OFFSET.sub("+", text).upper()
         if message.full_name in STRING_JSON_TYPES:
             return text
         raise ValueError("is a message; set its fields with dotted names")
@@ -122,6 +130,10 @@ def scalar_json(field: FieldDescriptor, text: str) -> object:
         if lowered in _FALSE:
             return False
         raise ValueError(f"expected true or false, got {text!r}")
+    if field.type in _INTEGER_TYPES and not _INTEGER.fullmatch(text):
+        # protojson's parser would also take `1_000` or non-ASCII digits; a URL integer
+        # is plain ASCII digits.
+        raise ValueError(f"expected an integer, got {text!r}")
     return text
 
 

@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
 from google.rpc import status_pb2
 
+from extplane.gateway.constraints import query_schema
 from extplane.gateway.enums import spellings
 from extplane.gateway.fields import (
     FieldPath,
@@ -25,6 +26,7 @@ from extplane.gateway.fields import (
 from extplane.gateway.registry import HttpBinding
 from extplane.gateway.schemas import Schema, SchemaBuilder
 from extplane.gateway.streaming import NDJSON
+from extplane.runtime import bounds
 
 OPENAPI_VERSION = "3.1.0"
 BEARER_SCHEME = "bearerAuth"
@@ -60,20 +62,16 @@ def _excluded_by(binding: HttpBinding, path: FieldPath) -> bool:
     return any(dotted == b or dotted.startswith(b + ".") for b in bound)
 
 
-def _enum_parameter(field: FieldDescriptor, described: str) -> tuple[Schema, str]:
-    """The schema and description of an enum parameter: short forms first (`csv`),
-    then the full names; numbers and any case are accepted too (see `enums`)."""
+def _enum_note(field: FieldDescriptor) -> str:
     forms = spellings(field.enum_type)
-    values: Schema = {"type": "string", "enum": [*forms.short_names, *forms.full_names]}
-    schema: Schema = {"type": "array", "items": values} if field.is_repeated else values
-    shorts = ", ".join(f"`{name}`" for name in forms.short_names)
+    shorts = ", ".join(f"`{name}`" for name in dict.fromkeys(forms.short_names))
     note = (
         f"One of {shorts}, in any case; the full value name "
         f"(`{forms.full_names[-1]}`) or its number work too."
     )
     if field.is_repeated:
         note += " Repeat the parameter for several values."
-    return schema, f"{described}\n\n{note}" if described else note
+    return note
 
 
 def _query_parameter(
@@ -81,10 +79,17 @@ def _query_parameter(
 ) -> Schema:
     leaf: FieldDescriptor = path[-1]
     description = comments.get(leaf.full_name, "")
-    schema = schemas.field(leaf)
     if leaf.enum_type is not None:
-        schema, description = _enum_parameter(leaf, description)
-    parameter: Schema = {"name": json_path(path), "in": "query", "schema": schema}
+        note = _enum_note(leaf)
+        description = f"{description}\n\n{note}" if description else note
+    parameter: Schema = {
+        "name": json_path(path),
+        "in": "query",
+        "schema": query_schema(leaf, schemas.single),
+    }
+    # Required when the field and every message it sits in are.
+    if all(bounds.is_required(field) for field in path):
+        parameter["required"] = True
     if description:
         parameter["description"] = description
     return parameter

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
-from google.api import field_behavior_pb2
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from extplane.gateway.fields import map_value_field
+from extplane.gateway.constraints import array_keywords, body_keywords
+from extplane.runtime import bounds
 
 Schema = dict[str, object]
 
@@ -61,13 +60,6 @@ def _is_wrapper(message: Descriptor) -> bool:
     )
 
 
-def _is_required(field: FieldDescriptor) -> bool:
-    # typeshed types extension handles as plain FieldDescriptors.
-    extension: Any = field_behavior_pb2.field_behavior
-    behaviors: list[int] = list(field.GetOptions().Extensions[extension])
-    return field_behavior_pb2.FieldBehavior.REQUIRED in behaviors
-
-
 class SchemaBuilder:
     """Builds schemas, collecting every named message and enum under `components`.
 
@@ -107,12 +99,17 @@ class SchemaBuilder:
         return self.ref(enum.full_name)
 
     def field(self, field: FieldDescriptor) -> Schema:
-        value = map_value_field(field)
+        value = bounds.map_value_field(field)
         if value is not None:
             return {"type": "object", "additionalProperties": self.single(value)}
         if field.is_repeated:
-            return {"type": "array", "items": self.single(field)}
-        return self.single(field)
+            items = {**self.single(field), **body_keywords(field)}
+            return {
+                "type": "array",
+                "items": items,
+                **array_keywords(bounds.declared_bounds(field)),
+            }
+        return {**self.single(field), **body_keywords(field)}
 
     def single(self, field: FieldDescriptor) -> Schema:
         if field.enum_type is not None:
@@ -129,7 +126,7 @@ class SchemaBuilder:
                 for field in message.fields
             },
         }
-        required = [field.json_name for field in message.fields if _is_required(field)]
+        required = [field.json_name for field in message.fields if bounds.is_required(field)]
         if required:
             schema["required"] = required
         return self._described(schema, message.full_name)

@@ -23,13 +23,13 @@ from extplane.gateway.fields import (
     FieldPathError,
     find_field,
     is_map,
-    map_value_field,
     nest,
     proto_path,
     resolve_field_path,
     scalar_json,
 )
 from extplane.gateway.registry import HttpBinding
+from extplane.runtime import bounds
 
 _QUERY_NAME = re.compile(r"(?P<path>[^\[\]]+)(?:\[(?P<key>[^\[\]]*)\])?")
 
@@ -94,7 +94,7 @@ def _check_not_bound_elsewhere(binding: HttpBinding, param: _QueryParam) -> None
 
 def _query_value(param: _QueryParam, values: Sequence[str]) -> object:
     leaf = param.fields[-1]
-    value_field = map_value_field(leaf)
+    value_field = bounds.map_value_field(leaf)
     if param.map_key is not None and value_field is not None:
         return {param.map_key: scalar_json(value_field, values[-1])}
     if leaf.is_repeated:

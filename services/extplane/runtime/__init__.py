@@ -6,12 +6,16 @@ Building a stateful service: `ServiceKit` (authorizer, page tokens, metrics
 registry, clock — one per process), `Serving` (the one "is it serving?"
 state), `RetentionLoop`, `SinkSettings`/`StatefulServiceSettings`,
 `once_per_registry` for metric families, `TimeWindow` and
-`validate_one`/`validate_batch` for a sink's all-or-nothing ingest. Refusing: raise an
+`validate_one`/`validate_batch` for a sink's all-or-nothing ingest; `bounds`
+for what a request's protos declare (`bounds.check(request)` at the boundary,
+`bounds.range_bound_ns` for a query's time range); `LogBudget` for log lines
+a client can cause. Refusing: raise an
 `extplane.errors.ExtplaneServerError` — `InvalidRequestError` naming the
 field, `BadPageTokenError`, `NotServingError`, … — and the runtime answers
 with its status. `docs/services.md` is the guide.
 """
 
+from extplane.runtime import bounds
 from extplane.runtime.auth import (
     AUDIT_READER,
     METERING_READER,
@@ -30,6 +34,7 @@ from extplane.runtime.event_rules import (
 )
 from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Drainable, Lifecycle
+from extplane.runtime.log_budget import LogBudget
 from extplane.runtime.logs import configure_logging
 from extplane.runtime.metrics_endpoint import MetricsEndpoint
 from extplane.runtime.observing import RpcCall, RpcObserver, RpcOutcome
@@ -64,6 +69,7 @@ __all__ = [
     "GrpcServiceDefinition",
     "InvalidRequestError",
     "Lifecycle",
+    "LogBudget",
     "Metrics",
     "MetricsEndpoint",
     "Page",
@@ -77,6 +83,7 @@ __all__ = [
     "SinkSettings",
     "StatefulServiceSettings",
     "TimeWindow",
+    "bounds",
     "configure_logging",
     "configure_tracing",
     "create_channel",

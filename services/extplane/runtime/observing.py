@@ -12,6 +12,10 @@ handler whose deadline passed or whose client went away.
 
 It is also the boundary where a refusal a handler raised (an
 `ExtplaneServerError`) becomes the caller's status, so no handler aborts by hand.
+And it answers what grpc.aio would answer with UNKNOWN and a Python class name
+(see `failures`): a request whose bytes do not parse is refused with
+INVALID_ARGUMENT, and an exception the handler did not mean to raise ends the
+call with INTERNAL; the observers get the exception to log.
 """
 
 from __future__ import annotations
@@ -28,6 +32,15 @@ import grpc.aio
 from grpc_status import rpc_status
 
 from extplane.errors import ExtplaneServerError
+from extplane.runtime.failures import (
+    UndecodableRequest,
+    answer_unexpected,
+    decoded_requests,
+    passes_through,
+    refuse_undecodable,
+    tolerant_deserializer,
+    unexpected_code,
+)
 from extplane.runtime.server_spans import OpenServerSpan, ServerSpans
 
 
@@ -50,7 +63,7 @@ class RpcOutcome:
     code: grpc.StatusCode
     duration_s: float
     # Set only for an exception the handler did not mean to raise: not an abort,
-    # not a cancellation.
+    # not a cancellation. The client saw `code` (INTERNAL) and nothing of it.
     unexpected_error: BaseException | None = None
 
 
@@ -124,10 +137,18 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _wrap(self, handler: _Handler, path: str) -> _Handler:
+        # Always wrapped, observers or not: undecodable requests and unexpected
+        # exceptions must be answered here whatever is observed.
         call = RpcCall.from_path(path)
         traced = self._spans is not None and call.service not in self._untraced
         behavior = _behavior_of(handler)
-        rpc = _ObservedRpc(call, path, self._observers, self._spans if traced else None)
+        rpc = _ObservedRpc(
+            call,
+            path,
+            self._observers,
+            self._spans if traced else None,
+            request_streaming=handler.request_streaming,
+        )
         observed = (
             rpc.observe_stream(behavior)
             if inspect.isasyncgenfunction(behavior)
@@ -136,7 +157,7 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
         make_handler = _HANDLER_FACTORIES[(handler.request_streaming, handler.response_streaming)]
         return make_handler(
             observed,
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant_deserializer(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )
 
@@ -144,7 +165,7 @@ class ObservingInterceptor(grpc.aio.ServerInterceptor):
 class _ObservedRpc:
     """What every call of one RPC method does before and after its handler."""
 
-    __slots__ = ("_attributes", "_call", "_observers", "_path", "_spans")
+    __slots__ = ("_attributes", "_call", "_observers", "_path", "_request_streaming", "_spans")
 
     def __init__(
         self,
@@ -152,12 +173,23 @@ class _ObservedRpc:
         path: str,
         observers: tuple[RpcObserver, ...],
         spans: ServerSpans | None,
+        *,
+        request_streaming: bool,
     ) -> None:
         self._call = call
         self._path = path
         self._observers = observers
         self._spans = spans
+        self._request_streaming = request_streaming
         self._attributes = ServerSpans.attributes(call.service, call.method)
+
+    async def _readable(self, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        """The request as the handler may take it; refuses one that did not parse."""
+        if self._request_streaming:
+            return decoded_requests(request, context)
+        if isinstance(request, UndecodableRequest):
+            await refuse_undecodable(context, request)
+        return request
 
     def observe_call(self, behavior: _Behavior) -> _Behavior:
         """For a coroutine handler (any shape, e.g. health's `Watch`) or a plain function."""
@@ -166,14 +198,17 @@ class _ObservedRpc:
             span, started = self._started(context)
             try:
                 try:
-                    result = behavior(request, context)
+                    result = behavior(await self._readable(request, context), context)
                     if inspect.isawaitable(result):
                         result = await result
                 except ExtplaneServerError as refusal:
                     await refuse(context, refusal)
             except BaseException as error:
-                self._finished(span, started, context, error)
-                raise
+                if passes_through(error):
+                    self._finished(span, started, context, error)
+                    raise
+                self._finished(span, started, context, error, unexpected=True)
+                await answer_unexpected(context)
             self._finished(span, started, context, None)
             return result
 
@@ -188,13 +223,17 @@ class _ObservedRpc:
             span, started = self._started(context)
             try:
                 try:
-                    async for response in behavior(request, context):
+                    readable = await self._readable(request, context)
+                    async for response in behavior(readable, context):
                         yield response
                 except ExtplaneServerError as refusal:
                     await refuse(context, refusal)
             except BaseException as error:
-                self._finished(span, started, context, error)
-                raise
+                if passes_through(error):
+                    self._finished(span, started, context, error)
+                    raise
+                self._finished(span, started, context, error, unexpected=True)
+                await answer_unexpected(context)
             self._finished(span, started, context, None)
 
         return observed
@@ -216,19 +255,21 @@ class _ObservedRpc:
         started: float,
         context: grpc.aio.ServicerContext[Any, Any],
         error: BaseException | None,
+        *,
+        unexpected: bool = False,
     ) -> None:
         duration_s = time.perf_counter() - started
-        code = final_code(context, error)
-        unexpected = None if error is None or isinstance(error, _EXPECTED_ENDINGS) else error
+        code = unexpected_code(context) if unexpected else final_code(context, error)
+        unexpected_error = error if unexpected else None
         try:
             if self._observers:
-                outcome = RpcOutcome(self._call, code, duration_s, unexpected)
+                outcome = RpcOutcome(self._call, code, duration_s, unexpected_error)
                 for observer in self._observers:
                     observer.rpc_finished(outcome)
         finally:
             if span is not None:
                 details = context.details() if code is not grpc.StatusCode.OK else None
-                span.close(code, details, unexpected)
+                span.close(code, details, unexpected_error)
 
 
 async def refuse(context: grpc.aio.ServicerContext[Any, Any], refusal: ExtplaneServerError) -> None:
@@ -242,8 +283,6 @@ async def refuse(context: grpc.aio.ServicerContext[Any, Any], refusal: ExtplaneS
 # of the deadline was started later and sent rounded up, so the reset often
 # arrives a few milliseconds before it. A cancellation that close is the deadline.
 _DEADLINE_SLACK_S = 0.1
-
-_EXPECTED_ENDINGS = (asyncio.CancelledError, GeneratorExit, grpc.aio.AbortError)
 
 
 def final_code(
@@ -261,6 +300,6 @@ def final_code(
     if code is not None and code is not grpc.StatusCode.OK:
         return code
     if error is not None and not isinstance(error, grpc.aio.AbortError):
-        # What grpc.aio itself answers for an exception with no status set.
-        return grpc.StatusCode.UNKNOWN
+        # The client is gone or the server stopping (see `failures.passes_through`).
+        return grpc.StatusCode.CANCELLED
     return grpc.StatusCode.OK

@@ -22,19 +22,54 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from extplane_protos.extplane.options.v1 import bounds_pb2 as extplane_dot_options_dot_v1_dot_bounds__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from extplane_protos.orloj.extensions.v1 import audit_pb2 as orloj_dot_extensions_dot_v1_dot_audit__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%orloj/extensions/v1/audit_query.proto\x12\x13orloj.extensions.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1forloj/extensions/v1/audit.proto\"\xd8\x01\n\x0b\x41uditRecord\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x35\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1f.orloj.extensions.v1.AuditEventR\x05\x65vent\x12=\n\x0creceive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0breceiveTime\x12\x12\n\x04hash\x18\x04 \x01(\tR\x04hash\x12#\n\rprevious_hash\x18\x05 \x01(\tR\x0cpreviousHash\"\xff\x02\n\x16ListAuditEventsRequest\x12\x14\n\x05\x61\x63tor\x18\x01 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06\x61\x63tion\x18\x02 \x01(\tR\x06\x61\x63tion\x12\x1a\n\x08resource\x18\x03 \x01(\tR\x08resource\x12\x1c\n\tnamespace\x18\x04 \x01(\tR\tnamespace\x12\x18\n\x07outcome\x18\x05 \x01(\tR\x07outcome\x12\x39\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x35\n\x05order\x18\x08 \x01(\x0e\x32\x1f.orloj.extensions.v1.AuditOrderR\x05order\x12\x1b\n\tpage_size\x18\t \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\n \x01(\tR\tpageToken\"{\n\x17ListAuditEventsResponse\x12\x38\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .orloj.extensions.v1.AuditRecordR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x85\x03\n\x18\x45xportAuditEventsRequest\x12\x14\n\x05\x61\x63tor\x18\x01 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06\x61\x63tion\x18\x02 \x01(\tR\x06\x61\x63tion\x12\x1a\n\x08resource\x18\x03 \x01(\tR\x08resource\x12\x1c\n\tnamespace\x18\x04 \x01(\tR\tnamespace\x12\x18\n\x07outcome\x18\x05 \x01(\tR\x07outcome\x12\x39\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x35\n\x05order\x18\x08 \x01(\x0e\x32\x1f.orloj.extensions.v1.AuditOrderR\x05order\x12>\n\x06\x66ormat\x18\t \x01(\x0e\x32&.orloj.extensions.v1.AuditExportFormatR\x06\x66ormat\"]\n\x15VerifyAuditLogRequest\x12#\n\rfrom_sequence\x18\x01 \x01(\x03R\x0c\x66romSequence\x12\x1f\n\x0bto_sequence\x18\x02 \x01(\x03R\ntoSequence\"{\n\x0b\x41uditTamper\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x38\n\x04kind\x18\x02 \x01(\x0e\x32$.orloj.extensions.v1.AuditTamperKindR\x04kind\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"\xb3\x01\n\x0f\x41uditCheckpoint\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x12\n\x04hash\x18\x02 \x01(\tR\x04hash\x12;\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x15\n\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x1c\n\tsignature\x18\x05 \x01(\tR\tsignature\"\xb8\x02\n\x16VerifyAuditLogResponse\x12\x16\n\x06intact\x18\x01 \x01(\x08R\x06intact\x12#\n\rfrom_sequence\x18\x02 \x01(\x03R\x0c\x66romSequence\x12\x1f\n\x0bto_sequence\x18\x03 \x01(\x03R\ntoSequence\x12)\n\x10records_verified\x18\x04 \x01(\x03R\x0frecordsVerified\x12\x31\n\x14\x63heckpoints_verified\x18\x05 \x01(\x03R\x13\x63heckpointsVerified\x12\x45\n\rfirst_problem\x18\x06 \x01(\x0b\x32 .orloj.extensions.v1.AuditTamperR\x0c\x66irstProblem\x12\x1b\n\thead_hash\x18\x07 \x01(\tR\x08headHash\"~\n\x1bListAuditCheckpointsRequest\x12#\n\rfrom_sequence\x18\x01 \x01(\x03R\x0c\x66romSequence\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"\x8e\x01\n\x1cListAuditCheckpointsResponse\x12\x46\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32$.orloj.extensions.v1.AuditCheckpointR\x0b\x63heckpoints\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x1a\n\x18GetAuditPublicKeyRequest\"v\n\x19GetAuditPublicKeyResponse\x12\x1c\n\talgorithm\x18\x01 \x01(\tR\talgorithm\x12$\n\x0epublic_key_pem\x18\x02 \x01(\tR\x0cpublicKeyPem\x12\x15\n\x06key_id\x18\x03 \x01(\tR\x05keyId*`\n\nAuditOrder\x12\x1b\n\x17\x41UDIT_ORDER_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41UDIT_ORDER_ASCENDING\x10\x01\x12\x1a\n\x16\x41UDIT_ORDER_DESCENDING\x10\x02*t\n\x11\x41uditExportFormat\x12#\n\x1f\x41UDIT_EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41UDIT_EXPORT_FORMAT_JSONL\x10\x01\x12\x1b\n\x17\x41UDIT_EXPORT_FORMAT_CSV\x10\x02*\xfb\x01\n\x0f\x41uditTamperKind\x12!\n\x1d\x41UDIT_TAMPER_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41UDIT_TAMPER_KIND_MODIFIED\x10\x01\x12\x1d\n\x19\x41UDIT_TAMPER_KIND_DELETED\x10\x02\x12\x1f\n\x1b\x41UDIT_TAMPER_KIND_REORDERED\x10\x03\x12\x1e\n\x1a\x41UDIT_TAMPER_KIND_INSERTED\x10\x04\x12\x1f\n\x1b\x41UDIT_TAMPER_KIND_TRUNCATED\x10\x05\x12$\n AUDIT_TAMPER_KIND_BAD_CHECKPOINT\x10\x06\x32\xc8\x05\n\x11\x41uditQueryService\x12\x86\x01\n\x0fListAuditEvents\x12+.orloj.extensions.v1.ListAuditEventsRequest\x1a,.orloj.extensions.v1.ListAuditEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/events\x12t\n\x11\x45xportAuditEvents\x12-.orloj.extensions.v1.ExportAuditEventsRequest\x1a\x14.google.api.HttpBody\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/export0\x01\x12\x83\x01\n\x0eVerifyAuditLog\x12*.orloj.extensions.v1.VerifyAuditLogRequest\x1a+.orloj.extensions.v1.VerifyAuditLogResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/verify\x12\x9a\x01\n\x14ListAuditCheckpoints\x12\x30.orloj.extensions.v1.ListAuditCheckpointsRequest\x1a\x31.orloj.extensions.v1.ListAuditCheckpointsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/audit/checkpoints\x12\x90\x01\n\x11GetAuditPublicKey\x12-.orloj.extensions.v1.GetAuditPublicKeyRequest\x1a..orloj.extensions.v1.GetAuditPublicKeyResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/audit/public-keyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%orloj/extensions/v1/audit_query.proto\x12\x13orloj.extensions.v1\x1a extplane/options/v1/bounds.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1forloj/extensions/v1/audit.proto\"\xd8\x01\n\x0b\x41uditRecord\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x35\n\x05\x65vent\x18\x02 \x01(\x0b\x32\x1f.orloj.extensions.v1.AuditEventR\x05\x65vent\x12=\n\x0creceive_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0breceiveTime\x12\x12\n\x04hash\x18\x04 \x01(\tR\x04hash\x12#\n\rprevious_hash\x18\x05 \x01(\tR\x0cpreviousHash\"\xde\x03\n\x16ListAuditEventsRequest\x12\x1f\n\x05\x61\x63tor\x18\x01 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x05\x61\x63tor\x12!\n\x06\x61\x63tion\x18\x02 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x01 \x01R\x06\x61\x63tion\x12%\n\x08resource\x18\x03 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x04 \x01R\x08resource\x12\'\n\tnamespace\x18\x04 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\tnamespace\x12\x38\n\x07outcome\x18\x05 \x01(\tB\x1e\xda\xf3\x18\x1a*\x00*\x07\x61llowed*\x06\x64\x65nied*\x05\x65rrorR\x07outcome\x12\x39\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x35\n\x05order\x18\x08 \x01(\x0e\x32\x1f.orloj.extensions.v1.AuditOrderR\x05order\x12#\n\tpage_size\x18\t \x01(\x05\x42\x06\xda\xf3\x18\x02\x08\x00R\x08pageSize\x12(\n\npage_token\x18\n \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x04 \x01R\tpageToken\"{\n\x17ListAuditEventsResponse\x12\x38\n\x06\x65vents\x18\x01 \x03(\x0b\x32 .orloj.extensions.v1.AuditRecordR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xd1\x03\n\x18\x45xportAuditEventsRequest\x12\x1f\n\x05\x61\x63tor\x18\x01 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x05\x61\x63tor\x12!\n\x06\x61\x63tion\x18\x02 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x01 \x01R\x06\x61\x63tion\x12%\n\x08resource\x18\x03 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x04 \x01R\x08resource\x12\'\n\tnamespace\x18\x04 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\tnamespace\x12\x38\n\x07outcome\x18\x05 \x01(\tB\x1e\xda\xf3\x18\x1a*\x00*\x07\x61llowed*\x06\x64\x65nied*\x05\x65rrorR\x07outcome\x12\x39\n\nstart_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x35\n\x05order\x18\x08 \x01(\x0e\x32\x1f.orloj.extensions.v1.AuditOrderR\x05order\x12>\n\x06\x66ormat\x18\t \x01(\x0e\x32&.orloj.extensions.v1.AuditExportFormatR\x06\x66ormat\"m\n\x15VerifyAuditLogRequest\x12+\n\rfrom_sequence\x18\x01 \x01(\x03\x42\x06\xda\xf3\x18\x02\x08\x00R\x0c\x66romSequence\x12\'\n\x0bto_sequence\x18\x02 \x01(\x03\x42\x06\xda\xf3\x18\x02\x08\x00R\ntoSequence\"{\n\x0b\x41uditTamper\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x38\n\x04kind\x18\x02 \x01(\x0e\x32$.orloj.extensions.v1.AuditTamperKindR\x04kind\x12\x16\n\x06\x64\x65tail\x18\x03 \x01(\tR\x06\x64\x65tail\"\xb3\x01\n\x0f\x41uditCheckpoint\x12\x1a\n\x08sequence\x18\x01 \x01(\x03R\x08sequence\x12\x12\n\x04hash\x18\x02 \x01(\tR\x04hash\x12;\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x15\n\x06key_id\x18\x04 \x01(\tR\x05keyId\x12\x1c\n\tsignature\x18\x05 \x01(\tR\tsignature\"\xb8\x02\n\x16VerifyAuditLogResponse\x12\x16\n\x06intact\x18\x01 \x01(\x08R\x06intact\x12#\n\rfrom_sequence\x18\x02 \x01(\x03R\x0c\x66romSequence\x12\x1f\n\x0bto_sequence\x18\x03 \x01(\x03R\ntoSequence\x12)\n\x10records_verified\x18\x04 \x01(\x03R\x0frecordsVerified\x12\x31\n\x14\x63heckpoints_verified\x18\x05 \x01(\x03R\x13\x63heckpointsVerified\x12\x45\n\rfirst_problem\x18\x06 \x01(\x0b\x32 .orloj.extensions.v1.AuditTamperR\x0c\x66irstProblem\x12\x1b\n\thead_hash\x18\x07 \x01(\tR\x08headHash\"\x99\x01\n\x1bListAuditCheckpointsRequest\x12+\n\rfrom_sequence\x18\x01 \x01(\x03\x42\x06\xda\xf3\x18\x02\x08\x00R\x0c\x66romSequence\x12#\n\tpage_size\x18\x02 \x01(\x05\x42\x06\xda\xf3\x18\x02\x08\x00R\x08pageSize\x12(\n\npage_token\x18\x03 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x04 \x01R\tpageToken\"\x8e\x01\n\x1cListAuditCheckpointsResponse\x12\x46\n\x0b\x63heckpoints\x18\x01 \x03(\x0b\x32$.orloj.extensions.v1.AuditCheckpointR\x0b\x63heckpoints\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x1a\n\x18GetAuditPublicKeyRequest\"v\n\x19GetAuditPublicKeyResponse\x12\x1c\n\talgorithm\x18\x01 \x01(\tR\talgorithm\x12$\n\x0epublic_key_pem\x18\x02 \x01(\tR\x0cpublicKeyPem\x12\x15\n\x06key_id\x18\x03 \x01(\tR\x05keyId*`\n\nAuditOrder\x12\x1b\n\x17\x41UDIT_ORDER_UNSPECIFIED\x10\x00\x12\x19\n\x15\x41UDIT_ORDER_ASCENDING\x10\x01\x12\x1a\n\x16\x41UDIT_ORDER_DESCENDING\x10\x02*t\n\x11\x41uditExportFormat\x12#\n\x1f\x41UDIT_EXPORT_FORMAT_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41UDIT_EXPORT_FORMAT_JSONL\x10\x01\x12\x1b\n\x17\x41UDIT_EXPORT_FORMAT_CSV\x10\x02*\xfb\x01\n\x0f\x41uditTamperKind\x12!\n\x1d\x41UDIT_TAMPER_KIND_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x41UDIT_TAMPER_KIND_MODIFIED\x10\x01\x12\x1d\n\x19\x41UDIT_TAMPER_KIND_DELETED\x10\x02\x12\x1f\n\x1b\x41UDIT_TAMPER_KIND_REORDERED\x10\x03\x12\x1e\n\x1a\x41UDIT_TAMPER_KIND_INSERTED\x10\x04\x12\x1f\n\x1b\x41UDIT_TAMPER_KIND_TRUNCATED\x10\x05\x12$\n AUDIT_TAMPER_KIND_BAD_CHECKPOINT\x10\x06\x32\xc8\x05\n\x11\x41uditQueryService\x12\x86\x01\n\x0fListAuditEvents\x12+.orloj.extensions.v1.ListAuditEventsRequest\x1a,.orloj.extensions.v1.ListAuditEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/events\x12t\n\x11\x45xportAuditEvents\x12-.orloj.extensions.v1.ExportAuditEventsRequest\x1a\x14.google.api.HttpBody\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/export0\x01\x12\x83\x01\n\x0eVerifyAuditLog\x12*.orloj.extensions.v1.VerifyAuditLogRequest\x1a+.orloj.extensions.v1.VerifyAuditLogResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/audit/verify\x12\x9a\x01\n\x14ListAuditCheckpoints\x12\x30.orloj.extensions.v1.ListAuditCheckpointsRequest\x1a\x31.orloj.extensions.v1.ListAuditCheckpointsResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/audit/checkpoints\x12\x90\x01\n\x11GetAuditPublicKey\x12-.orloj.extensions.v1.GetAuditPublicKeyRequest\x1a..orloj.extensions.v1.GetAuditPublicKeyResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/audit/public-keyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'orloj.extensions.v1.audit_query_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['actor']._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['actor']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['action']._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['action']._serialized_options = b'\332\363\030\005\030\200\001 \001'
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['resource']._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['resource']._serialized_options = b'\332\363\030\005\030\200\004 \001'
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['namespace']._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['namespace']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['outcome']._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['outcome']._serialized_options = b'\332\363\030\032*\000*\007allowed*\006denied*\005error'
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\332\363\030\002\010\000'
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTAUDITEVENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\332\363\030\005\030\200\004 \001'
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['actor']._loaded_options = None
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['actor']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['action']._loaded_options = None
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['action']._serialized_options = b'\332\363\030\005\030\200\001 \001'
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['resource']._loaded_options = None
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['resource']._serialized_options = b'\332\363\030\005\030\200\004 \001'
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['namespace']._loaded_options = None
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['namespace']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['outcome']._loaded_options = None
+  _globals['_EXPORTAUDITEVENTSREQUEST'].fields_by_name['outcome']._serialized_options = b'\332\363\030\032*\000*\007allowed*\006denied*\005error'
+  _globals['_VERIFYAUDITLOGREQUEST'].fields_by_name['from_sequence']._loaded_options = None
+  _globals['_VERIFYAUDITLOGREQUEST'].fields_by_name['from_sequence']._serialized_options = b'\332\363\030\002\010\000'
+  _globals['_VERIFYAUDITLOGREQUEST'].fields_by_name['to_sequence']._loaded_options = None
+  _globals['_VERIFYAUDITLOGREQUEST'].fields_by_name['to_sequence']._serialized_options = b'\332\363\030\002\010\000'
+  _globals['_LISTAUDITCHECKPOINTSREQUEST'].fields_by_name['from_sequence']._loaded_options = None
+  _globals['_LISTAUDITCHECKPOINTSREQUEST'].fields_by_name['from_sequence']._serialized_options = b'\332\363\030\002\010\000'
+  _globals['_LISTAUDITCHECKPOINTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTAUDITCHECKPOINTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\332\363\030\002\010\000'
+  _globals['_LISTAUDITCHECKPOINTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTAUDITCHECKPOINTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\332\363\030\005\030\200\004 \001'
   _globals['_AUDITQUERYSERVICE'].methods_by_name['ListAuditEvents']._loaded_options = None
   _globals['_AUDITQUERYSERVICE'].methods_by_name['ListAuditEvents']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/audit/events'
   _globals['_AUDITQUERYSERVICE'].methods_by_name['ExportAuditEvents']._loaded_options = None
@@ -45,36 +80,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUDITQUERYSERVICE'].methods_by_name['ListAuditCheckpoints']._serialized_options = b'\202\323\344\223\002\027\022\025/v1/audit/checkpoints'
   _globals['_AUDITQUERYSERVICE'].methods_by_name['GetAuditPublicKey']._loaded_options = None
   _globals['_AUDITQUERYSERVICE'].methods_by_name['GetAuditPublicKey']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/audit/public-key'
-  _globals['_AUDITORDER']._serialized_start=2445
-  _globals['_AUDITORDER']._serialized_end=2541
-  _globals['_AUDITEXPORTFORMAT']._serialized_start=2543
-  _globals['_AUDITEXPORTFORMAT']._serialized_end=2659
-  _globals['_AUDITTAMPERKIND']._serialized_start=2662
-  _globals['_AUDITTAMPERKIND']._serialized_end=2913
-  _globals['_AUDITRECORD']._serialized_start=186
-  _globals['_AUDITRECORD']._serialized_end=402
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=405
-  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=788
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=790
-  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=913
-  _globals['_EXPORTAUDITEVENTSREQUEST']._serialized_start=916
-  _globals['_EXPORTAUDITEVENTSREQUEST']._serialized_end=1305
-  _globals['_VERIFYAUDITLOGREQUEST']._serialized_start=1307
-  _globals['_VERIFYAUDITLOGREQUEST']._serialized_end=1400
-  _globals['_AUDITTAMPER']._serialized_start=1402
-  _globals['_AUDITTAMPER']._serialized_end=1525
-  _globals['_AUDITCHECKPOINT']._serialized_start=1528
-  _globals['_AUDITCHECKPOINT']._serialized_end=1707
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=1710
-  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=2022
-  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_start=2024
-  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_end=2150
-  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_start=2153
-  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_end=2295
-  _globals['_GETAUDITPUBLICKEYREQUEST']._serialized_start=2297
-  _globals['_GETAUDITPUBLICKEYREQUEST']._serialized_end=2323
-  _globals['_GETAUDITPUBLICKEYRESPONSE']._serialized_start=2325
-  _globals['_GETAUDITPUBLICKEYRESPONSE']._serialized_end=2443
-  _globals['_AUDITQUERYSERVICE']._serialized_start=2916
-  _globals['_AUDITQUERYSERVICE']._serialized_end=3628
+  _globals['_AUDITORDER']._serialized_start=2694
+  _globals['_AUDITORDER']._serialized_end=2790
+  _globals['_AUDITEXPORTFORMAT']._serialized_start=2792
+  _globals['_AUDITEXPORTFORMAT']._serialized_end=2908
+  _globals['_AUDITTAMPERKIND']._serialized_start=2911
+  _globals['_AUDITTAMPERKIND']._serialized_end=3162
+  _globals['_AUDITRECORD']._serialized_start=220
+  _globals['_AUDITRECORD']._serialized_end=436
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_start=439
+  _globals['_LISTAUDITEVENTSREQUEST']._serialized_end=917
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_start=919
+  _globals['_LISTAUDITEVENTSRESPONSE']._serialized_end=1042
+  _globals['_EXPORTAUDITEVENTSREQUEST']._serialized_start=1045
+  _globals['_EXPORTAUDITEVENTSREQUEST']._serialized_end=1510
+  _globals['_VERIFYAUDITLOGREQUEST']._serialized_start=1512
+  _globals['_VERIFYAUDITLOGREQUEST']._serialized_end=1621
+  _globals['_AUDITTAMPER']._serialized_start=1623
+  _globals['_AUDITTAMPER']._serialized_end=1746
+  _globals['_AUDITCHECKPOINT']._serialized_start=1749
+  _globals['_AUDITCHECKPOINT']._serialized_end=1928
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_start=1931
+  _globals['_VERIFYAUDITLOGRESPONSE']._serialized_end=2243
+  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_start=2246
+  _globals['_LISTAUDITCHECKPOINTSREQUEST']._serialized_end=2399
+  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_start=2402
+  _globals['_LISTAUDITCHECKPOINTSRESPONSE']._serialized_end=2544
+  _globals['_GETAUDITPUBLICKEYREQUEST']._serialized_start=2546
+  _globals['_GETAUDITPUBLICKEYREQUEST']._serialized_end=2572
+  _globals['_GETAUDITPUBLICKEYRESPONSE']._serialized_start=2574
+  _globals['_GETAUDITPUBLICKEYRESPONSE']._serialized_end=2692
+  _globals['_AUDITQUERYSERVICE']._serialized_start=3165
+  _globals['_AUDITQUERYSERVICE']._serialized_end=3877
 # @@protoc_insertion_point(module_scope)

@@ -178,11 +178,11 @@ class ListAuditEventsRequest(_message.Message):
     namespace: _builtins.str
     """Only this namespace; empty matches any."""
     outcome: _builtins.str
-    """Only this outcome; empty matches any."""
+    """Only this outcome (`allowed`, `denied` or `error`); empty matches any."""
     order: Global___AuditOrder.ValueType
     """Order by sequence."""
     page_size: _builtins.int
-    """At most this many records (default 100, at most 1000)."""
+    """At most this many records: 0 means 100; above 1000 means 1000."""
     page_token: _builtins.str
     """`next_page_token` of the previous page; the filter and order must be
     the same as on the first page.
@@ -269,7 +269,7 @@ class ExportAuditEventsRequest(_message.Message):
     namespace: _builtins.str
     """Only this namespace; empty matches any."""
     outcome: _builtins.str
-    """Only this outcome; empty matches any."""
+    """Only this outcome (`allowed`, `denied` or `error`); empty matches any."""
     order: Global___AuditOrder.ValueType
     """Order by sequence."""
     format: Global___AuditExportFormat.ValueType
@@ -461,7 +461,7 @@ class ListAuditCheckpointsRequest(_message.Message):
     from_sequence: _builtins.int
     """Only checkpoints at or after this sequence."""
     page_size: _builtins.int
-    """At most this many checkpoints (default 100, at most 1000)."""
+    """At most this many checkpoints: 0 means 100; above 1000 means 1000."""
     page_token: _builtins.str
     """`next_page_token` of the previous page."""
     def __init__(

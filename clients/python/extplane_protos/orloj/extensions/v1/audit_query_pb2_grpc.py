@@ -82,6 +82,11 @@ class AuditQueryServiceServicer:
     def ListAuditEvents(self, request, context):
         """ListAuditEvents lists records matching the filter, with a cursor that
         neither skips nor repeats records while new ones arrive.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        `end_time` must be after `start_time` when both are set; `page_token`
+        must be one this API issued for the same filter and order. A time
+        outside 1677-09-21..2262-04-11 is read as that bound.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -93,6 +98,10 @@ class AuditQueryServiceServicer:
         through for the same filter and order. The response is HttpBody, as
         grpc-gateway's convention for raw downloads has it, so the gateway
         serves the bytes as they are.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        `end_time` must be after `start_time` when both are set. A time outside
+        1677-09-21..2262-04-11 is read as that bound.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -103,6 +112,11 @@ class AuditQueryServiceServicer:
         """VerifyAuditLog recomputes the chain over a range of sequences and checks
         every signed checkpoint in it; it reports the first record that was
         modified, deleted, reordered or inserted.
+
+        Rules across fields and against the log, refused with INVALID_ARGUMENT
+        naming the field: a non-zero `to_sequence` must not be below
+        `from_sequence` nor below the oldest retained record; `from_sequence`
+        must not be beyond the head of the log.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +125,8 @@ class AuditQueryServiceServicer:
     def ListAuditCheckpoints(self, request, context):
         """ListAuditCheckpoints lists signed checkpoints, oldest first, so a
         verifier can check the log against them independently.
+
+        `page_token` must be one this API issued, else INVALID_ARGUMENT.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

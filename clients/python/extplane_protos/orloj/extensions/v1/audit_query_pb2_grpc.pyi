@@ -46,6 +46,11 @@ class AuditQueryServiceStub:
     ListAuditEvents: _grpc.UnaryUnaryMultiCallable[_audit_query_pb2.ListAuditEventsRequest, _audit_query_pb2.ListAuditEventsResponse]
     """ListAuditEvents lists records matching the filter, with a cursor that
     neither skips nor repeats records while new ones arrive.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    `end_time` must be after `start_time` when both are set; `page_token`
+    must be one this API issued for the same filter and order. A time
+    outside 1677-09-21..2262-04-11 is read as that bound.
     """
     ExportAuditEvents: _grpc.UnaryStreamMultiCallable[_audit_query_pb2.ExportAuditEventsRequest, _httpbody_pb2.HttpBody]
     """ExportAuditEvents streams every record matching the filter as JSONL or
@@ -53,16 +58,27 @@ class AuditQueryServiceStub:
     through for the same filter and order. The response is HttpBody, as
     grpc-gateway's convention for raw downloads has it, so the gateway
     serves the bytes as they are.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    `end_time` must be after `start_time` when both are set. A time outside
+    1677-09-21..2262-04-11 is read as that bound.
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     """
     VerifyAuditLog: _grpc.UnaryUnaryMultiCallable[_audit_query_pb2.VerifyAuditLogRequest, _audit_query_pb2.VerifyAuditLogResponse]
     """VerifyAuditLog recomputes the chain over a range of sequences and checks
     every signed checkpoint in it; it reports the first record that was
     modified, deleted, reordered or inserted.
+
+    Rules across fields and against the log, refused with INVALID_ARGUMENT
+    naming the field: a non-zero `to_sequence` must not be below
+    `from_sequence` nor below the oldest retained record; `from_sequence`
+    must not be beyond the head of the log.
     """
     ListAuditCheckpoints: _grpc.UnaryUnaryMultiCallable[_audit_query_pb2.ListAuditCheckpointsRequest, _audit_query_pb2.ListAuditCheckpointsResponse]
     """ListAuditCheckpoints lists signed checkpoints, oldest first, so a
     verifier can check the log against them independently.
+
+    `page_token` must be one this API issued, else INVALID_ARGUMENT.
     """
     GetAuditPublicKey: _grpc.UnaryUnaryMultiCallable[_audit_query_pb2.GetAuditPublicKeyRequest, _audit_query_pb2.GetAuditPublicKeyResponse]
     """GetAuditPublicKey returns the public key that checkpoint signatures
@@ -84,6 +100,11 @@ class AuditQueryServiceAsyncStub(AuditQueryServiceStub):
     ListAuditEvents: _aio.UnaryUnaryMultiCallable[_audit_query_pb2.ListAuditEventsRequest, _audit_query_pb2.ListAuditEventsResponse]  # type: ignore[assignment]
     """ListAuditEvents lists records matching the filter, with a cursor that
     neither skips nor repeats records while new ones arrive.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    `end_time` must be after `start_time` when both are set; `page_token`
+    must be one this API issued for the same filter and order. A time
+    outside 1677-09-21..2262-04-11 is read as that bound.
     """
     ExportAuditEvents: _aio.UnaryStreamMultiCallable[_audit_query_pb2.ExportAuditEventsRequest, _httpbody_pb2.HttpBody]  # type: ignore[assignment]
     """ExportAuditEvents streams every record matching the filter as JSONL or
@@ -91,16 +112,27 @@ class AuditQueryServiceAsyncStub(AuditQueryServiceStub):
     through for the same filter and order. The response is HttpBody, as
     grpc-gateway's convention for raw downloads has it, so the gateway
     serves the bytes as they are.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    `end_time` must be after `start_time` when both are set. A time outside
+    1677-09-21..2262-04-11 is read as that bound.
     buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
     """
     VerifyAuditLog: _aio.UnaryUnaryMultiCallable[_audit_query_pb2.VerifyAuditLogRequest, _audit_query_pb2.VerifyAuditLogResponse]  # type: ignore[assignment]
     """VerifyAuditLog recomputes the chain over a range of sequences and checks
     every signed checkpoint in it; it reports the first record that was
     modified, deleted, reordered or inserted.
+
+    Rules across fields and against the log, refused with INVALID_ARGUMENT
+    naming the field: a non-zero `to_sequence` must not be below
+    `from_sequence` nor below the oldest retained record; `from_sequence`
+    must not be beyond the head of the log.
     """
     ListAuditCheckpoints: _aio.UnaryUnaryMultiCallable[_audit_query_pb2.ListAuditCheckpointsRequest, _audit_query_pb2.ListAuditCheckpointsResponse]  # type: ignore[assignment]
     """ListAuditCheckpoints lists signed checkpoints, oldest first, so a
     verifier can check the log against them independently.
+
+    `page_token` must be one this API issued, else INVALID_ARGUMENT.
     """
     GetAuditPublicKey: _aio.UnaryUnaryMultiCallable[_audit_query_pb2.GetAuditPublicKeyRequest, _audit_query_pb2.GetAuditPublicKeyResponse]  # type: ignore[assignment]
     """GetAuditPublicKey returns the public key that checkpoint signatures
@@ -125,6 +157,11 @@ class AuditQueryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_audit_query_pb2.ListAuditEventsResponse, _abc.Awaitable[_audit_query_pb2.ListAuditEventsResponse]]:
         """ListAuditEvents lists records matching the filter, with a cursor that
         neither skips nor repeats records while new ones arrive.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        `end_time` must be after `start_time` when both are set; `page_token`
+        must be one this API issued for the same filter and order. A time
+        outside 1677-09-21..2262-04-11 is read as that bound.
         """
 
     @_abc_1.abstractmethod
@@ -138,6 +175,10 @@ class AuditQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         through for the same filter and order. The response is HttpBody, as
         grpc-gateway's convention for raw downloads has it, so the gateway
         serves the bytes as they are.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        `end_time` must be after `start_time` when both are set. A time outside
+        1677-09-21..2262-04-11 is read as that bound.
         buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
         """
 
@@ -150,6 +191,11 @@ class AuditQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         """VerifyAuditLog recomputes the chain over a range of sequences and checks
         every signed checkpoint in it; it reports the first record that was
         modified, deleted, reordered or inserted.
+
+        Rules across fields and against the log, refused with INVALID_ARGUMENT
+        naming the field: a non-zero `to_sequence` must not be below
+        `from_sequence` nor below the oldest retained record; `from_sequence`
+        must not be beyond the head of the log.
         """
 
     @_abc_1.abstractmethod
@@ -160,6 +206,8 @@ class AuditQueryServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_audit_query_pb2.ListAuditCheckpointsResponse, _abc.Awaitable[_audit_query_pb2.ListAuditCheckpointsResponse]]:
         """ListAuditCheckpoints lists signed checkpoints, oldest first, so a
         verifier can check the log against them independently.
+
+        `page_token` must be one this API issued, else INVALID_ARGUMENT.
         """
 
     @_abc_1.abstractmethod

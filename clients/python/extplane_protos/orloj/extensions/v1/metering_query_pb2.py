@@ -22,38 +22,64 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from extplane_protos.extplane.options.v1 import bounds_pb2 as extplane_dot_options_dot_v1_dot_bounds__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from extplane_protos.orloj.extensions.v1 import metering_pb2 as orloj_dot_extensions_dot_v1_dot_metering__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(orloj/extensions/v1/metering_query.proto\x12\x13orloj.extensions.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"orloj/extensions/v1/metering.proto\"\xdb\x02\n\x0fGetUsageRequest\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x38\n\x06window\x18\x03 \x01(\x0e\x32 .orloj.extensions.v1.UsageWindowR\x06window\x12>\n\x08group_by\x18\x04 \x03(\x0e\x32#.orloj.extensions.v1.UsageDimensionR\x07groupBy\x12\x1c\n\tnamespace\x18\x05 \x01(\tR\tnamespace\x12\x12\n\x04task\x18\x06 \x01(\tR\x04task\x12\x14\n\x05\x61gent\x18\x07 \x01(\tR\x05\x61gent\x12\x14\n\x05model\x18\x08 \x01(\tR\x05model\"\x8d\x03\n\x0bUsageBucket\x12=\n\x0cwindow_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bwindowStart\x12\x39\n\nwindow_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\twindowEnd\x12\x1c\n\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x12\n\x04task\x18\x04 \x01(\tR\x04task\x12\x14\n\x05\x61gent\x18\x05 \x01(\tR\x05\x61gent\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\x12\x16\n\x06\x65vents\x18\x07 \x01(\x03R\x06\x65vents\x12\x1b\n\ttokens_in\x18\x08 \x01(\x03R\x08tokensIn\x12\x1d\n\ntokens_out\x18\t \x01(\x03R\ttokensOut\x12\x1d\n\ntool_calls\x18\n \x01(\x03R\ttoolCalls\x12\x1f\n\x0b\x64uration_ms\x18\x0b \x01(\x03R\ndurationMs\x12\x12\n\x04\x63ost\x18\x0c \x01(\tR\x04\x63ost\"\xa2\x01\n\x10GetUsageResponse\x12:\n\x07\x62uckets\x18\x01 \x03(\x0b\x32 .orloj.extensions.v1.UsageBucketR\x07\x62uckets\x12\x1a\n\x08\x63urrency\x18\x02 \x01(\tR\x08\x63urrency\x12\x36\n\x05total\x18\x03 \x01(\x0b\x32 .orloj.extensions.v1.UsageBucketR\x05total\"\xa7\x02\n\x19ListMeteringEventsRequest\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x1c\n\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x12\n\x04task\x18\x04 \x01(\tR\x04task\x12\x14\n\x05\x61gent\x18\x05 \x01(\tR\x05\x61gent\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\x12\x1b\n\tpage_size\x18\x07 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x08 \x01(\tR\tpageToken\"\x8e\x01\n\x13StoredMeteringEvent\x12\x38\n\x05\x65vent\x18\x01 \x01(\x0b\x32\".orloj.extensions.v1.MeteringEventR\x05\x65vent\x12=\n\x0creceive_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0breceiveTime\"\x86\x01\n\x1aListMeteringEventsResponse\x12@\n\x06\x65vents\x18\x01 \x03(\x0b\x32(.orloj.extensions.v1.StoredMeteringEventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*q\n\x0bUsageWindow\x12\x1c\n\x18USAGE_WINDOW_UNSPECIFIED\x10\x00\x12\x17\n\x13USAGE_WINDOW_MINUTE\x10\x01\x12\x15\n\x11USAGE_WINDOW_HOUR\x10\x02\x12\x14\n\x10USAGE_WINDOW_DAY\x10\x03*\xa0\x01\n\x0eUsageDimension\x12\x1f\n\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x1d\n\x19USAGE_DIMENSION_NAMESPACE\x10\x01\x12\x18\n\x14USAGE_DIMENSION_TASK\x10\x02\x12\x19\n\x15USAGE_DIMENSION_AGENT\x10\x03\x12\x19\n\x15USAGE_DIMENSION_MODEL\x10\x04\x32\xa0\x02\n\x14MeteringQueryService\x12s\n\x08GetUsage\x12$.orloj.extensions.v1.GetUsageRequest\x1a%.orloj.extensions.v1.GetUsageResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/metering/usage\x12\x92\x01\n\x12ListMeteringEvents\x12..orloj.extensions.v1.ListMeteringEventsRequest\x1a/.orloj.extensions.v1.ListMeteringEventsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/metering/eventsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(orloj/extensions/v1/metering_query.proto\x12\x13orloj.extensions.v1\x1a extplane/options/v1/bounds.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"orloj/extensions/v1/metering.proto\"\x97\x03\n\x0fGetUsageRequest\x12?\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02R\tstartTime\x12\x35\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\x38\n\x06window\x18\x03 \x01(\x0e\x32 .orloj.extensions.v1.UsageWindowR\x06window\x12H\n\x08group_by\x18\x04 \x03(\x0e\x32#.orloj.extensions.v1.UsageDimensionB\x08\xda\xf3\x18\x04\x30\x01\x38\x01R\x07groupBy\x12\'\n\tnamespace\x18\x05 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\tnamespace\x12\x1d\n\x04task\x18\x06 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x04task\x12\x1f\n\x05\x61gent\x18\x07 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x05\x61gent\x12\x1f\n\x05model\x18\x08 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x05model\"\x8d\x03\n\x0bUsageBucket\x12=\n\x0cwindow_start\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0bwindowStart\x12\x39\n\nwindow_end\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\twindowEnd\x12\x1c\n\tnamespace\x18\x03 \x01(\tR\tnamespace\x12\x12\n\x04task\x18\x04 \x01(\tR\x04task\x12\x14\n\x05\x61gent\x18\x05 \x01(\tR\x05\x61gent\x12\x14\n\x05model\x18\x06 \x01(\tR\x05model\x12\x16\n\x06\x65vents\x18\x07 \x01(\x03R\x06\x65vents\x12\x1b\n\ttokens_in\x18\x08 \x01(\x03R\x08tokensIn\x12\x1d\n\ntokens_out\x18\t \x01(\x03R\ttokensOut\x12\x1d\n\ntool_calls\x18\n \x01(\x03R\ttoolCalls\x12\x1f\n\x0b\x64uration_ms\x18\x0b \x01(\x03R\ndurationMs\x12\x12\n\x04\x63ost\x18\x0c \x01(\tR\x04\x63ost\"\xa2\x01\n\x10GetUsageResponse\x12:\n\x07\x62uckets\x18\x01 \x03(\x0b\x32 .orloj.extensions.v1.UsageBucketR\x07\x62uckets\x12\x1a\n\x08\x63urrency\x18\x02 \x01(\tR\x08\x63urrency\x12\x36\n\x05total\x18\x03 \x01(\x0b\x32 .orloj.extensions.v1.UsageBucketR\x05total\"\xe6\x02\n\x19ListMeteringEventsRequest\x12\x39\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12\'\n\tnamespace\x18\x03 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\tnamespace\x12\x1d\n\x04task\x18\x04 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x04task\x12\x1f\n\x05\x61gent\x18\x05 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x05\x61gent\x12\x1f\n\x05model\x18\x06 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x02 \x01R\x05model\x12#\n\tpage_size\x18\x07 \x01(\x05\x42\x06\xda\xf3\x18\x02\x08\x00R\x08pageSize\x12(\n\npage_token\x18\x08 \x01(\tB\t\xda\xf3\x18\x05\x18\x80\x04 \x01R\tpageToken\"\x8e\x01\n\x13StoredMeteringEvent\x12\x38\n\x05\x65vent\x18\x01 \x01(\x0b\x32\".orloj.extensions.v1.MeteringEventR\x05\x65vent\x12=\n\x0creceive_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x0breceiveTime\"\x86\x01\n\x1aListMeteringEventsResponse\x12@\n\x06\x65vents\x18\x01 \x03(\x0b\x32(.orloj.extensions.v1.StoredMeteringEventR\x06\x65vents\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*q\n\x0bUsageWindow\x12\x1c\n\x18USAGE_WINDOW_UNSPECIFIED\x10\x00\x12\x17\n\x13USAGE_WINDOW_MINUTE\x10\x01\x12\x15\n\x11USAGE_WINDOW_HOUR\x10\x02\x12\x14\n\x10USAGE_WINDOW_DAY\x10\x03*\xa0\x01\n\x0eUsageDimension\x12\x1f\n\x1bUSAGE_DIMENSION_UNSPECIFIED\x10\x00\x12\x1d\n\x19USAGE_DIMENSION_NAMESPACE\x10\x01\x12\x18\n\x14USAGE_DIMENSION_TASK\x10\x02\x12\x19\n\x15USAGE_DIMENSION_AGENT\x10\x03\x12\x19\n\x15USAGE_DIMENSION_MODEL\x10\x04\x32\xa0\x02\n\x14MeteringQueryService\x12s\n\x08GetUsage\x12$.orloj.extensions.v1.GetUsageRequest\x1a%.orloj.extensions.v1.GetUsageResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/metering/usage\x12\x92\x01\n\x12ListMeteringEvents\x12..orloj.extensions.v1.ListMeteringEventsRequest\x1a/.orloj.extensions.v1.ListMeteringEventsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/metering/eventsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'orloj.extensions.v1.metering_query_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_GETUSAGEREQUEST'].fields_by_name['start_time']._loaded_options = None
+  _globals['_GETUSAGEREQUEST'].fields_by_name['start_time']._serialized_options = b'\342A\001\002'
+  _globals['_GETUSAGEREQUEST'].fields_by_name['group_by']._loaded_options = None
+  _globals['_GETUSAGEREQUEST'].fields_by_name['group_by']._serialized_options = b'\332\363\030\0040\0018\001'
+  _globals['_GETUSAGEREQUEST'].fields_by_name['namespace']._loaded_options = None
+  _globals['_GETUSAGEREQUEST'].fields_by_name['namespace']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_GETUSAGEREQUEST'].fields_by_name['task']._loaded_options = None
+  _globals['_GETUSAGEREQUEST'].fields_by_name['task']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_GETUSAGEREQUEST'].fields_by_name['agent']._loaded_options = None
+  _globals['_GETUSAGEREQUEST'].fields_by_name['agent']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_GETUSAGEREQUEST'].fields_by_name['model']._loaded_options = None
+  _globals['_GETUSAGEREQUEST'].fields_by_name['model']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['namespace']._loaded_options = None
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['namespace']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['task']._loaded_options = None
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['task']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['agent']._loaded_options = None
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['agent']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['model']._loaded_options = None
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['model']._serialized_options = b'\332\363\030\005\030\200\002 \001'
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\332\363\030\002\010\000'
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTMETERINGEVENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\332\363\030\005\030\200\004 \001'
   _globals['_METERINGQUERYSERVICE'].methods_by_name['GetUsage']._loaded_options = None
   _globals['_METERINGQUERYSERVICE'].methods_by_name['GetUsage']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/metering/usage'
   _globals['_METERINGQUERYSERVICE'].methods_by_name['ListMeteringEvents']._loaded_options = None
   _globals['_METERINGQUERYSERVICE'].methods_by_name['ListMeteringEvents']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/metering/events'
-  _globals['_USAGEWINDOW']._serialized_start=1659
-  _globals['_USAGEWINDOW']._serialized_end=1772
-  _globals['_USAGEDIMENSION']._serialized_start=1775
-  _globals['_USAGEDIMENSION']._serialized_end=1935
-  _globals['_GETUSAGEREQUEST']._serialized_start=165
-  _globals['_GETUSAGEREQUEST']._serialized_end=512
-  _globals['_USAGEBUCKET']._serialized_start=515
-  _globals['_USAGEBUCKET']._serialized_end=912
-  _globals['_GETUSAGERESPONSE']._serialized_start=915
-  _globals['_GETUSAGERESPONSE']._serialized_end=1077
-  _globals['_LISTMETERINGEVENTSREQUEST']._serialized_start=1080
-  _globals['_LISTMETERINGEVENTSREQUEST']._serialized_end=1375
-  _globals['_STOREDMETERINGEVENT']._serialized_start=1378
-  _globals['_STOREDMETERINGEVENT']._serialized_end=1520
-  _globals['_LISTMETERINGEVENTSRESPONSE']._serialized_start=1523
-  _globals['_LISTMETERINGEVENTSRESPONSE']._serialized_end=1657
-  _globals['_METERINGQUERYSERVICE']._serialized_start=1938
-  _globals['_METERINGQUERYSERVICE']._serialized_end=2226
+  _globals['_USAGEWINDOW']._serialized_start=1849
+  _globals['_USAGEWINDOW']._serialized_end=1962
+  _globals['_USAGEDIMENSION']._serialized_start=1965
+  _globals['_USAGEDIMENSION']._serialized_end=2125
+  _globals['_GETUSAGEREQUEST']._serialized_start=232
+  _globals['_GETUSAGEREQUEST']._serialized_end=639
+  _globals['_USAGEBUCKET']._serialized_start=642
+  _globals['_USAGEBUCKET']._serialized_end=1039
+  _globals['_GETUSAGERESPONSE']._serialized_start=1042
+  _globals['_GETUSAGERESPONSE']._serialized_end=1204
+  _globals['_LISTMETERINGEVENTSREQUEST']._serialized_start=1207
+  _globals['_LISTMETERINGEVENTSREQUEST']._serialized_end=1565
+  _globals['_STOREDMETERINGEVENT']._serialized_start=1568
+  _globals['_STOREDMETERINGEVENT']._serialized_end=1710
+  _globals['_LISTMETERINGEVENTSRESPONSE']._serialized_start=1713
+  _globals['_LISTMETERINGEVENTSRESPONSE']._serialized_end=1847
+  _globals['_METERINGQUERYSERVICE']._serialized_start=2128
+  _globals['_METERINGQUERYSERVICE']._serialized_end=2416
 # @@protoc_insertion_point(module_scope)

@@ -118,7 +118,7 @@ class GetUsageRequest(_message.Message):
     @_builtins.property
     def group_by(self) -> _containers.RepeatedScalarFieldContainer[Global___UsageDimension.ValueType]:
         """Dimensions to group by, in the order buckets are sorted; none means one
-        group.
+        group. Each at most once.
         """
 
     def __init__(
@@ -273,7 +273,7 @@ class ListMeteringEventsRequest(_message.Message):
     model: _builtins.str
     """Only events of this model; empty matches any."""
     page_size: _builtins.int
-    """At most this many events (default 100, at most 1000)."""
+    """At most this many events: 0 means 100; above 1000 means 1000."""
     page_token: _builtins.str
     """`next_page_token` of the previous page; the other fields must be the
     same as on the first page.

@@ -59,6 +59,14 @@ class MeteringQueryServiceServicer:
         """GetUsage sums usage over [start_time, end_time), bucketed by `window`
         and grouped by the chosen dimensions, with the cost of each bucket
         from the configured rate card.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        the range must end after it starts (`end_time`, or `start_time` when
+        the end is the default "now"); with a `window`, the range may span at
+        most the service's `max_usage_windows` windows (10,000 by default)
+        (`window`); a dimension given twice in `group_by`, in any spelling, is
+        refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+        that bound: no event is stored outside it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -66,6 +74,11 @@ class MeteringQueryServiceServicer:
 
     def ListMeteringEvents(self, request, context):
         """ListMeteringEvents lists stored events, oldest first, with cursor pagination.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        `end_time` must be after `start_time` when both are set; `page_token`
+        must be one this API issued for the same range and filters. A time
+        outside 1677-09-21..2262-04-11 is read as that bound.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -42,9 +42,23 @@ class MeteringQueryServiceStub:
     """GetUsage sums usage over [start_time, end_time), bucketed by `window`
     and grouped by the chosen dimensions, with the cost of each bucket
     from the configured rate card.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    the range must end after it starts (`end_time`, or `start_time` when
+    the end is the default "now"); with a `window`, the range may span at
+    most the service's `max_usage_windows` windows (10,000 by default)
+    (`window`); a dimension given twice in `group_by`, in any spelling, is
+    refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+    that bound: no event is stored outside it.
     """
     ListMeteringEvents: _grpc.UnaryUnaryMultiCallable[_metering_query_pb2.ListMeteringEventsRequest, _metering_query_pb2.ListMeteringEventsResponse]
-    """ListMeteringEvents lists stored events, oldest first, with cursor pagination."""
+    """ListMeteringEvents lists stored events, oldest first, with cursor pagination.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    `end_time` must be after `start_time` when both are set; `page_token`
+    must be one this API issued for the same range and filters. A time
+    outside 1677-09-21..2262-04-11 is read as that bound.
+    """
 
 @_typing.type_check_only
 class MeteringQueryServiceAsyncStub(MeteringQueryServiceStub):
@@ -58,9 +72,23 @@ class MeteringQueryServiceAsyncStub(MeteringQueryServiceStub):
     """GetUsage sums usage over [start_time, end_time), bucketed by `window`
     and grouped by the chosen dimensions, with the cost of each bucket
     from the configured rate card.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    the range must end after it starts (`end_time`, or `start_time` when
+    the end is the default "now"); with a `window`, the range may span at
+    most the service's `max_usage_windows` windows (10,000 by default)
+    (`window`); a dimension given twice in `group_by`, in any spelling, is
+    refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+    that bound: no event is stored outside it.
     """
     ListMeteringEvents: _aio.UnaryUnaryMultiCallable[_metering_query_pb2.ListMeteringEventsRequest, _metering_query_pb2.ListMeteringEventsResponse]  # type: ignore[assignment]
-    """ListMeteringEvents lists stored events, oldest first, with cursor pagination."""
+    """ListMeteringEvents lists stored events, oldest first, with cursor pagination.
+
+    Rules across fields, refused with INVALID_ARGUMENT naming the field:
+    `end_time` must be after `start_time` when both are set; `page_token`
+    must be one this API issued for the same range and filters. A time
+    outside 1677-09-21..2262-04-11 is read as that bound.
+    """
 
 class MeteringQueryServiceServicer(metaclass=_abc_1.ABCMeta):
     """MeteringQueryService answers usage questions for billing and cost
@@ -77,6 +105,14 @@ class MeteringQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         """GetUsage sums usage over [start_time, end_time), bucketed by `window`
         and grouped by the chosen dimensions, with the cost of each bucket
         from the configured rate card.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        the range must end after it starts (`end_time`, or `start_time` when
+        the end is the default "now"); with a `window`, the range may span at
+        most the service's `max_usage_windows` windows (10,000 by default)
+        (`window`); a dimension given twice in `group_by`, in any spelling, is
+        refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+        that bound: no event is stored outside it.
         """
 
     @_abc_1.abstractmethod
@@ -85,6 +121,12 @@ class MeteringQueryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _metering_query_pb2.ListMeteringEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_metering_query_pb2.ListMeteringEventsResponse, _abc.Awaitable[_metering_query_pb2.ListMeteringEventsResponse]]:
-        """ListMeteringEvents lists stored events, oldest first, with cursor pagination."""
+        """ListMeteringEvents lists stored events, oldest first, with cursor pagination.
+
+        Rules across fields, refused with INVALID_ARGUMENT naming the field:
+        `end_time` must be after `start_time` when both are set; `page_token`
+        must be one this API issued for the same range and filters. A time
+        outside 1677-09-21..2262-04-11 is read as that bound.
+        """
 
 def add_MeteringQueryServiceServicer_to_server(servicer: MeteringQueryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -7,6 +7,7 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_extplane_options_v1_bounds } from "../../../extplane/options/v1/bounds_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
 import type { HttpBodySchema } from "../../../google/api/httpbody_pb.js";
 import { file_google_api_httpbody } from "../../../google/api/httpbody_pb.js";
@@ -20,7 +21,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orloj/extensions/v1/audit_query.proto.
  */
 export const file_orloj_extensions_v1_audit_query: GenFile = /*@__PURE__*/
-  fileDesc("CiVvcmxvai9leHRlbnNpb25zL3YxL2F1ZGl0X3F1ZXJ5LnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxIqYBCgtBdWRpdFJlY29yZBIQCghzZXF1ZW5jZRgBIAEoAxIuCgVldmVudBgCIAEoCzIfLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRFdmVudBIwCgxyZWNlaXZlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhhc2gYBCABKAkSFQoNcHJldmlvdXNfaGFzaBgFIAEoCSKiAgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBINCgVhY3RvchgBIAEoCRIOCgZhY3Rpb24YAiABKAkSEAoIcmVzb3VyY2UYAyABKAkSEQoJbmFtZXNwYWNlGAQgASgJEg8KB291dGNvbWUYBSABKAkSLgoKc3RhcnRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KBW9yZGVyGAggASgOMh8ub3Jsb2ouZXh0ZW5zaW9ucy52MS5BdWRpdE9yZGVyEhEKCXBhZ2Vfc2l6ZRgJIAEoBRISCgpwYWdlX3Rva2VuGAogASgJImQKF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEjAKBmV2ZW50cxgBIAMoCzIgLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRSZWNvcmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrUCChhFeHBvcnRBdWRpdEV2ZW50c1JlcXVlc3QSDQoFYWN0b3IYASABKAkSDgoGYWN0aW9uGAIgASgJEhAKCHJlc291cmNlGAMgASgJEhEKCW5hbWVzcGFjZRgEIAEoCRIPCgdvdXRjb21lGAUgASgJEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgVvcmRlchgIIAEoDjIfLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRPcmRlchI2CgZmb3JtYXQYCSABKA4yJi5vcmxvai5leHRlbnNpb25zLnYxLkF1ZGl0RXhwb3J0Rm9ybWF0IkMKFVZlcmlmeUF1ZGl0TG9nUmVxdWVzdBIVCg1mcm9tX3NlcXVlbmNlGAEgASgDEhMKC3RvX3NlcXVlbmNlGAIgASgDImMKC0F1ZGl0VGFtcGVyEhAKCHNlcXVlbmNlGAEgASgDEjIKBGtpbmQYAiABKA4yJC5vcmxvai5leHRlbnNpb25zLnYxLkF1ZGl0VGFtcGVyS2luZBIOCgZkZXRhaWwYAyABKAkihQEKD0F1ZGl0Q2hlY2twb2ludBIQCghzZXF1ZW5jZRgBIAEoAxIMCgRoYXNoGAIgASgJEi8KC2NyZWF0ZV90aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZrZXlfaWQYBCABKAkSEQoJc2lnbmF0dXJlGAUgASgJItgBChZWZXJpZnlBdWRpdExvZ1Jlc3BvbnNlEg4KBmludGFjdBgBIAEoCBIVCg1mcm9tX3NlcXVlbmNlGAIgASgDEhMKC3RvX3NlcXVlbmNlGAMgASgDEhgKEHJlY29yZHNfdmVyaWZpZWQYBCABKAMSHAoUY2hlY2twb2ludHNfdmVyaWZpZWQYBSABKAMSNwoNZmlyc3RfcHJvYmxlbRgGIAEoCzIgLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRUYW1wZXISEQoJaGVhZF9oYXNoGAcgASgJIlsKG0xpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBIVCg1mcm9tX3NlcXVlbmNlGAEgASgDEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJInIKHExpc3RBdWRpdENoZWNrcG9pbnRzUmVzcG9uc2USOQoLY2hlY2twb2ludHMYASADKAsyJC5vcmxvai5leHRlbnNpb25zLnYxLkF1ZGl0Q2hlY2twb2ludBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiGgoYR2V0QXVkaXRQdWJsaWNLZXlSZXF1ZXN0IlYKGUdldEF1ZGl0UHVibGljS2V5UmVzcG9uc2USEQoJYWxnb3JpdGhtGAEgASgJEhYKDnB1YmxpY19rZXlfcGVtGAIgASgJEg4KBmtleV9pZBgDIAEoCSpgCgpBdWRpdE9yZGVyEhsKF0FVRElUX09SREVSX1VOU1BFQ0lGSUVEEAASGQoVQVVESVRfT1JERVJfQVNDRU5ESU5HEAESGgoWQVVESVRfT1JERVJfREVTQ0VORElORxACKnQKEUF1ZGl0RXhwb3J0Rm9ybWF0EiMKH0FVRElUX0VYUE9SVF9GT1JNQVRfVU5TUEVDSUZJRUQQABIdChlBVURJVF9FWFBPUlRfRk9STUFUX0pTT05MEAESGwoXQVVESVRfRVhQT1JUX0ZPUk1BVF9DU1YQAir7AQoPQXVkaXRUYW1wZXJLaW5kEiEKHUFVRElUX1RBTVBFUl9LSU5EX1VOU1BFQ0lGSUVEEAASHgoaQVVESVRfVEFNUEVSX0tJTkRfTU9ESUZJRUQQARIdChlBVURJVF9UQU1QRVJfS0lORF9ERUxFVEVEEAISHwobQVVESVRfVEFNUEVSX0tJTkRfUkVPUkRFUkVEEAMSHgoaQVVESVRfVEFNUEVSX0tJTkRfSU5TRVJURUQQBBIfChtBVURJVF9UQU1QRVJfS0lORF9UUlVOQ0FURUQQBRIkCiBBVURJVF9UQU1QRVJfS0lORF9CQURfQ0hFQ0tQT0lOVBAGMsgFChFBdWRpdFF1ZXJ5U2VydmljZRKGAQoPTGlzdEF1ZGl0RXZlbnRzEisub3Jsb2ouZXh0ZW5zaW9ucy52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0Giwub3Jsb2ouZXh0ZW5zaW9ucy52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSIYgtPkkwISEhAvdjEvYXVkaXQvZXZlbnRzEnQKEUV4cG9ydEF1ZGl0RXZlbnRzEi0ub3Jsb2ouZXh0ZW5zaW9ucy52MS5FeHBvcnRBdWRpdEV2ZW50c1JlcXVlc3QaFC5nb29nbGUuYXBpLkh0dHBCb2R5IhiC0+STAhISEC92MS9hdWRpdC9leHBvcnQwARKDAQoOVmVyaWZ5QXVkaXRMb2cSKi5vcmxvai5leHRlbnNpb25zLnYxLlZlcmlmeUF1ZGl0TG9nUmVxdWVzdBorLm9ybG9qLmV4dGVuc2lvbnMudjEuVmVyaWZ5QXVkaXRMb2dSZXNwb25zZSIYgtPkkwISEhAvdjEvYXVkaXQvdmVyaWZ5EpoBChRMaXN0QXVkaXRDaGVja3BvaW50cxIwLm9ybG9qLmV4dGVuc2lvbnMudjEuTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXF1ZXN0GjEub3Jsb2ouZXh0ZW5zaW9ucy52MS5MaXN0QXVkaXRDaGVja3BvaW50c1Jlc3BvbnNlIh2C0+STAhcSFS92MS9hdWRpdC9jaGVja3BvaW50cxKQAQoRR2V0QXVkaXRQdWJsaWNLZXkSLS5vcmxvai5leHRlbnNpb25zLnYxLkdldEF1ZGl0UHVibGljS2V5UmVxdWVzdBouLm9ybG9qLmV4dGVuc2lvbnMudjEuR2V0QXVkaXRQdWJsaWNLZXlSZXNwb25zZSIcgtPkkwIWEhQvdjEvYXVkaXQvcHVibGljLWtleWIGcHJvdG8z", [file_google_api_annotations, file_google_api_httpbody, file_google_protobuf_timestamp, file_orloj_extensions_v1_audit]);
+  fileDesc("CiVvcmxvai9leHRlbnNpb25zL3YxL2F1ZGl0X3F1ZXJ5LnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxIqYBCgtBdWRpdFJlY29yZBIQCghzZXF1ZW5jZRgBIAEoAxIuCgVldmVudBgCIAEoCzIfLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRFdmVudBIwCgxyZWNlaXZlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBGhhc2gYBCABKAkSFQoNcHJldmlvdXNfaGFzaBgFIAEoCSKBAwoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBIYCgVhY3RvchgBIAEoCUIJ2vMYBRiAAiABEhkKBmFjdGlvbhgCIAEoCUIJ2vMYBRiAASABEhsKCHJlc291cmNlGAMgASgJQgna8xgFGIAEIAESHAoJbmFtZXNwYWNlGAQgASgJQgna8xgFGIACIAESLwoHb3V0Y29tZRgFIAEoCUIe2vMYGioAKgdhbGxvd2VkKgZkZW5pZWQqBWVycm9yEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgVvcmRlchgIIAEoDjIfLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRPcmRlchIZCglwYWdlX3NpemUYCSABKAVCBtrzGAIIABIdCgpwYWdlX3Rva2VuGAogASgJQgna8xgFGIAEIAEiZAoXTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2USMAoGZXZlbnRzGAEgAygLMiAub3Jsb2ouZXh0ZW5zaW9ucy52MS5BdWRpdFJlY29yZBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkigQMKGEV4cG9ydEF1ZGl0RXZlbnRzUmVxdWVzdBIYCgVhY3RvchgBIAEoCUIJ2vMYBRiAAiABEhkKBmFjdGlvbhgCIAEoCUIJ2vMYBRiAASABEhsKCHJlc291cmNlGAMgASgJQgna8xgFGIAEIAESHAoJbmFtZXNwYWNlGAQgASgJQgna8xgFGIACIAESLwoHb3V0Y29tZRgFIAEoCUIe2vMYGioAKgdhbGxvd2VkKgZkZW5pZWQqBWVycm9yEi4KCnN0YXJ0X3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgVvcmRlchgIIAEoDjIfLm9ybG9qLmV4dGVuc2lvbnMudjEuQXVkaXRPcmRlchI2CgZmb3JtYXQYCSABKA4yJi5vcmxvai5leHRlbnNpb25zLnYxLkF1ZGl0RXhwb3J0Rm9ybWF0IlMKFVZlcmlmeUF1ZGl0TG9nUmVxdWVzdBIdCg1mcm9tX3NlcXVlbmNlGAEgASgDQgba8xgCCAASGwoLdG9fc2VxdWVuY2UYAiABKANCBtrzGAIIACJjCgtBdWRpdFRhbXBlchIQCghzZXF1ZW5jZRgBIAEoAxIyCgRraW5kGAIgASgOMiQub3Jsb2ouZXh0ZW5zaW9ucy52MS5BdWRpdFRhbXBlcktpbmQSDgoGZGV0YWlsGAMgASgJIoUBCg9BdWRpdENoZWNrcG9pbnQSEAoIc2VxdWVuY2UYASABKAMSDAoEaGFzaBgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGa2V5X2lkGAQgASgJEhEKCXNpZ25hdHVyZRgFIAEoCSLYAQoWVmVyaWZ5QXVkaXRMb2dSZXNwb25zZRIOCgZpbnRhY3QYASABKAgSFQoNZnJvbV9zZXF1ZW5jZRgCIAEoAxITCgt0b19zZXF1ZW5jZRgDIAEoAxIYChByZWNvcmRzX3ZlcmlmaWVkGAQgASgDEhwKFGNoZWNrcG9pbnRzX3ZlcmlmaWVkGAUgASgDEjcKDWZpcnN0X3Byb2JsZW0YBiABKAsyIC5vcmxvai5leHRlbnNpb25zLnYxLkF1ZGl0VGFtcGVyEhEKCWhlYWRfaGFzaBgHIAEoCSJ2ChtMaXN0QXVkaXRDaGVja3BvaW50c1JlcXVlc3QSHQoNZnJvbV9zZXF1ZW5jZRgBIAEoA0IG2vMYAggAEhkKCXBhZ2Vfc2l6ZRgCIAEoBUIG2vMYAggAEh0KCnBhZ2VfdG9rZW4YAyABKAlCCdrzGAUYgAQgASJyChxMaXN0QXVkaXRDaGVja3BvaW50c1Jlc3BvbnNlEjkKC2NoZWNrcG9pbnRzGAEgAygLMiQub3Jsb2ouZXh0ZW5zaW9ucy52MS5BdWRpdENoZWNrcG9pbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIhoKGEdldEF1ZGl0UHVibGljS2V5UmVxdWVzdCJWChlHZXRBdWRpdFB1YmxpY0tleVJlc3BvbnNlEhEKCWFsZ29yaXRobRgBIAEoCRIWCg5wdWJsaWNfa2V5X3BlbRgCIAEoCRIOCgZrZXlfaWQYAyABKAkqYAoKQXVkaXRPcmRlchIbChdBVURJVF9PUkRFUl9VTlNQRUNJRklFRBAAEhkKFUFVRElUX09SREVSX0FTQ0VORElORxABEhoKFkFVRElUX09SREVSX0RFU0NFTkRJTkcQAip0ChFBdWRpdEV4cG9ydEZvcm1hdBIjCh9BVURJVF9FWFBPUlRfRk9STUFUX1VOU1BFQ0lGSUVEEAASHQoZQVVESVRfRVhQT1JUX0ZPUk1BVF9KU09OTBABEhsKF0FVRElUX0VYUE9SVF9GT1JNQVRfQ1NWEAIq+wEKD0F1ZGl0VGFtcGVyS2luZBIhCh1BVURJVF9UQU1QRVJfS0lORF9VTlNQRUNJRklFRBAAEh4KGkFVRElUX1RBTVBFUl9LSU5EX01PRElGSUVEEAESHQoZQVVESVRfVEFNUEVSX0tJTkRfREVMRVRFRBACEh8KG0FVRElUX1RBTVBFUl9LSU5EX1JFT1JERVJFRBADEh4KGkFVRElUX1RBTVBFUl9LSU5EX0lOU0VSVEVEEAQSHwobQVVESVRfVEFNUEVSX0tJTkRfVFJVTkNBVEVEEAUSJAogQVVESVRfVEFNUEVSX0tJTkRfQkFEX0NIRUNLUE9JTlQQBjLIBQoRQXVkaXRRdWVyeVNlcnZpY2UShgEKD0xpc3RBdWRpdEV2ZW50cxIrLm9ybG9qLmV4dGVuc2lvbnMudjEuTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBosLm9ybG9qLmV4dGVuc2lvbnMudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiGILT5JMCEhIQL3YxL2F1ZGl0L2V2ZW50cxJ0ChFFeHBvcnRBdWRpdEV2ZW50cxItLm9ybG9qLmV4dGVuc2lvbnMudjEuRXhwb3J0QXVkaXRFdmVudHNSZXF1ZXN0GhQuZ29vZ2xlLmFwaS5IdHRwQm9keSIYgtPkkwISEhAvdjEvYXVkaXQvZXhwb3J0MAESgwEKDlZlcmlmeUF1ZGl0TG9nEioub3Jsb2ouZXh0ZW5zaW9ucy52MS5WZXJpZnlBdWRpdExvZ1JlcXVlc3QaKy5vcmxvai5leHRlbnNpb25zLnYxLlZlcmlmeUF1ZGl0TG9nUmVzcG9uc2UiGILT5JMCEhIQL3YxL2F1ZGl0L3ZlcmlmeRKaAQoUTGlzdEF1ZGl0Q2hlY2twb2ludHMSMC5vcmxvai5leHRlbnNpb25zLnYxLkxpc3RBdWRpdENoZWNrcG9pbnRzUmVxdWVzdBoxLm9ybG9qLmV4dGVuc2lvbnMudjEuTGlzdEF1ZGl0Q2hlY2twb2ludHNSZXNwb25zZSIdgtPkkwIXEhUvdjEvYXVkaXQvY2hlY2twb2ludHMSkAEKEUdldEF1ZGl0UHVibGljS2V5Ei0ub3Jsb2ouZXh0ZW5zaW9ucy52MS5HZXRBdWRpdFB1YmxpY0tleVJlcXVlc3QaLi5vcmxvai5leHRlbnNpb25zLnYxLkdldEF1ZGl0UHVibGljS2V5UmVzcG9uc2UiHILT5JMCFhIUL3YxL2F1ZGl0L3B1YmxpYy1rZXliBnByb3RvMw", [file_extplane_options_v1_bounds, file_google_api_annotations, file_google_api_httpbody, file_google_protobuf_timestamp, file_orloj_extensions_v1_audit]);
 
 /**
  * AuditRecord is an event as the log stored it.
@@ -106,7 +107,7 @@ export type ListAuditEventsRequest = Message<"orloj.extensions.v1.ListAuditEvent
   namespace: string;
 
   /**
-   * Only this outcome; empty matches any.
+   * Only this outcome (`allowed`, `denied` or `error`); empty matches any.
    *
    * @generated from field: string outcome = 5;
    */
@@ -134,7 +135,7 @@ export type ListAuditEventsRequest = Message<"orloj.extensions.v1.ListAuditEvent
   order: AuditOrder;
 
   /**
-   * At most this many records (default 100, at most 1000).
+   * At most this many records: 0 means 100; above 1000 means 1000.
    *
    * @generated from field: int32 page_size = 9;
    */
@@ -219,7 +220,7 @@ export type ExportAuditEventsRequest = Message<"orloj.extensions.v1.ExportAuditE
   namespace: string;
 
   /**
-   * Only this outcome; empty matches any.
+   * Only this outcome (`allowed`, `denied` or `error`); empty matches any.
    *
    * @generated from field: string outcome = 5;
    */
@@ -451,7 +452,7 @@ export type ListAuditCheckpointsRequest = Message<"orloj.extensions.v1.ListAudit
   fromSequence: bigint;
 
   /**
-   * At most this many checkpoints (default 100, at most 1000).
+   * At most this many checkpoints: 0 means 100; above 1000 means 1000.
    *
    * @generated from field: int32 page_size = 2;
    */
@@ -696,6 +697,11 @@ export const AuditQueryService: GenService<{
    * ListAuditEvents lists records matching the filter, with a cursor that
    * neither skips nor repeats records while new ones arrive.
    *
+   * Rules across fields, refused with INVALID_ARGUMENT naming the field:
+   * `end_time` must be after `start_time` when both are set; `page_token`
+   * must be one this API issued for the same filter and order. A time
+   * outside 1677-09-21..2262-04-11 is read as that bound.
+   *
    * @generated from rpc orloj.extensions.v1.AuditQueryService.ListAuditEvents
    */
   listAuditEvents: {
@@ -709,6 +715,10 @@ export const AuditQueryService: GenService<{
    * through for the same filter and order. The response is HttpBody, as
    * grpc-gateway's convention for raw downloads has it, so the gateway
    * serves the bytes as they are.
+   *
+   * Rules across fields, refused with INVALID_ARGUMENT naming the field:
+   * `end_time` must be after `start_time` when both are set. A time outside
+   * 1677-09-21..2262-04-11 is read as that bound.
    * buf:lint:ignore RPC_RESPONSE_STANDARD_NAME
    *
    * @generated from rpc orloj.extensions.v1.AuditQueryService.ExportAuditEvents
@@ -723,6 +733,11 @@ export const AuditQueryService: GenService<{
    * every signed checkpoint in it; it reports the first record that was
    * modified, deleted, reordered or inserted.
    *
+   * Rules across fields and against the log, refused with INVALID_ARGUMENT
+   * naming the field: a non-zero `to_sequence` must not be below
+   * `from_sequence` nor below the oldest retained record; `from_sequence`
+   * must not be beyond the head of the log.
+   *
    * @generated from rpc orloj.extensions.v1.AuditQueryService.VerifyAuditLog
    */
   verifyAuditLog: {
@@ -733,6 +748,8 @@ export const AuditQueryService: GenService<{
   /**
    * ListAuditCheckpoints lists signed checkpoints, oldest first, so a
    * verifier can check the log against them independently.
+   *
+   * `page_token` must be one this API issued, else INVALID_ARGUMENT.
    *
    * @generated from rpc orloj.extensions.v1.AuditQueryService.ListAuditCheckpoints
    */

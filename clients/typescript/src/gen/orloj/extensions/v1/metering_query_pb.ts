@@ -7,7 +7,9 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import { file_extplane_options_v1_bounds } from "../../../extplane/options/v1/bounds_pb.js";
 import { file_google_api_annotations } from "../../../google/api/annotations_pb.js";
+import { file_google_api_field_behavior } from "../../../google/api/field_behavior_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { MeteringEvent } from "./metering_pb.js";
@@ -18,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file orloj/extensions/v1/metering_query.proto.
  */
 export const file_orloj_extensions_v1_metering_query: GenFile = /*@__PURE__*/
-  fileDesc("Cihvcmxvai9leHRlbnNpb25zL3YxL21ldGVyaW5nX3F1ZXJ5LnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxIpcCCg9HZXRVc2FnZVJlcXVlc3QSLgoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKBndpbmRvdxgDIAEoDjIgLm9ybG9qLmV4dGVuc2lvbnMudjEuVXNhZ2VXaW5kb3cSNQoIZ3JvdXBfYnkYBCADKA4yIy5vcmxvai5leHRlbnNpb25zLnYxLlVzYWdlRGltZW5zaW9uEhEKCW5hbWVzcGFjZRgFIAEoCRIMCgR0YXNrGAYgASgJEg0KBWFnZW50GAcgASgJEg0KBW1vZGVsGAggASgJIpwCCgtVc2FnZUJ1Y2tldBIwCgx3aW5kb3dfc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW5hbWVzcGFjZRgDIAEoCRIMCgR0YXNrGAQgASgJEg0KBWFnZW50GAUgASgJEg0KBW1vZGVsGAYgASgJEg4KBmV2ZW50cxgHIAEoAxIRCgl0b2tlbnNfaW4YCCABKAMSEgoKdG9rZW5zX291dBgJIAEoAxISCgp0b29sX2NhbGxzGAogASgDEhMKC2R1cmF0aW9uX21zGAsgASgDEgwKBGNvc3QYDCABKAkiiAEKEEdldFVzYWdlUmVzcG9uc2USMQoHYnVja2V0cxgBIAMoCzIgLm9ybG9qLmV4dGVuc2lvbnMudjEuVXNhZ2VCdWNrZXQSEAoIY3VycmVuY3kYAiABKAkSLwoFdG90YWwYAyABKAsyIC5vcmxvai5leHRlbnNpb25zLnYxLlVzYWdlQnVja2V0It8BChlMaXN0TWV0ZXJpbmdFdmVudHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgluYW1lc3BhY2UYAyABKAkSDAoEdGFzaxgEIAEoCRINCgVhZ2VudBgFIAEoCRINCgVtb2RlbBgGIAEoCRIRCglwYWdlX3NpemUYByABKAUSEgoKcGFnZV90b2tlbhgIIAEoCSJ6ChNTdG9yZWRNZXRlcmluZ0V2ZW50EjEKBWV2ZW50GAEgASgLMiIub3Jsb2ouZXh0ZW5zaW9ucy52MS5NZXRlcmluZ0V2ZW50EjAKDHJlY2VpdmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibwoaTGlzdE1ldGVyaW5nRXZlbnRzUmVzcG9uc2USOAoGZXZlbnRzGAEgAygLMigub3Jsb2ouZXh0ZW5zaW9ucy52MS5TdG9yZWRNZXRlcmluZ0V2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSpxCgtVc2FnZVdpbmRvdxIcChhVU0FHRV9XSU5ET1dfVU5TUEVDSUZJRUQQABIXChNVU0FHRV9XSU5ET1dfTUlOVVRFEAESFQoRVVNBR0VfV0lORE9XX0hPVVIQAhIUChBVU0FHRV9XSU5ET1dfREFZEAMqoAEKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEh0KGVVTQUdFX0RJTUVOU0lPTl9OQU1FU1BBQ0UQARIYChRVU0FHRV9ESU1FTlNJT05fVEFTSxACEhkKFVVTQUdFX0RJTUVOU0lPTl9BR0VOVBADEhkKFVVTQUdFX0RJTUVOU0lPTl9NT0RFTBAEMqACChRNZXRlcmluZ1F1ZXJ5U2VydmljZRJzCghHZXRVc2FnZRIkLm9ybG9qLmV4dGVuc2lvbnMudjEuR2V0VXNhZ2VSZXF1ZXN0GiUub3Jsb2ouZXh0ZW5zaW9ucy52MS5HZXRVc2FnZVJlc3BvbnNlIhqC0+STAhQSEi92MS9tZXRlcmluZy91c2FnZRKSAQoSTGlzdE1ldGVyaW5nRXZlbnRzEi4ub3Jsb2ouZXh0ZW5zaW9ucy52MS5MaXN0TWV0ZXJpbmdFdmVudHNSZXF1ZXN0Gi8ub3Jsb2ouZXh0ZW5zaW9ucy52MS5MaXN0TWV0ZXJpbmdFdmVudHNSZXNwb25zZSIbgtPkkwIVEhMvdjEvbWV0ZXJpbmcvZXZlbnRzYgZwcm90bzM", [file_google_api_annotations, file_google_protobuf_timestamp, file_orloj_extensions_v1_metering]);
+  fileDesc("Cihvcmxvai9leHRlbnNpb25zL3YxL21ldGVyaW5nX3F1ZXJ5LnByb3RvEhNvcmxvai5leHRlbnNpb25zLnYxItMCCg9HZXRVc2FnZVJlcXVlc3QSNAoKc3RhcnRfdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXBCBOJBAQISLAoIZW5kX3RpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKBndpbmRvdxgDIAEoDjIgLm9ybG9qLmV4dGVuc2lvbnMudjEuVXNhZ2VXaW5kb3cSPwoIZ3JvdXBfYnkYBCADKA4yIy5vcmxvai5leHRlbnNpb25zLnYxLlVzYWdlRGltZW5zaW9uQgja8xgEMAE4ARIcCgluYW1lc3BhY2UYBSABKAlCCdrzGAUYgAIgARIXCgR0YXNrGAYgASgJQgna8xgFGIACIAESGAoFYWdlbnQYByABKAlCCdrzGAUYgAIgARIYCgVtb2RlbBgIIAEoCUIJ2vMYBRiAAiABIpwCCgtVc2FnZUJ1Y2tldBIwCgx3aW5kb3dfc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCndpbmRvd19lbmQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCW5hbWVzcGFjZRgDIAEoCRIMCgR0YXNrGAQgASgJEg0KBWFnZW50GAUgASgJEg0KBW1vZGVsGAYgASgJEg4KBmV2ZW50cxgHIAEoAxIRCgl0b2tlbnNfaW4YCCABKAMSEgoKdG9rZW5zX291dBgJIAEoAxISCgp0b29sX2NhbGxzGAogASgDEhMKC2R1cmF0aW9uX21zGAsgASgDEgwKBGNvc3QYDCABKAkiiAEKEEdldFVzYWdlUmVzcG9uc2USMQoHYnVja2V0cxgBIAMoCzIgLm9ybG9qLmV4dGVuc2lvbnMudjEuVXNhZ2VCdWNrZXQSEAoIY3VycmVuY3kYAiABKAkSLwoFdG90YWwYAyABKAsyIC5vcmxvai5leHRlbnNpb25zLnYxLlVzYWdlQnVja2V0Ip4CChlMaXN0TWV0ZXJpbmdFdmVudHNSZXF1ZXN0Ei4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIcCgluYW1lc3BhY2UYAyABKAlCCdrzGAUYgAIgARIXCgR0YXNrGAQgASgJQgna8xgFGIACIAESGAoFYWdlbnQYBSABKAlCCdrzGAUYgAIgARIYCgVtb2RlbBgGIAEoCUIJ2vMYBRiAAiABEhkKCXBhZ2Vfc2l6ZRgHIAEoBUIG2vMYAggAEh0KCnBhZ2VfdG9rZW4YCCABKAlCCdrzGAUYgAQgASJ6ChNTdG9yZWRNZXRlcmluZ0V2ZW50EjEKBWV2ZW50GAEgASgLMiIub3Jsb2ouZXh0ZW5zaW9ucy52MS5NZXRlcmluZ0V2ZW50EjAKDHJlY2VpdmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAibwoaTGlzdE1ldGVyaW5nRXZlbnRzUmVzcG9uc2USOAoGZXZlbnRzGAEgAygLMigub3Jsb2ouZXh0ZW5zaW9ucy52MS5TdG9yZWRNZXRlcmluZ0V2ZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSpxCgtVc2FnZVdpbmRvdxIcChhVU0FHRV9XSU5ET1dfVU5TUEVDSUZJRUQQABIXChNVU0FHRV9XSU5ET1dfTUlOVVRFEAESFQoRVVNBR0VfV0lORE9XX0hPVVIQAhIUChBVU0FHRV9XSU5ET1dfREFZEAMqoAEKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEh0KGVVTQUdFX0RJTUVOU0lPTl9OQU1FU1BBQ0UQARIYChRVU0FHRV9ESU1FTlNJT05fVEFTSxACEhkKFVVTQUdFX0RJTUVOU0lPTl9BR0VOVBADEhkKFVVTQUdFX0RJTUVOU0lPTl9NT0RFTBAEMqACChRNZXRlcmluZ1F1ZXJ5U2VydmljZRJzCghHZXRVc2FnZRIkLm9ybG9qLmV4dGVuc2lvbnMudjEuR2V0VXNhZ2VSZXF1ZXN0GiUub3Jsb2ouZXh0ZW5zaW9ucy52MS5HZXRVc2FnZVJlc3BvbnNlIhqC0+STAhQSEi92MS9tZXRlcmluZy91c2FnZRKSAQoSTGlzdE1ldGVyaW5nRXZlbnRzEi4ub3Jsb2ouZXh0ZW5zaW9ucy52MS5MaXN0TWV0ZXJpbmdFdmVudHNSZXF1ZXN0Gi8ub3Jsb2ouZXh0ZW5zaW9ucy52MS5MaXN0TWV0ZXJpbmdFdmVudHNSZXNwb25zZSIbgtPkkwIVEhMvdjEvbWV0ZXJpbmcvZXZlbnRzYgZwcm90bzM", [file_extplane_options_v1_bounds, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_timestamp, file_orloj_extensions_v1_metering]);
 
 /**
  * GetUsageRequest selects the range, bucketing, grouping and filter.
@@ -49,7 +51,7 @@ export type GetUsageRequest = Message<"orloj.extensions.v1.GetUsageRequest"> & {
 
   /**
    * Dimensions to group by, in the order buckets are sorted; none means one
-   * group.
+   * group. Each at most once.
    *
    * @generated from field: repeated orloj.extensions.v1.UsageDimension group_by = 4;
    */
@@ -276,7 +278,7 @@ export type ListMeteringEventsRequest = Message<"orloj.extensions.v1.ListMeterin
   model: string;
 
   /**
-   * At most this many events (default 100, at most 1000).
+   * At most this many events: 0 means 100; above 1000 means 1000.
    *
    * @generated from field: int32 page_size = 7;
    */
@@ -456,6 +458,14 @@ export const MeteringQueryService: GenService<{
    * and grouped by the chosen dimensions, with the cost of each bucket
    * from the configured rate card.
    *
+   * Rules across fields, refused with INVALID_ARGUMENT naming the field:
+   * the range must end after it starts (`end_time`, or `start_time` when
+   * the end is the default "now"); with a `window`, the range may span at
+   * most the service's `max_usage_windows` windows (10,000 by default)
+   * (`window`); a dimension given twice in `group_by`, in any spelling, is
+   * refused (`group_by`). A time outside 1677-09-21..2262-04-11 is read as
+   * that bound: no event is stored outside it.
+   *
    * @generated from rpc orloj.extensions.v1.MeteringQueryService.GetUsage
    */
   getUsage: {
@@ -465,6 +475,11 @@ export const MeteringQueryService: GenService<{
   },
   /**
    * ListMeteringEvents lists stored events, oldest first, with cursor pagination.
+   *
+   * Rules across fields, refused with INVALID_ARGUMENT naming the field:
+   * `end_time` must be after `start_time` when both are set; `page_token`
+   * must be one this API issued for the same range and filters. A time
+   * outside 1677-09-21..2262-04-11 is read as that bound.
    *
    * @generated from rpc orloj.extensions.v1.MeteringQueryService.ListMeteringEvents
    */
