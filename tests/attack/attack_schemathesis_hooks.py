@@ -13,7 +13,7 @@ The rules, as the descriptions state them:
 * `end_time` must be after `start_time` (GetUsage: the end defaults to now,
   and the answer names `start_time` then);
 * GetUsage with a window may span at most 10,000 windows (`window`), and
-  names a dimension at most once in any spelling (`group_by`: the schema's
+  names a dimension at most once in any spelling (`group_by[i]`, the repeat; the schema's
   `uniqueItems` only sees the spellings);
 * a `page_token` must be one the API issued (a generated token never is);
 * VerifyAuditLog: a non-zero `to_sequence` not below `from_sequence`, and
@@ -103,8 +103,11 @@ def documented_refusals(path: str, query: Mapping[str, Any]) -> set[str]:
         if end <= start:
             fields.add("end_time" if given_end else "start_time")
         dimensions = [_dimension(v) for v in _all(query, "groupBy", "group_by")]
-        if len(set(dimensions)) < len(dimensions):
-            fields.add("group_by")
+        fields.update(
+            f"group_by[{index}]"
+            for index, dimension in enumerate(dimensions)
+            if dimension in dimensions[:index]
+        )
         window = _window_ns(_first(query, "window"))
         if window is not None:
             first = max(MIN_NS, min(MAX_NS, start)) // window * window

@@ -28,7 +28,7 @@ USAGE = "/v1/metering/usage"
         (
             USAGE,
             {"startTime": "2020-01-01T00:00:00Z", "groupBy": ["agent", "3"]},
-            {"group_by"},
+            {"group_by[1]"},
         ),
         (USAGE, {"startTime": "2020-01-01T00:00:00Z", "groupBy": ["agent", "model"]}, set()),
         ("/v1/metering/events", {"pageToken": "abc"}, {"page_token"}),

@@ -11,6 +11,8 @@ import pytest
 from audit_support import AUDITOR, BILLING_TOKEN, NS_PER_S, Audit, StartAudit, event, q, violations
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from extplane.audit.validation import MAX_CHARS, OUTCOMES
+from extplane.runtime import bounds
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 DAY_NS = 86_400 * NS_PER_S
@@ -224,9 +226,37 @@ BAD_LISTS: dict[str, tuple[dict[str, Any], str]] = {
     "control in namespace": ({"namespace": "team\x1b[0m"}, "namespace"),
     "end before start": ({"start_time": _ts(2000), "end_time": _ts(1000)}, "end_time"),
     "bad nanos": ({"start_time": _ts(1000, -1)}, "start_time"),
-    "before the epoch": ({"end_time": _ts(-5)}, "end_time"),
+    "past 9999": ({"end_time": _ts(253402300800)}, "end_time"),
+    "empty range past 2262": (
+        {"start_time": _ts(253402300799), "end_time": _ts(253402300798)},
+        "end_time",
+    ),
     "unknown order": ({"order": 7}, "order"),
 }
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"end_time": _ts(-5)}, 0),  # before the epoch: before every record
+        ({"start_time": _ts(-62135596800)}, 3),  # from year 1
+        ({"start_time": _ts(9_300_000_000)}, 0),  # from 2264, past what stores hold
+        ({"end_time": _ts(253402300799, 999_999_999)}, 3),  # until 9999
+    ],
+    ids=["before the epoch", "from year 1", "from 2264", "until 9999"],
+)
+async def test_any_valid_timestamp_bounds_a_list_or_export(
+    audit: Audit, fields: dict[str, Any], expected: int
+) -> None:
+    """Never a refusal, a crash or a store error for a valid Timestamp: outside what
+    the stores hold (1677..2262) it bounds the range as the nearest time they hold."""
+    await audit.record(event(1), event(2), event(3))
+
+    listed = await audit.list_all(**fields)
+    chunks = await _call(audit, "ExportAuditEvents", q.ExportAuditEventsRequest(**fields), AUDITOR)
+
+    assert len(listed) == expected
+    assert b"".join(chunk.data for chunk in chunks).count(b"\n") == expected
 
 
 @pytest.mark.parametrize(("fields", "field"), BAD_LISTS.values(), ids=BAD_LISTS.keys())
@@ -306,8 +336,8 @@ async def test_a_negative_checkpoint_start_is_refused(audit: Audit) -> None:
     assert "from_sequence" in violations(refused.value)
 
 
-@pytest.mark.parametrize("text", ["a\x00b", "\x00", "line\nbreak", "\u2028"])
-async def test_unstorable_filter_text_is_refused_alike_on_both_stores(
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "line\nbreak", "\x9b"])
+async def test_control_characters_in_a_filter_are_refused_alike_on_both_stores(
     start_audit: StartAudit, text: str
 ) -> None:
     audit = await start_audit()
@@ -317,4 +347,30 @@ async def test_unstorable_filter_text_is_refused_alike_on_both_stores(
                 q.ListAuditEventsRequest(**{name: text}), metadata=AUDITOR
             )
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
-        assert violations(refused.value) == {name: "printable characters only"}
+        assert violations(refused.value) == {name: "must not hold control characters"}
+
+
+async def test_other_text_no_record_can_hold_simply_matches_nothing(
+    start_audit: StartAudit,
+) -> None:
+    """A separator or an unassigned code point is never stored (ingest takes printable
+    text only) but is no control character: the filter is valid and finds nothing."""
+    audit = await start_audit()
+    await audit.record(event(1))
+
+    for text in ("\u2028", "\U000f87f7", "zero\u200bwidth"):
+        assert await audit.list_all(actor=text) == []
+
+
+def test_the_query_filters_declare_the_limits_ingest_applies() -> None:
+    """A filter may be as long as the stored field may be, and no longer: the bounds
+    the protos declare (and the OpenAPI states) are the ingest rules."""
+    for message in (q.ListAuditEventsRequest, q.ExportAuditEventsRequest):
+        for name, limit in MAX_CHARS.items():
+            if name in message.DESCRIPTOR.fields_by_name:
+                declared = bounds.declared_bounds(message.DESCRIPTOR.fields_by_name[name])
+                assert declared is not None
+                assert declared.max_length == limit, (message.DESCRIPTOR.name, name)
+        outcome = bounds.declared_bounds(message.DESCRIPTOR.fields_by_name["outcome"])
+        assert outcome is not None
+        assert set(outcome.one_of) - {""} == set(OUTCOMES)

@@ -10,6 +10,8 @@ import pytest
 from metering_support import NOW, Metering, StartMetering, event, fields, ns, q
 
 from extplane.metering.servicer_query import EVENTS_PAGE
+from extplane.metering.validation import MAX_LABEL_CHARS
+from extplane.runtime import bounds
 from extplane.runtime.page_tokens import PageTokens
 
 # Signed with a key of its own: a forgery as far as the service can tell.
@@ -159,10 +161,21 @@ async def test_page_size_defaults_to_100_and_is_capped_at_1000(
     ("request_fields", "field"),
     [
         ({"page_size": -1}, "page_size"),
-        ({"end_time": {"seconds": 253402300799}}, "end_time"),
+        ({"end_time": {"seconds": 253402300800}}, "end_time"),
+        ({"end_time": {"seconds": 1, "nanos": -1}}, "end_time"),
         ({"start_time": NOW, "end_time": NOW - timedelta(seconds=1)}, "end_time"),
+        (
+            {"start_time": {"seconds": 253402300799}, "end_time": {"seconds": 253402300798}},
+            "end_time",
+        ),
     ],
-    ids=["negative page size", "end in 9999", "empty range"],
+    ids=[
+        "negative page size",
+        "end past 9999 (no Timestamp)",
+        "negative nanos",
+        "empty range",
+        "empty range past 2262",
+    ],
 )
 async def test_bad_list_requests_are_refused(
     start_metering: StartMetering, request_fields: dict[str, object], field: str
@@ -175,7 +188,28 @@ async def test_bad_list_requests_are_refused(
     assert fields(refused.value) == [field]
 
 
-@pytest.mark.parametrize("text", ["a\x00b", "\x00", "tab\there", "a" * 257])
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        (None, {"seconds": 253402300799, "nanos": 999_999_999}, 25),  # up to 9999
+        ({"seconds": -62135596800}, None, 25),  # from year 1
+        ({"seconds": 9_300_000_000}, None, 0),  # from 2264: past what stores hold
+        ({"seconds": 9_300_000_000}, {"seconds": 9_400_000_000}, 0),
+    ],
+    ids=["until 9999", "from year 1", "from 2264", "2264 to 2267"],
+)
+async def test_any_valid_timestamp_is_a_range_bound(
+    start_metering: StartMetering, start: object, end: object, expected: int
+) -> None:
+    """A Timestamp outside what the stores hold (1677..2262) bounds the range as the
+    nearest time they hold would: no refusal, no crash, the right events."""
+    metering = await _with_events(start_metering)
+    bounds = {name: value for name, value in (("start_time", start), ("end_time", end)) if value}
+
+    assert len(await metering.all_events(**bounds)) == expected
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "\x00", "tab\there", "\x85", "a" * 257])
 async def test_unstorable_filter_text_is_refused_alike_on_both_stores(
     start_metering: StartMetering, text: str
 ) -> None:
@@ -187,3 +221,11 @@ async def test_unstorable_filter_text_is_refused_alike_on_both_stores(
             await metering.usage(start_time=NOW - timedelta(hours=1), **{name: text})
         assert fields(listed.value) == [name]
         assert fields(summed.value) == [name]
+
+
+def test_the_query_filters_declare_the_limits_ingest_applies() -> None:
+    for message in (q.GetUsageRequest, q.ListMeteringEventsRequest):
+        for name in ("namespace", "task", "agent", "model"):
+            declared = bounds.declared_bounds(message.DESCRIPTOR.fields_by_name[name])
+            assert declared is not None
+            assert declared.max_length == MAX_LABEL_CHARS, (message.DESCRIPTOR.name, name)

@@ -300,14 +300,14 @@ async def test_an_empty_range_has_no_buckets_and_a_zero_total(
          "end_time"),
         ({"start_time": at("2026-03-15T00:00:00")}, "start_time"),  # after "now"
         ({"start_time": {"seconds": 253402300799}}, "start_time"),
-        ({"start_time": at("2026-03-14T00:00:00"), "end_time": {"seconds": 10**11}}, "end_time"),
+        ({"start_time": at("2026-03-14T00:00:00"), "end_time": {"seconds": 10**12}}, "end_time"),
         ({"start_time": at("2026-03-14T00:00:00"), "group_by": [0]}, "group_by[0]"),
         ({"start_time": at("2026-03-14T00:00:00"), "group_by": [1, 2, 1]}, "group_by[2]"),
         ({"start_time": at("2026-03-14T00:00:00"), "window": 9}, "window"),
         ({"start_time": at("2026-03-06T00:00:00"), "window": q.USAGE_WINDOW_MINUTE}, "window"),
     ],
     ids=["no start", "empty range", "end before start", "start after now", "start in 9999",
-         "end in 5138", "unspecified dim",
+         "end past 9999", "unspecified dim",
          "repeated dim", "unknown window", "too many windows"],
 )  # fmt: skip
 async def test_a_bad_usage_request_is_refused_naming_the_field(
@@ -319,6 +319,18 @@ async def test_a_bad_usage_request_is_refused_naming_the_field(
         await metering.usage(**request_fields)
 
     assert fields(refused.value) == [field]
+
+
+async def test_a_range_ending_past_what_stores_hold_sums_everything_after_its_start(
+    start_metering: StartMetering,
+) -> None:
+    metering = await _loaded(start_metering)
+    whole = await metering.usage(start_time=at("2026-03-14T00:00:00"))
+
+    far = await metering.usage(start_time=at("2026-03-14T00:00:00"), end_time={"seconds": 10**11})
+
+    assert far.total.events == whole.total.events > 0
+    assert far.total.window_end.ToJsonString() == "2262-04-11T23:47:16.854775807Z"
 
 
 async def test_the_window_bound_is_configurable(start_metering: StartMetering) -> None:

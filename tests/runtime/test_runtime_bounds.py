@@ -175,7 +175,7 @@ async def test_required_fields_and_repeated_enum_rules(channel: grpc.aio.Channel
         ),
     ) == {
         "window": "5 is not a value of orloj.extensions.v1.UsageWindow",
-        "group_by": "must not hold a value twice",
+        "group_by[2]": "repeats an earlier value",
         "group_by[1]": "must not be USAGE_DIMENSION_UNSPECIFIED",
         "group_by[3]": "9 is not a value of orloj.extensions.v1.UsageDimension",
     }

@@ -21,6 +21,7 @@ from extplane.audit.store.record_query import RecordFilter, RecordQuery
 from extplane.audit.to_proto import checkpoint_to_proto, problem_to_proto, record_to_proto
 from extplane.audit.verify.verifier import verify_log
 from extplane.errors import store_failures
+from extplane.runtime import bounds
 from extplane.runtime.auth import AUDIT_READER
 from extplane.runtime.bad_request import InvalidRequestError
 from extplane.runtime.kit import ServiceKit
@@ -71,6 +72,7 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
         self, request: pb.ListAuditEventsRequest, context: Context
     ) -> pb.ListAuditEventsResponse:
         running = await self._admit(context)
+        bounds.check(request)
         record, descending = record_filter(request)
         size = page_size(request.page_size)
         scope = _records_scope(record, descending)
@@ -93,6 +95,7 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
         self, request: pb.ExportAuditEventsRequest, context: Context
     ) -> AsyncIterator[httpbody_pb2.HttpBody]:
         running = await self._admit(context)
+        bounds.check(request)
         record, descending = record_filter(request)
         media_type = content_type(request.format)
         if media_type is None:
@@ -106,6 +109,7 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
         self, request: pb.VerifyAuditLogRequest, context: Context
     ) -> pb.VerifyAuditLogResponse:
         running = await self._admit(context)
+        bounds.check(request)
         async with self._verifications:
             with store_failures(READ_FAILED, _logger):
                 verdict = await verify_log(
@@ -138,8 +142,7 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
         self, request: pb.ListAuditCheckpointsRequest, context: Context
     ) -> pb.ListAuditCheckpointsResponse:
         running = await self._admit(context)
-        if request.from_sequence < 0:
-            raise InvalidRequestError.field("from_sequence", "must not be negative")
+        bounds.check(request)
         size = page_size(request.page_size)
         after = 0
         if request.page_token:

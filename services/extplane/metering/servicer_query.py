@@ -16,9 +16,9 @@ from extplane.metering.config import MeteringSettings
 from extplane.metering.event_rows import stored_proto
 from extplane.metering.recorder import Recorder
 from extplane.metering.store import EventFilter, EventsQuery, MeteringStore
-from extplane.metering.usage import event_filter, timestamp_field, usage_query, usage_response
+from extplane.metering.usage import event_filter, usage_query, usage_response
+from extplane.runtime import bounds
 from extplane.runtime.auth import METERING_READER
-from extplane.runtime.bad_request import InvalidRequestError
 from extplane.runtime.kit import ServiceKit
 from extplane.runtime.paging import fill_page, page_size
 from extplane.runtime.serving import Serving
@@ -61,10 +61,11 @@ class MeteringQueryServicer(query_pb2_grpc.MeteringQueryServiceServicer):
         self, request: UsageRequest, context: Context
     ) -> UsageResponse:
         await self._admit(context)
+        bounds.check(request)
         query = usage_query(request, self._kit.clock_ns(), self._settings)
         with store_failures("metering store read failed", _logger):
             rows = await self._store.usage(query)
-        requested_start = timestamp_field(request, "start_time")
+        requested_start = bounds.range_bound_ns(request, "start_time")
         assert requested_start is not None  # usage_query required it
         return usage_response(rows, query, self._settings, requested_start)
 
@@ -72,10 +73,8 @@ class MeteringQueryServicer(query_pb2_grpc.MeteringQueryServiceServicer):
         self, request: EventsRequest, context: Context
     ) -> EventsResponse:
         await self._admit(context)
-        start = timestamp_field(request, "start_time")
-        end = timestamp_field(request, "end_time")
-        if start is not None and end is not None and end <= start:
-            raise InvalidRequestError.field("end_time", "the range must end after it starts")
+        bounds.check(request)
+        start, end = bounds.time_range(request)
         size = page_size(request.page_size)
         filters = event_filter(request)
         scope = _events_scope(start, end, filters)

@@ -9,11 +9,10 @@ from decimal import Decimal
 from extplane.errors import OutOfRangeError
 from extplane.metering import cost
 from extplane.metering.config import MeteringSettings
-from extplane.metering.event_rows import timestamp_ns, to_timestamp
-from extplane.metering.store import DIMENSIONS, Dimension, EventFilter, UsageQuery, UsageRow
-from extplane.metering.validation import MAX_LABEL_CHARS
+from extplane.metering.event_rows import to_timestamp
+from extplane.metering.store import Dimension, EventFilter, UsageQuery, UsageRow
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
-from extplane.runtime.event_rules import text_problem
+from extplane.runtime.bounds import time_range
 from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as query_pb2
 
@@ -33,54 +32,28 @@ DIMENSION_COLUMNS: dict[int, Dimension] = {
 _ROWS_PER_BUCKET = 10
 
 
-def timestamp_field(
-    request: query_pb2.GetUsageRequest | query_pb2.ListMeteringEventsRequest, name: str
-) -> int | None:
-    """The named Timestamp field in ns, None when unset; refuses invalid ones."""
-    if not request.HasField(name):  # type: ignore[arg-type]
-        return None
-    value = getattr(request, name)
-    if not 0 <= value.nanos < NS_PER_S:
-        raise InvalidRequestError([FieldViolation(name, "nanos must be in 0..999999999")])
-    ns = timestamp_ns(value)
-    # Stores hold int64 nanoseconds: 1677-09-21 .. 2262-04-11.
-    if not -(2**63) <= ns < 2**63:
-        raise InvalidRequestError([FieldViolation(name, "must be between 1678 and 2262")])
-    return ns
+QueryRequest = query_pb2.GetUsageRequest | query_pb2.ListMeteringEventsRequest
 
 
-def event_filter(
-    request: query_pb2.GetUsageRequest | query_pb2.ListMeteringEventsRequest,
-) -> EventFilter:
-    """The request's filters; raises naming each one no stored event could match
-    (too long, NUL or other unstorable text), alike on SQLite and PostgreSQL."""
-    found: list[FieldViolation] = []
-    for name in DIMENSIONS:
-        problem = text_problem(getattr(request, name), MAX_LABEL_CHARS)
-        if problem is not None:
-            found.append(FieldViolation(name, problem))
-    if found:
-        raise InvalidRequestError(found)
+def event_filter(request: QueryRequest) -> EventFilter:
+    """The request's filters (their bounds are checked by `bounds.check`)."""
     return EventFilter(request.namespace, request.task, request.agent, request.model)
 
 
 def usage_query(
     request: query_pb2.GetUsageRequest, now_ns: int, settings: MeteringSettings
 ) -> UsageQuery:
-    """The store query for `request`; raises `InvalidRequestError` naming the field."""
-    start = timestamp_field(request, "start_time")
-    if start is None:
-        raise InvalidRequestError([FieldViolation("start_time", "required")])
-    end = timestamp_field(request, "end_time")
+    """The store query for `request`, whose declared bounds `bounds.check` passed;
+    raises `InvalidRequestError` naming the field for the rules across fields."""
+    start, end = time_range(request)
+    if start is None:  # declared required
+        raise InvalidRequestError.field("start_time", "required")
     if end is None:
         end = now_ns
-    if end <= start:
-        field_name = "end_time" if request.HasField("end_time") else "start_time"
-        raise InvalidRequestError(
-            [FieldViolation(field_name, "the range must end after it starts")]
-        )
-    if request.window not in (query_pb2.USAGE_WINDOW_UNSPECIFIED, *WINDOW_NS):
-        raise InvalidRequestError([FieldViolation("window", f"unknown window {request.window}")])
+        if end <= start:
+            raise InvalidRequestError.field(
+                "start_time", "must be before end_time, which defaults to now"
+            )
     window_ns = WINDOW_NS.get(request.window)
     if window_ns is not None:
         first = start // window_ns * window_ns
@@ -95,16 +68,8 @@ def usage_query(
                     )
                 ]
             )
-    group_by: list[Dimension] = []
-    for index, number in enumerate(request.group_by):
-        column = DIMENSION_COLUMNS.get(number)
-        if column is None:
-            raise InvalidRequestError([FieldViolation(f"group_by[{index}]", "not a dimension")])
-        if column in group_by:
-            raise InvalidRequestError(
-                [FieldViolation(f"group_by[{index}]", f"{column} is repeated")]
-            )
-        group_by.append(column)
+    # Declared values, each at most once (`bounds.check`).
+    group_by = [DIMENSION_COLUMNS[number] for number in request.group_by]
     return UsageQuery(
         # Events are never before 1970; clamping keeps windows integer division.
         start_ns=max(start, 0),

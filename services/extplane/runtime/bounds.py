@@ -195,8 +195,11 @@ def _walk(message: Message, prefix: str, found: list[FieldViolation]) -> None:
         bounds = rule.bounds
         if bounds is not None and bounds.unique_items and field.message_type is None:
             values: Sequence[Any] = getattr(message, field.name)
-            if len(set(values)) < len(values):
-                found.append(FieldViolation(name, "must not hold a value twice"))
+            seen: set[Any] = set()
+            for index, item in enumerate(values):
+                if item in seen:
+                    found.append(FieldViolation(f"{name}[{index}]", "repeats an earlier value"))
+                seen.add(item)
         for path, value in _elements(message, field, name):
             if rule.walk is None:
                 problem = _scalar_problem(rule.leaf, bounds, value)
@@ -233,3 +236,16 @@ def range_bound_ns(request: Message, field_name: str) -> int | None:
     if problem is not None:
         raise InvalidRequestError([FieldViolation(field_name, problem)])
     return clamped_ns(ts)
+
+
+def time_range(request: Message) -> tuple[int | None, int | None]:
+    """A query's `start_time`/`end_time` as a [start, end) range in ns, each None when
+    unset and clamped like `range_bound_ns`. Refuses a range that does not end after
+    it starts, judged on the times as sent (two past 2262 clamp to one value)."""
+    start = range_bound_ns(request, "start_time")
+    end = range_bound_ns(request, "end_time")
+    if start is not None and end is not None:
+        sent_start, sent_end = (getattr(request, name) for name in ("start_time", "end_time"))
+        if (sent_end.seconds, sent_end.nanos) <= (sent_start.seconds, sent_start.nanos):
+            raise InvalidRequestError([FieldViolation("end_time", "must be after start_time")])
+    return start, end
