@@ -232,3 +232,28 @@ async def test_an_unresolvable_upstream_is_503(upstream: Upstream) -> None:
         await server.stop()
     assert response.status_code == 503
     assert response.json()["code"] == 14
+
+
+async def test_an_answer_over_the_message_limit_is_a_502_without_transport_text(
+    gateway: Gateway, upstream: Upstream
+) -> None:
+    upstream.provider.snapshot.metadata["blob"] = "x" * (5 * 1024 * 1024)
+
+    response = await gateway.client.get(ROUTE)
+
+    assert response.status_code == 502
+    body = response.json()
+    assert body["code"] == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0]
+    assert "larger than max" not in body["message"]
+    assert "too large" in body["message"]
+
+
+async def test_a_real_quota_stays_a_429_with_its_message(
+    gateway: Gateway, upstream: Upstream
+) -> None:
+    upstream.provider.failure = Failure(grpc.StatusCode.RESOURCE_EXHAUSTED, "tenant quota spent")
+
+    response = await gateway.client.get(ROUTE)
+
+    assert response.status_code == 429
+    assert response.json()["message"] == "tenant quota spent"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 
@@ -121,9 +122,24 @@ def invalid_argument(message: str, *, field: str | None = None) -> RequestError:
     return RequestError(grpc.StatusCode.INVALID_ARGUMENT, message, details=[detail])
 
 
+# gRPC's own wording (every implementation) for a message over a channel's
+# limit: RESOURCE_EXHAUSTED, but about the transport, not a quota.
+_MESSAGE_TOO_LARGE = re.compile(r"(?:received|sent|message) .*larger than (?:the )?max", re.I)
+
+
 def request_error_from_rpc(error: grpc.aio.AioRpcError, service: str) -> RequestError:
     """Convert an upstream failure, keeping what the upstream chose to tell the client."""
     code = error.code()
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED and _MESSAGE_TOO_LARGE.search(
+        error.details() or ""
+    ):
+        # Not a quota to back off from (429), and the transport's text is not the
+        # client's business: the call could not be carried.
+        if _UPSTREAM_FAILURES_LOGGED.admit((service, code)) is not None:
+            logger.warning("upstream %s: %s", service, error.details())
+        return RequestError(
+            code, f"the answer of upstream {service} is too large to carry", http_status=502
+        )
     try:
         rich = rpc_status.from_call(error)  # type: ignore[arg-type]
     except ValueError:
