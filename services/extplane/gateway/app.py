@@ -24,9 +24,10 @@ from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
 from extplane.gateway.no_store import NoStoreForCredentials
 from extplane.gateway.openapi import openapi_document
-from extplane.gateway.proxy import GatewayProxy, json_response
+from extplane.gateway.proxy import GatewayProxy
 from extplane.gateway.readiness import upstream_report
 from extplane.gateway.registry import HttpBinding, load_bindings
+from extplane.gateway.responses import json_response
 from extplane.gateway.routes import RouteTable
 from extplane.gateway.types import HeaderMatcher, UpstreamResolver
 

@@ -1,10 +1,12 @@
-"""One HTTP request through its binding: transcode, call the upstream, answer."""
+"""One HTTP request through its binding: transcode, call the upstream, answer.
+
+The answers themselves (bodies, ETags, errors) are built by `responses`.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
 
 import grpc
 from google.protobuf import message_factory
@@ -19,7 +21,6 @@ from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.deadline import call_timeout_s
 from extplane.gateway.errors import RequestError, http_status_for, request_error_from_rpc
-from extplane.gateway.etag import CACHE_CONTROL, not_modified, strong_etag
 from extplane.gateway.forwarding import (
     REQUEST_ID_HEADER,
     outgoing_metadata,
@@ -28,7 +29,13 @@ from extplane.gateway.forwarding import (
 )
 from extplane.gateway.metrics import UNMATCHED_ROUTE, GatewayMetrics
 from extplane.gateway.registry import HttpBinding
-from extplane.gateway.routes import MethodNotAllowedError, RouteMatch, RouteTable
+from extplane.gateway.responses import (
+    RAW_BODY_HEADERS,
+    body_response,
+    error_response,
+    json_response,
+)
+from extplane.gateway.routes import RouteMatch, RouteTable
 from extplane.gateway.streaming import (
     OnClose,
     RawBodyEncoder,
@@ -42,46 +49,6 @@ from extplane.gateway.types import HeaderMatcher, UpstreamResolver
 from extplane_client.errors import status_code_number
 
 logger = logging.getLogger(__name__)
-
-JSON = "application/json"
-# An HttpBody's bytes are whatever the upstream says they are; a browser must not
-# guess otherwise (a CSV of audit details sniffed as HTML would run its script).
-RAW_BODY_HEADERS = {"x-content-type-options": "nosniff"}
-
-
-def body_response(
-    request: Request,
-    body: bytes,
-    headers: Mapping[str, str],
-    *,
-    content_type: str,
-    status_code: int = 200,
-) -> Response:
-    """A whole answer; a successful GET gets a strong ETag and may be answered 304."""
-    # Content-Type as a header, not media_type: Starlette would append a charset to
-    # text/* types, and an upstream's HttpBody content type must reach the client as is.
-    out = {**headers, "content-type": content_type}
-    if request.method == "GET" and status_code == 200:
-        etag = strong_etag(body)
-        out["etag"] = etag
-        out["cache-control"] = CACHE_CONTROL
-        if not_modified(request.headers.get("if-none-match"), etag):
-            del out["content-type"]
-            return Response(status_code=304, headers=out)
-    return Response(body, status_code=status_code, headers=out)
-
-
-def json_response(
-    request: Request, body: bytes, headers: Mapping[str, str], *, status_code: int = 200
-) -> Response:
-    return body_response(request, body, headers, content_type=JSON, status_code=status_code)
-
-
-def error_response(error: RequestError, headers: Mapping[str, str]) -> Response:
-    out = dict(headers)
-    if isinstance(error, MethodNotAllowedError):
-        out["allow"] = ", ".join(error.allowed)
-    return Response(error.body(), status_code=error.http_status, headers=out, media_type=JSON)
 
 
 def _serialize(message: Message) -> bytes:
