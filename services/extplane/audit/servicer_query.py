@@ -18,7 +18,7 @@ from extplane.audit.export import content_type, export_chunks
 from extplane.audit.metrics import AuditMetrics
 from extplane.audit.query_filters import record_filter
 from extplane.audit.store.record_query import RecordFilter, RecordQuery
-from extplane.audit.to_proto import checkpoint_to_proto, problem_to_proto, record_to_proto
+from extplane.audit.to_proto import checkpoint_to_proto, record_to_proto, verdict_to_proto
 from extplane.audit.verify.verifier import verify_log
 from extplane.errors import store_failures
 from extplane.runtime import bounds
@@ -120,14 +120,6 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
                 )
         result = "intact" if verdict.problem is None else verdict.problem.kind.name.lower()
         self._metrics.verifications.labels(result).inc()
-        response = pb.VerifyAuditLogResponse(
-            intact=verdict.intact,
-            from_sequence=verdict.from_sequence,
-            to_sequence=verdict.to_sequence,
-            records_verified=verdict.records_verified,
-            checkpoints_verified=verdict.checkpoints_verified,
-            head_hash=verdict.head_hash.hex(),
-        )
         if verdict.problem is not None:
             _logger.warning(
                 "audit log verification found %s at sequence %d: %s",
@@ -135,7 +127,7 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
                 verdict.problem.sequence,
                 verdict.problem.detail,
             )
-            response.first_problem.CopyFrom(problem_to_proto(verdict.problem))
+        response = verdict_to_proto(verdict)
         return response
 
     async def ListAuditCheckpoints(  # noqa: N802 - the generated servicer names the RPC method

@@ -7,7 +7,7 @@ import logging
 
 from extplane.audit.chain.records import Checkpoint, StoredRecord
 from extplane.audit.chain.signing import signature_text
-from extplane.audit.verify.walk import Problem
+from extplane.audit.verify.verifier import Verdict
 from extplane_protos.orloj.extensions.v1 import audit_pb2, audit_query_pb2
 
 _logger = logging.getLogger(__name__)
@@ -58,9 +58,18 @@ def checkpoint_to_proto(checkpoint: Checkpoint) -> audit_query_pb2.AuditCheckpoi
     return proto
 
 
-def problem_to_proto(problem: Problem) -> audit_query_pb2.AuditTamper:
-    return audit_query_pb2.AuditTamper(
-        sequence=problem.sequence,
-        kind=audit_query_pb2.AuditTamperKind.ValueType(int(problem.kind)),
-        detail=problem.detail,
+def verdict_to_proto(verdict: Verdict) -> audit_query_pb2.VerifyAuditLogResponse:
+    proto = audit_query_pb2.VerifyAuditLogResponse(
+        intact=verdict.intact,
+        from_sequence=verdict.from_sequence,
+        to_sequence=verdict.to_sequence,
+        records_verified=verdict.records_verified,
+        checkpoints_verified=verdict.checkpoints_verified,
+        head_hash=verdict.head_hash.hex(),
     )
+    problem = verdict.problem
+    if problem is not None:
+        proto.first_problem.sequence = problem.sequence
+        proto.first_problem.kind = audit_query_pb2.AuditTamperKind.ValueType(int(problem.kind))
+        proto.first_problem.detail = problem.detail
+    return proto
