@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from extplane.audit.store.record_query import RecordFilter
-from extplane.runtime.bounds import time_range
+from extplane.runtime import bounds
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2
 
 _ORDERS = {
@@ -21,7 +21,7 @@ def record_filter(request: FilterRequest) -> tuple[RecordFilter, bool]:
     """(filter, descending) of a list or export request whose declared bounds
     `bounds.check` passed (lengths, control characters, outcome, order); raises
     naming the field for the rule across fields."""
-    start_ns, end_ns = time_range(request)
+    start_ns, end_ns = bounds.time_range(request)
     record = RecordFilter(
         actor=request.actor,
         action=request.action,

@@ -11,8 +11,8 @@ from extplane.metering import cost
 from extplane.metering.config import MeteringSettings
 from extplane.metering.event_rows import to_timestamp
 from extplane.metering.store import Dimension, EventFilter, UsageQuery, UsageRow
+from extplane.runtime import bounds
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
-from extplane.runtime.bounds import time_range
 from extplane.runtime.timestamps import NS_PER_S
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as query_pb2
 
@@ -45,7 +45,7 @@ def usage_query(
 ) -> UsageQuery:
     """The store query for `request`, whose declared bounds `bounds.check` passed;
     raises `InvalidRequestError` naming the field for the rules across fields."""
-    start, end = time_range(request)
+    start, end = bounds.time_range(request)
     if start is None:  # declared required
         raise InvalidRequestError.field("start_time", "required")
     if end is None:

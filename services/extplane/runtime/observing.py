@@ -25,7 +25,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeAlias, cast
+from typing import Any, NoReturn, Protocol, TypeAlias, cast
 
 import grpc
 import grpc.aio
@@ -204,11 +204,7 @@ class _ObservedRpc:
                 except ExtplaneServerError as refusal:
                     await refuse(context, refusal)
             except BaseException as error:
-                if passes_through(error):
-                    self._finished(span, started, context, error)
-                    raise
-                self._finished(span, started, context, error, unexpected=True)
-                await answer_unexpected(context)
+                await self._failed(span, started, context, error)
             self._finished(span, started, context, None)
             return result
 
@@ -229,14 +225,26 @@ class _ObservedRpc:
                 except ExtplaneServerError as refusal:
                     await refuse(context, refusal)
             except BaseException as error:
-                if passes_through(error):
-                    self._finished(span, started, context, error)
-                    raise
-                self._finished(span, started, context, error, unexpected=True)
-                await answer_unexpected(context)
+                await self._failed(span, started, context, error)
             self._finished(span, started, context, None)
 
         return observed
+
+    async def _failed(
+        self,
+        span: OpenServerSpan | None,
+        started: float,
+        context: grpc.aio.ServicerContext[Any, Any],
+        error: BaseException,
+    ) -> NoReturn:
+        """The handler ended with `error`: grpc.aio's own endings go on as they are
+        (it never suspends for them, so a closing stream may call this); anything
+        else is answered without telling the client what it was."""
+        if passes_through(error):
+            self._finished(span, started, context, error)
+            raise error
+        self._finished(span, started, context, error, unexpected=True)
+        await answer_unexpected(context)
 
     def _started(
         self, context: grpc.aio.ServicerContext[Any, Any]

@@ -16,15 +16,11 @@ A NULL anywhere makes a predicate NULL: the store asks for rows where it
 
 from __future__ import annotations
 
+from extplane.audit.chain.canonical import TEXT_FIELDS
+
 # The text fields in canonical order; event_id is NULL when empty.
-TEXT_COLUMNS = (
-    "coalesce(event_id, '')",
-    "action",
-    "actor",
-    "resource",
-    "namespace",
-    "outcome",
-    "details",
+TEXT_COLUMNS = tuple(
+    "coalesce(event_id, '')" if name == "event_id" else name for name in TEXT_FIELDS
 )
 _INTEGERS = ("sequence", "timestamp_ns", "receive_time_ns")
 

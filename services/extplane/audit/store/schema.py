@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from extplane.audit.chain.canonical import TEXT_FIELDS
 from extplane.audit.store.canonical_sql import (
     POSTGRES_CANONICAL,
     SQLITE_BYTE_TABLE,
@@ -35,13 +36,7 @@ RECORD_COLUMNS = (
     "sequence",
     "timestamp_ns",
     "receive_time_ns",
-    "event_id",
-    "action",
-    "actor",
-    "resource",
-    "namespace",
-    "outcome",
-    "details",
+    *TEXT_FIELDS,
     "previous_hash",
     "hash",
     "canonical",
