@@ -45,6 +45,7 @@ EPHEMERAL_PORTS = {
     for setting in ("GATEWAY", "CAPABILITIES", "METERING", "AUDIT", "METRICS")
 }
 TOKEN = "deploy-test-token-0123456789"
+PAGE_TOKEN_KEY = "deploy-test-page-token-key-0123456789abcdef"
 WILDCARDS = ("0.0.0.0", "::")
 
 
@@ -124,6 +125,7 @@ def _write_secret(folder: Path, name: str, database_url: str) -> None:
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
     role = f"{name}.reader"
     config = (
+        f'page_token_key = "{PAGE_TOKEN_KEY}"\n'
         f'[{name}]\ndatabase_url = "{database_url}"\n'
         f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{role}"]\n'
     )

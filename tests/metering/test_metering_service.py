@@ -10,6 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from metering_support import READER, event
+from pydantic import SecretStr
 
 from extplane.config import Settings
 from extplane.metering.config import MeteringSettings
@@ -153,3 +154,66 @@ async def test_a_stopped_service_refuses_queries_as_unavailable(tmp_path: Path) 
     assert before_start.value.code() == grpc.StatusCode.UNAVAILABLE
     assert list(served.events) == []
     assert after_stop.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def _replica(tmp_path: Path, dsn: str, key: str | None) -> tuple[str, GrpcServer]:
+    auth = AuthSettings.model_validate(
+        {"tokens": [{"name": "r", "token": READER[0][1][7:], "roles": ["metering.reader"]}]}
+    )
+    kit = ServiceKit.for_directory(
+        tmp_path, auth=auth, page_token_key=SecretStr(key) if key else None
+    )
+    server = GrpcServer(
+        MeteringService(MeteringSettings(port=0, database_url=dsn), kit),
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=1,
+        metrics=Metrics(),
+    )
+    await server.start()
+    return server.address, server
+
+
+@pytest.mark.parametrize("shared_key", [True, False], ids=["key configured", "each its own"])
+async def test_replicas_sharing_a_database_share_page_tokens_only_with_one_key(
+    tmp_path: Path, postgres_dsn: str, shared_key: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = "replicas-share-this-page-token-key-0123456789"
+    servers = []
+    addresses = []
+    for index in range(2):
+        address, server = await _replica(
+            tmp_path / f"pod-{index}", postgres_dsn, key if shared_key else None
+        )
+        servers.append(server)
+        addresses.append(address)
+    try:
+        async with (
+            grpc.aio.insecure_channel(addresses[0]) as first,
+            grpc.aio.insecure_channel(addresses[1]) as second,
+        ):
+            sink = metering_pb2_grpc.MeteringSinkStub(first)
+            for index in range(3):
+                await sink.RecordMetering(
+                    metering_pb2.RecordMeteringRequest(event=event(event_id=f"e{index}"))
+                )
+            page = await metering_query_pb2_grpc.MeteringQueryServiceStub(first).ListMeteringEvents(
+                metering_query_pb2.ListMeteringEventsRequest(page_size=1), metadata=READER
+            )
+            next_page = metering_query_pb2_grpc.MeteringQueryServiceStub(second).ListMeteringEvents(
+                metering_query_pb2.ListMeteringEventsRequest(
+                    page_size=1, page_token=page.next_page_token
+                ),
+                metadata=READER,
+            )
+            if shared_key:
+                assert len((await next_page).events) == 1
+                assert "replicas sharing this database" not in caplog.text
+            else:
+                with pytest.raises(grpc.aio.AioRpcError) as refused:
+                    await next_page
+                assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                assert "set page_token_key" in caplog.text
+    finally:
+        for server in servers:
+            await server.stop(0)

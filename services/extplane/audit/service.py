@@ -26,7 +26,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.serving import Serving
-from extplane.storage import open_store
+from extplane.storage import PostgresStore, open_store
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -119,7 +119,7 @@ class AuditService(AsyncLifecycle):
             _logger.info("audit log at %s", store.description)
 
     async def _start(self, store: AuditStore) -> None:
-        _ = self._kit.page_tokens  # a bad key stops the start, not a request
+        self._kit.load_page_tokens(shared_store=isinstance(store, PostgresStore))
         await store.open()
         key_path = self._settings.signing_key_path(self._kit.data_dir)
         signer = await asyncio.to_thread(load_or_create_signer, key_path)

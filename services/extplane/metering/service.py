@@ -22,7 +22,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.serving import Serving
-from extplane.storage import open_store
+from extplane.storage import PostgresStore, open_store
 from extplane_protos.orloj.extensions.v1 import (
     metering_pb2,
     metering_pb2_grpc,
@@ -98,7 +98,7 @@ class MeteringService(AsyncLifecycle):
     async def start(self) -> None:
         if self.serving.is_open:
             return
-        _ = self._kit.page_tokens  # a bad key stops the start, not a request
+        self._kit.load_page_tokens(shared_store=isinstance(self.store, PostgresStore))
         await self.store.open()
         if self.retention is not None:
             await self.retention.guard()

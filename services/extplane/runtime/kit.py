@@ -12,6 +12,7 @@ in its `start()`, so a bad key stops the start rather than a request.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -29,6 +30,8 @@ from extplane.storage.private_files import write_private_file_once
 
 PAGE_TOKEN_KEY_FILE = "page-token.key"
 
+_logger = logging.getLogger(__name__)
+
 
 def _process_registry() -> CollectorRegistry:
     return process_metrics().registry
@@ -39,6 +42,8 @@ class ServiceKit:
     data_dir: Path
     authorizer: Authorizer
     page_token_key: Callable[[], bytes]
+    # False when the key is this process's own (made in its data directory).
+    page_token_key_configured: bool = False
     registry: CollectorRegistry = field(default_factory=_process_registry)
     # Wall clock, ns since the epoch; tests move it.
     clock_ns: Callable[[], int] = time.time_ns
@@ -50,6 +55,18 @@ class ServiceKit:
         if self._page_tokens is None:
             self._page_tokens = PageTokens(self.page_token_key())
         return self._page_tokens
+
+    def load_page_tokens(self, *, shared_store: bool) -> None:
+        """Load the key now, in a service's `start()` (a bad key stops the start, not a
+        request), and say so when replicas behind one address would not share it."""
+        _ = self.page_tokens
+        if shared_store and not self.page_token_key_configured:
+            _logger.warning(
+                "page tokens are signed with a key of this process's own (%s): replicas "
+                "sharing this database refuse each other's tokens; set page_token_key "
+                "(EXTPLANE_PAGE_TOKEN_KEY) to one value for all of them",
+                self.data_dir / PAGE_TOKEN_KEY_FILE,
+            )
 
     @classmethod
     def for_directory(
@@ -66,6 +83,7 @@ class ServiceKit:
             data_dir=data_dir,
             authorizer=Authorizer(auth or AuthSettings()),
             page_token_key=lambda: page_token_key_bytes(page_token_key, data_dir),
+            page_token_key_configured=page_token_key is not None,
             registry=registry if registry is not None else process_metrics().registry,
             clock_ns=clock_ns,
         )
