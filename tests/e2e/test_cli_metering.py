@@ -141,7 +141,7 @@ async def test_the_token_option_and_a_bad_range_named_by_the_service(queries: Qu
     )  # fmt: skip
 
     assert result.code == 3
-    assert "INVALID_ARGUMENT: end_time: the range must end after it starts" in result.stderr
+    assert "INVALID_ARGUMENT: end_time: must be after start_time" in result.stderr
 
 
 async def test_an_unreachable_service_is_exit_3_naming_the_address() -> None:
