@@ -28,6 +28,7 @@ from pydantic import SecretStr, ValidationError
 from extplane.audit.chain.signing import SigningKeyError, load_or_create_signer
 from extplane.cli_options import EXIT_OK, EXIT_USAGE
 from extplane.config import CONFIG_FILE_ENV, Settings, describe_invalid, load_settings
+from extplane.errors import StartupError
 from extplane.runtime.auth import BearerToken
 
 MASK = "********"
@@ -35,7 +36,7 @@ MASK = "********"
 _SECRET_WORDS = ("password", "secret", "token")
 
 
-class InvalidConfigError(Exception):
+class InvalidConfigError(StartupError):
     """A setting that would stop the start; the message names it, on one line."""
 
 
