@@ -4,12 +4,13 @@ deadlines, timestamps, and a failed call turned into the client's own error."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Self, TypeVar, cast
+from typing import ClassVar, Self, TypeVar, cast
 
 import grpc
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc.error_details_pb2 import BadRequest
 from grpc_status import rpc_status
@@ -18,6 +19,7 @@ from extplane_client.errors import ExtplaneError
 
 ErrorT = TypeVar("ErrorT", bound=ExtplaneError)
 ChoiceT = TypeVar("ChoiceT")
+ResponseT = TypeVar("ResponseT")
 Metadata = tuple[tuple[str, str], ...]
 
 # gRPC metadata values are printable ASCII; anything else fails every call.
@@ -30,7 +32,10 @@ class ChannelClient:
     caller keeps ownership of it.
 
     `token`, when given, goes with every call as `authorization: Bearer <token>`.
+    A failed call raises the client's `error_type`.
     """
+
+    error_type: ClassVar[type[ExtplaneError]] = ExtplaneError
 
     def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
         if token is not None and (not token or not set(token) <= _PRINTABLE_ASCII):
@@ -49,6 +54,19 @@ class ChannelClient:
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"{type(self).__name__} is closed")
+
+    async def _unary(
+        self,
+        rpc: Callable[..., Awaitable[ResponseT]],
+        request: Message,
+        timeout: float,  # noqa: ASYNC109 - sent as the gRPC deadline
+    ) -> ResponseT:
+        """One unary call with the token and `timeout` as its deadline."""
+        self._check_open()
+        try:
+            return await rpc(request, metadata=self._metadata, timeout=check_timeout(timeout))
+        except grpc.aio.AioRpcError as error:
+            raise rpc_error(self.error_type, error) from error
 
     async def close(self) -> None:
         """Safe to call twice; closes the channel only when the client opened it."""

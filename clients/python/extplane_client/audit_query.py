@@ -96,6 +96,8 @@ def _apply(
 class AuditQueryClient(ChannelClient):
     """Calls one audit service's query API (`audit.reader` role)."""
 
+    error_type = AuditQueryError
+
     def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
         super().__init__(target, token=token)
         self._stub = audit_query_pb2_grpc.AuditQueryServiceStub(self._channel)
@@ -116,13 +118,7 @@ class AuditQueryClient(ChannelClient):
             order=choice(_ORDERS, order, "order"), page_size=page_size, page_token=page_token
         )
         _apply(filters, request)
-        self._check_open()
-        try:
-            response = await self._stub.ListAuditEvents(
-                request, metadata=self._metadata, timeout=check_timeout(timeout)
-            )
-        except grpc.aio.AioRpcError as error:
-            raise rpc_error(AuditQueryError, error) from error
+        response = await self._unary(self._stub.ListAuditEvents, request, timeout)
         return AuditEventsPage(
             records=tuple(AuditRecord.from_proto(r) for r in response.events),
             next_page_token=response.next_page_token,
@@ -204,15 +200,11 @@ class AuditQueryClient(ChannelClient):
         """Recompute the chain over the range (0: the oldest retained record, and
         the head) and check every checkpoint in it; a broken log is a verdict with
         `intact` False, not an error."""
-        self._check_open()
-        try:
-            response = await self._stub.VerifyAuditLog(
-                pb.VerifyAuditLogRequest(from_sequence=from_sequence, to_sequence=to_sequence),
-                metadata=self._metadata,
-                timeout=check_timeout(timeout),
-            )
-        except grpc.aio.AioRpcError as error:
-            raise rpc_error(AuditQueryError, error) from error
+        response = await self._unary(
+            self._stub.VerifyAuditLog,
+            pb.VerifyAuditLogRequest(from_sequence=from_sequence, to_sequence=to_sequence),
+            timeout,
+        )
         return AuditVerdict.from_proto(response)
 
     async def list_audit_checkpoints(
@@ -224,16 +216,10 @@ class AuditQueryClient(ChannelClient):
         timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
     ) -> AuditCheckpointsPage:
         """One page of signed checkpoints at or after `from_sequence`, oldest first."""
-        self._check_open()
         request = pb.ListAuditCheckpointsRequest(
             from_sequence=from_sequence, page_size=page_size, page_token=page_token
         )
-        try:
-            response = await self._stub.ListAuditCheckpoints(
-                request, metadata=self._metadata, timeout=check_timeout(timeout)
-            )
-        except grpc.aio.AioRpcError as error:
-            raise rpc_error(AuditQueryError, error) from error
+        response = await self._unary(self._stub.ListAuditCheckpoints, request, timeout)
         return AuditCheckpointsPage(
             checkpoints=tuple(AuditCheckpoint.from_proto(c) for c in response.checkpoints),
             next_page_token=response.next_page_token,
@@ -264,15 +250,9 @@ class AuditQueryClient(ChannelClient):
         timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
     ) -> AuditPublicKey:
         """The public key checkpoint signatures verify against."""
-        self._check_open()
-        try:
-            response = await self._stub.GetAuditPublicKey(
-                pb.GetAuditPublicKeyRequest(),
-                metadata=self._metadata,
-                timeout=check_timeout(timeout),
-            )
-        except grpc.aio.AioRpcError as error:
-            raise rpc_error(AuditQueryError, error) from error
+        response = await self._unary(
+            self._stub.GetAuditPublicKey, pb.GetAuditPublicKeyRequest(), timeout
+        )
         return AuditPublicKey(
             algorithm=response.algorithm,
             public_key_pem=response.public_key_pem,

@@ -16,7 +16,7 @@ from types import MappingProxyType
 
 import grpc
 
-from extplane_client._rpc import ChannelClient, check_timeout, rpc_error
+from extplane_client._rpc import ChannelClient
 from extplane_client.errors import ExtplaneError
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
@@ -64,6 +64,8 @@ class CapabilitiesClient(ChannelClient):
     closes it; given a channel, the caller keeps ownership of it.
     """
 
+    error_type = CapabilitiesError
+
     def __init__(self, target: str | grpc.aio.Channel) -> None:
         super().__init__(target)
         self._stub = capabilities_pb2_grpc.CapabilityProviderStub(self._channel)
@@ -74,14 +76,9 @@ class CapabilitiesClient(ChannelClient):
         `timeout` (seconds) is sent as the gRPC deadline, so the service and the
         providers it asks honour it too; a local `asyncio.timeout` could not.
         """
-        check_timeout(timeout)
-        self._check_open()
-        try:
-            response = await self._stub.Capabilities(
-                capabilities_pb2.CapabilitiesRequest(), timeout=timeout
-            )
-        except grpc.aio.AioRpcError as error:
-            raise rpc_error(CapabilitiesError, error) from error
+        response = await self._unary(
+            self._stub.Capabilities, capabilities_pb2.CapabilitiesRequest(), timeout
+        )
         if not response.HasField("snapshot"):
             raise CapabilitiesError(grpc.StatusCode.INTERNAL, "response carries no snapshot")
         return CapabilitySnapshot(

@@ -23,10 +23,8 @@ import grpc
 
 from extplane_client._rpc import (
     ChannelClient,
-    check_timeout,
     choice,
     from_timestamp,
-    rpc_error,
     to_timestamp,
 )
 from extplane_client.errors import ExtplaneError
@@ -148,6 +146,8 @@ class MeteringEventsPage:
 class MeteringQueryClient(ChannelClient):
     """Calls one metering service's query API (`metering.reader` role)."""
 
+    error_type = MeteringQueryError
+
     def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
         super().__init__(target, token=token)
         self._stub = metering_query_pb2_grpc.MeteringQueryServiceStub(self._channel)
@@ -172,13 +172,7 @@ class MeteringQueryClient(ChannelClient):
         if end is not None:
             request.end_time.CopyFrom(to_timestamp(end, "end"))
         _apply(filters, request)
-        self._check_open()
-        try:
-            response = await self._stub.GetUsage(
-                request, metadata=self._metadata, timeout=check_timeout(timeout)
-            )
-        except grpc.aio.AioRpcError as error:
-            raise rpc_error(MeteringQueryError, error) from error
+        response = await self._unary(self._stub.GetUsage, request, timeout)
         return UsageReport(
             buckets=tuple(UsageBucket.from_proto(b) for b in response.buckets),
             total=UsageBucket.from_proto(response.total),
@@ -203,13 +197,7 @@ class MeteringQueryClient(ChannelClient):
         if end is not None:
             request.end_time.CopyFrom(to_timestamp(end, "end"))
         _apply(filters, request)
-        self._check_open()
-        try:
-            response = await self._stub.ListMeteringEvents(
-                request, metadata=self._metadata, timeout=check_timeout(timeout)
-            )
-        except grpc.aio.AioRpcError as error:
-            raise rpc_error(MeteringQueryError, error) from error
+        response = await self._unary(self._stub.ListMeteringEvents, request, timeout)
         return MeteringEventsPage(
             events=tuple(StoredMeteringEvent.from_proto(e) for e in response.events),
             next_page_token=response.next_page_token,
