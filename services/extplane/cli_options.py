@@ -11,11 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
+from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
-from extplane_client import ExtplaneError
+from extplane_client import AuditQueryClient, ExtplaneError, MeteringQueryClient
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
 EXIT_OK = 0
@@ -24,10 +28,22 @@ EXIT_USAGE = 2
 EXIT_SERVICE = 3
 
 
+ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient)
+
+
 @dataclass(frozen=True)
 class Connection:
     target: str
     token: str | None
+
+    @asynccontextmanager
+    async def client(self, client_type: type[ClientT]) -> AsyncIterator[ClientT]:
+        """A typed client on a traced channel to `target`, sending `token`."""
+        async with (
+            create_channel(self.target) as channel,
+            client_type(channel, token=self.token) as client,
+        ):
+            yield client
 
 
 def add_connection_options(

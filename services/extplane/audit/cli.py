@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from extplane.cli_options import (
     EXIT_NEGATIVE,
@@ -27,7 +27,6 @@ from extplane.cli_options import (
     service_failed,
 )
 from extplane.config import Settings
-from extplane.runtime.channels import create_channel
 from extplane_client import AuditQueryClient, AuditQueryError, AuditVerdict
 from extplane_client.audit_query import AuditFilter
 
@@ -81,10 +80,7 @@ def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 async def run_audit(args: argparse.Namespace, settings: Settings, default_host: str) -> int:
     where = connection(args, default_host, settings.audit.port)
-    async with (
-        create_channel(where.target) as channel,
-        AuditQueryClient(channel, token=where.token) as client,
-    ):
+    async with where.client(AuditQueryClient) as client:
         try:
             if args.audit_command == "verify":
                 verdict = await client.verify_audit_log(
@@ -116,13 +112,7 @@ def _report(verdict: AuditVerdict) -> int:
 
 
 async def _export(client: AuditQueryClient, args: argparse.Namespace) -> int:
-    filters = AuditFilter(
-        actor=args.actor,
-        action=args.action,
-        resource=args.resource,
-        namespace=args.namespace,
-        outcome=args.outcome,
-    )
+    filters = cast(AuditFilter, {name: getattr(args, name) for name in _FILTERS})
     if args.start is not None:
         filters["start"] = args.start
     if args.end is not None:

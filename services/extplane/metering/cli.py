@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from contextlib import aclosing
-from typing import Any, get_args
+from typing import Any, cast, get_args
 
 from tabulate import SEPARATING_LINE, tabulate
 
@@ -22,7 +22,6 @@ from extplane.cli_options import (
     service_failed,
 )
 from extplane.config import Settings
-from extplane.runtime.channels import create_channel
 from extplane_client import MeteringQueryClient, MeteringQueryError, UsageBucket, UsageReport
 from extplane_client.metering_query import MeteringFilter, StoredMeteringEvent, UsageDimension
 
@@ -68,16 +67,8 @@ def add_metering_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 async def run_metering(args: argparse.Namespace, settings: Settings, default_host: str) -> int:
     where = connection(args, default_host, settings.metering.port)
-    filters: MeteringFilter = {
-        "namespace": args.namespace,
-        "task": args.task,
-        "agent": args.agent,
-        "model": args.model,
-    }
-    async with (
-        create_channel(where.target) as channel,
-        MeteringQueryClient(channel, token=where.token) as client,
-    ):
+    filters = cast(MeteringFilter, {name: getattr(args, name) for name in _FILTERS})
+    async with where.client(MeteringQueryClient) as client:
         try:
             if args.metering_command == "usage":
                 report = await client.get_usage(
