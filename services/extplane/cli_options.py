@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
@@ -44,6 +44,16 @@ class Connection:
             client_type(channel, token=self.token) as client,
         ):
             yield client
+
+
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def command_group(commands: Commands, name: str, help_text: str) -> Commands:
+    """`extplane NAME ACTION …`: the group's parser, whose actions the caller adds;
+    the chosen action is `args.NAME_command`."""
+    group = commands.add_parser(name, help=help_text)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="ACTION")
 
 
 def add_connection_options(

@@ -26,7 +26,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pydantic import SecretStr, ValidationError
 
 from extplane.audit.chain.signing import SigningKeyError, load_or_create_signer
-from extplane.cli_options import EXIT_OK, EXIT_USAGE
+from extplane.cli_options import EXIT_OK, EXIT_USAGE, command_group
 from extplane.config import CONFIG_FILE_ENV, Settings, describe_invalid, load_settings
 from extplane.errors import StartupError
 from extplane.runtime.auth import BearerToken
@@ -41,8 +41,7 @@ class InvalidConfigError(StartupError):
 
 
 def add_config_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    config = commands.add_parser("config", help="check the configuration")
-    actions = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    actions = command_group(commands, "config", "check the configuration")
     check = actions.add_parser(
         "check",
         help="validate the config file and environment; print the effective settings, "
@@ -59,8 +58,7 @@ def add_config_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def add_token_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    token = commands.add_parser("token", help="bearer token helpers")
-    actions = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    actions = command_group(commands, "token", "bearer token helpers")
     actions.add_parser(
         "hash",
         help="read a token from standard input, print its SHA-256 for auth.tokens[].sha256",

@@ -22,6 +22,7 @@ from extplane.cli_options import (
     EXIT_NEGATIVE,
     EXIT_OK,
     add_connection_options,
+    command_group,
     connection,
     moment,
     service_failed,
@@ -34,8 +35,7 @@ _FILTERS = ("actor", "action", "resource", "namespace", "outcome")
 
 
 def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    audit = commands.add_parser("audit", help="verify, export the audit log; its public key")
-    actions = audit.add_subparsers(dest="audit_command", required=True, metavar="ACTION")
+    actions = command_group(commands, "audit", "verify, export the audit log; its public key")
     verify = actions.add_parser(
         "verify",
         help="prove a range of the log intact, or name the first tampered record "

@@ -3,8 +3,6 @@ streamed responses ended."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from extplane.runtime import once_per_registry
@@ -14,37 +12,30 @@ UNMATCHED_ROUTE = "unmatched"
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-@dataclass(frozen=True)
-class _Families:
-    requests: Counter
-    duration: Histogram
-    streams: Counter
-
-
 @once_per_registry
-def _families(registry: CollectorRegistry) -> _Families:
-    return _Families(
-        requests=Counter(
-            "extplane_gateway_requests_total",
-            "HTTP requests answered through annotated routes.",
-            ["route", "http_method", "http_status"],
-            registry=registry,
-        ),
-        duration=Histogram(
-            "extplane_gateway_request_seconds",
-            "Time from an HTTP request's arrival to its answer's headers, upstream call "
-            "included (for a streamed answer: up to its first upstream message).",
-            ["route", "http_method"],
-            registry=registry,
-        ),
-        streams=Counter(
-            "extplane_gateway_streams_total",
-            "Streamed responses by how they ended: completed, upstream_error (the transfer "
-            "was cut short) or client_disconnected (the upstream call was cancelled).",
-            ["route", "outcome"],
-            registry=registry,
-        ),
+def _families(registry: CollectorRegistry) -> tuple[Counter, Histogram, Counter]:
+    """(requests, request durations, stream endings) in `registry`."""
+    requests = Counter(
+        "extplane_gateway_requests_total",
+        "HTTP requests answered through annotated routes.",
+        ["route", "http_method", "http_status"],
+        registry=registry,
     )
+    duration = Histogram(
+        "extplane_gateway_request_seconds",
+        "Time from an HTTP request's arrival to its answer's headers, upstream call "
+        "included (for a streamed answer: up to its first upstream message).",
+        ["route", "http_method"],
+        registry=registry,
+    )
+    streams = Counter(
+        "extplane_gateway_streams_total",
+        "Streamed responses by how they ended: completed, upstream_error (the transfer "
+        "was cut short) or client_disconnected (the upstream call was cancelled).",
+        ["route", "outcome"],
+        registry=registry,
+    )
+    return requests, duration, streams
 
 
 class GatewayMetrics:
@@ -54,10 +45,9 @@ class GatewayMetrics:
     """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
-        families = _families(registry if registry is not None else CollectorRegistry())
-        self._requests = families.requests
-        self._duration = families.duration
-        self._streams = families.streams
+        self._requests, self._duration, self._streams = _families(
+            registry if registry is not None else CollectorRegistry()
+        )
 
     def observe(self, route: str, http_method: str, http_status: int, duration_s: float) -> None:
         method = http_method if http_method in _KNOWN_METHODS else "OTHER"

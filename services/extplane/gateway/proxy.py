@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import grpc
 from google.protobuf import message_factory
@@ -53,6 +54,11 @@ logger = logging.getLogger(__name__)
 
 def _serialize(message: Message) -> bytes:
     return message.SerializeToString()
+
+
+def _codec(binding: HttpBinding) -> tuple[Callable[[Message], bytes], Callable[[bytes], Message]]:
+    """(request serializer, response deserializer) of the binding's RPC."""
+    return _serialize, message_factory.GetMessageClass(binding.response_type).FromString
 
 
 def _raw_path(request: Request) -> str:
@@ -245,12 +251,7 @@ class GatewayProxy:
         metadata: list[tuple[str, str | bytes]],
         deadline_s: float,
     ) -> tuple[Message, dict[str, str]]:
-        response_class = message_factory.GetMessageClass(binding.response_type)
-        rpc = self._channel(binding).unary_unary(
-            binding.rpc_path,
-            request_serializer=_serialize,
-            response_deserializer=response_class.FromString,
-        )
+        rpc = self._channel(binding).unary_unary(binding.rpc_path, *_codec(binding))
         call = rpc(message, timeout=deadline_s, metadata=tuple(metadata))
         try:
             reply: Message = await call
@@ -271,12 +272,7 @@ class GatewayProxy:
         on_close: OnClose,
     ) -> Response:
         """The stream as a response, once its first message is in (see `streaming`)."""
-        response_class = message_factory.GetMessageClass(binding.response_type)
-        rpc = self._channel(binding).unary_stream(
-            binding.rpc_path,
-            request_serializer=_serialize,
-            response_deserializer=response_class.FromString,
-        )
+        rpc = self._channel(binding).unary_stream(binding.rpc_path, *_codec(binding))
         call = rpc(message, timeout=deadline_s, metadata=tuple(metadata))
         try:
             first = await first_message(call, receive)

@@ -16,6 +16,7 @@ from tabulate import SEPARATING_LINE, tabulate
 from extplane.cli_options import (
     EXIT_OK,
     add_connection_options,
+    command_group,
     connection,
     moment,
     rfc3339,
@@ -30,8 +31,7 @@ _FILTERS = ("namespace", "task", "agent", "model")
 
 
 def add_metering_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    metering = commands.add_parser("metering", help="usage, cost and events from the metering log")
-    actions = metering.add_subparsers(dest="metering_command", required=True, metavar="ACTION")
+    actions = command_group(commands, "metering", "usage, cost and events from the metering log")
     usage = actions.add_parser(
         "usage", help="usage and cost over a time range, by window and group (a table)"
     )

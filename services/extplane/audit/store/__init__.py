@@ -1,10 +1,10 @@
-"""The store interface of the audit service, and how the configured one is opened.
+"""The store interface of the audit service, in the values of `chain.records`.
 
 Two implementations stand behind it: `SqliteAuditStore` (the default, a
 file in the data directory; one writer thread serialises appends) and
 `PostgresAuditStore` (replicas share the database; an append locks the chain
 head row). Both keep the same three tables (schema.py) and pass the same
-tests (tests/audit); `backends.open_store` picks one from the settings.
+tests (tests/audit); `service.audit_store` picks one from the settings.
 """
 
 from __future__ import annotations
@@ -13,17 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import NamedTuple, Protocol
 
-from extplane.audit.chain.records import (
-    Appended,
-    CanonicalRow,
-    ChainHead,
-    ChainRow,
-    Checkpoint,
-    HashChunk,
-    LogSnapshot,
-    NewEvent,
-    StoredRecord,
-)
+from extplane.audit.chain import records
 from extplane.audit.store.record_query import RecordQuery
 
 PRUNE_ACTION = "audit.prune"
@@ -33,8 +23,8 @@ PRUNE_ACTOR = "extplane.audit.retention"
 class AppendOutcome(NamedTuple):
     """A result per submitted batch, and the head after the transaction."""
 
-    results: list[list[Appended]]
-    head: ChainHead
+    results: list[list[records.Appended]]
+    head: records.ChainHead
 
 
 class PruneOutcome(NamedTuple):
@@ -45,11 +35,11 @@ class PruneOutcome(NamedTuple):
     through: int
     records: int
     event_sequence: int
-    head: ChainHead
+    head: records.ChainHead
 
 
 # (first pruned, through, count) -> the event recording the pruning
-PruneEventFactory = Callable[[int, int, int], NewEvent]
+PruneEventFactory = Callable[[int, int, int], records.NewEvent]
 
 
 class AuditStore(Protocol):
@@ -66,23 +56,25 @@ class AuditStore(Protocol):
         """Safe without `open()` and safe twice."""
         ...
 
-    async def append(self, batches: Sequence[Sequence[NewEvent]]) -> AppendOutcome:
+    async def append(self, batches: Sequence[Sequence[records.NewEvent]]) -> AppendOutcome:
         """Chain every batch onto the head in one durable transaction."""
         ...
 
-    async def chain_head(self) -> ChainHead: ...
+    async def chain_head(self) -> records.ChainHead: ...
 
-    async def log_snapshot(self) -> LogSnapshot: ...
+    async def log_snapshot(self) -> records.LogSnapshot: ...
 
-    async def chain_rows(self, after: int, through: int, limit: int) -> list[ChainRow]:
+    async def chain_rows(self, after: int, through: int, limit: int) -> list[records.ChainRow]:
         """Rows with after < sequence <= through, by sequence, text as UTF-8 bytes."""
         ...
 
-    async def canonical_rows(self, after: int, through: int, limit: int) -> list[CanonicalRow]:
+    async def canonical_rows(
+        self, after: int, through: int, limit: int
+    ) -> list[records.CanonicalRow]:
         """Rows with after < sequence <= through, by sequence, as their hash sees them."""
         ...
 
-    async def hash_chunk(self, after: int, through: int) -> HashChunk:
+    async def hash_chunk(self, after: int, through: int) -> records.HashChunk:
         """The verifier's view of after < sequence <= through, in one snapshot."""
         ...
 
@@ -96,15 +88,15 @@ class AuditStore(Protocol):
 
     async def sequences_with_previous_hash(self, digest: bytes) -> list[int]: ...
 
-    async def list_records(self, query: RecordQuery) -> list[StoredRecord]: ...
+    async def list_records(self, query: RecordQuery) -> list[records.StoredRecord]: ...
 
-    async def add_checkpoint(self, checkpoint: Checkpoint) -> bool:
+    async def add_checkpoint(self, checkpoint: records.Checkpoint) -> bool:
         """Store it; False when one exists at that sequence already."""
         ...
 
-    async def latest_checkpoint(self) -> Checkpoint | None: ...
+    async def latest_checkpoint(self) -> records.Checkpoint | None: ...
 
-    async def list_checkpoints(self, after: int, limit: int) -> list[Checkpoint]:
+    async def list_checkpoints(self, after: int, limit: int) -> list[records.Checkpoint]:
         """Checkpoints with sequence > after, oldest first."""
         ...
 
