@@ -1,9 +1,12 @@
-"""What a call answers when its request cannot be read or its handler fails unexpectedly.
+"""What a call answers when its handler refuses it, when its request cannot be read,
+or when its handler fails unexpectedly.
 
 Left to itself, grpc.aio answers both with UNKNOWN "Unexpected <class '...'>:
 ..." (a Python class name and exception text for the client) and logs a
 traceback per call. Here, once for every service:
 
+* a refusal the handler raised (an `ExtplaneServerError`) ends the call with its
+  own status and details (`refuse`);
 * bytes that do not parse as the method's request message get
   INVALID_ARGUMENT. The deserializer cannot answer the call itself (grpc.aio
   runs it outside the handler), so `tolerant_deserializer` hands the handler
@@ -23,6 +26,9 @@ from typing import Any, NoReturn
 
 import grpc
 import grpc.aio
+from grpc_status import rpc_status
+
+from extplane.errors import ExtplaneServerError
 
 INTERNAL_ERROR_MESSAGE = "internal error"
 
@@ -72,6 +78,16 @@ def tolerant_deserializer(deserializer: Deserializer | None) -> Deserializer | N
             return UndecodableRequest(type_name, len(raw))
 
     return deserialize
+
+
+async def refuse(
+    context: grpc.aio.ServicerContext[Any, Any], refusal: ExtplaneServerError
+) -> NoReturn:
+    """End the call with the refusal's status and rich details."""
+    if refusal.status_details():
+        await context.abort_with_status(rpc_status.to_status(refusal.status_proto()))
+    await context.abort(refusal.code, str(refusal))
+    raise AssertionError("abort returned")  # pragma: no cover - abort raises
 
 
 async def refuse_undecodable(

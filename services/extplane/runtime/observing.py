@@ -29,7 +29,6 @@ from typing import Any, NoReturn, Protocol, TypeAlias, cast
 
 import grpc
 import grpc.aio
-from grpc_status import rpc_status
 
 from extplane.errors import ExtplaneServerError
 from extplane.runtime.failures import (
@@ -37,6 +36,7 @@ from extplane.runtime.failures import (
     answer_unexpected,
     decoded_requests,
     passes_through,
+    refuse,
     refuse_undecodable,
     tolerant_deserializer,
     unexpected_code,
@@ -278,13 +278,6 @@ class _ObservedRpc:
             if span is not None:
                 details = context.details() if code is not grpc.StatusCode.OK else None
                 span.close(code, details, unexpected_error)
-
-
-async def refuse(context: grpc.aio.ServicerContext[Any, Any], refusal: ExtplaneServerError) -> None:
-    """End the call with the refusal's status (raises grpc.aio's AbortError)."""
-    if refusal.status_details():
-        await context.abort_with_status(rpc_status.to_status(refusal.status_proto()))
-    await context.abort(refusal.code, str(refusal))
 
 
 # A client gives up at its own deadline and resets the stream; the server's copy
