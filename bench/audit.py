@@ -42,11 +42,12 @@ from _report import format_table, run_header
 
 from extplane.audit.chain.canonical import canonical_details
 from extplane.audit.chain.records import NewEvent
-from extplane.audit.chain.signing import CheckpointSigner, load_or_create_signer
+from extplane.audit.chain.signing import CheckpointSigner
 from extplane.audit.store.schema import COMPONENT, MIGRATIONS
 from extplane.audit.store.sqlite import SqliteAuditStore
 from extplane.audit.store.statements import INSERT_RECORD
 from extplane.audit.verify.verifier import CHUNK_ROWS, verify_log
+from extplane.keys import SigningKey
 from extplane.storage import GroupCommitter, SqliteDatabase, migrate_sqlite
 
 INGEST_TARGET = 0.5
@@ -230,7 +231,7 @@ async def verify_row(
     plan: Plan, records: int, work: Path, show: Callable[[str], None]
 ) -> Comparison:
     store = SqliteAuditStore(work / "verify.db")
-    signer = load_or_create_signer(work / "key.pem")
+    signer = CheckpointSigner(SigningKey.generate())
     async with opened(store):
         started = time.perf_counter()
         await populate(store, signer, records)

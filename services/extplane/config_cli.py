@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import SecretStr, ValidationError
 
-from extplane.audit.chain.signing import SigningKeyError, load_or_create_signer
+from extplane.audit.signing_keys import KeySettingError, check_key_files
 from extplane.cli_options import EXIT_OK, EXIT_USAGE, command_group
 from extplane.config import CONFIG_FILE_ENV, Settings, describe_invalid, load_settings
 from extplane.errors import StartupError
@@ -94,13 +94,11 @@ def read_settings(config_file: Path | None) -> Settings:
 
 
 def check_settings(settings: Settings) -> None:
-    """What the settings' own validation cannot see: the audit signing key file."""
-    key_path = settings.audit.signing_key_path(settings.data_dir)
-    if key_path.exists():  # an absent key is created at start
-        try:
-            load_or_create_signer(key_path)
-        except SigningKeyError as error:
-            raise InvalidConfigError(f"audit.signing_key_file: {error}") from None
+    """What the settings' own validation cannot see: the audit signing keys."""
+    try:
+        check_key_files(settings.audit, settings.data_dir)
+    except KeySettingError as error:
+        raise InvalidConfigError(f"{error.setting}: {error}") from None
 
 
 def run_config(args: argparse.Namespace) -> int:

@@ -104,18 +104,18 @@ async def test_the_documented_verifier_checks_a_real_export(
     jsonl, checkpoints, pem = await _download(audit)
     assert len(checkpoints) >= 2
 
-    assert verify_export(jsonl, checkpoints, pem) == 30
+    assert verify_export(jsonl, checkpoints, [pem]) == 30
 
     lines = jsonl.splitlines()
     edited = json.loads(lines[4])
     edited["event"]["actor"] = "intruder"
     lines[4] = json.dumps(edited)
     with pytest.raises(ValueError, match="record 5 does not match its hash"):
-        verify_export("\n".join(lines), checkpoints, pem)
+        verify_export("\n".join(lines), checkpoints, [pem])
     first, last = checkpoints[0], checkpoints[-1]
     forged = dict(last, signature=first["signature"])
     with pytest.raises(InvalidSignature):
-        verify_export(jsonl, [first, forged], pem)
+        verify_export(jsonl, [first, forged], [pem])
 
 
 async def test_the_documented_verifier_checks_an_export_after_pruning(
@@ -134,11 +134,11 @@ async def test_the_documented_verifier_checks_an_export_after_pruning(
     jsonl, checkpoints, pem = await _download(audit)
     assert json.loads(jsonl.splitlines()[0])["sequence"] == "11"
 
-    assert verify_export(jsonl, checkpoints, pem) == 16
+    assert verify_export(jsonl, checkpoints, [pem]) == 16
 
     anchor = next(c for c in checkpoints if c["sequence"] == "10")
     anchor["hash"] = "00" * 32  # an anchor the key never signed
     with pytest.raises(InvalidSignature):
-        verify_export(jsonl, checkpoints, pem)
+        verify_export(jsonl, checkpoints, [pem])
     with pytest.raises(KeyError):
-        verify_export(jsonl, [c for c in checkpoints if c is not anchor], pem)
+        verify_export(jsonl, [c for c in checkpoints if c is not anchor], [pem])

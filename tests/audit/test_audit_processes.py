@@ -38,7 +38,7 @@ def _env(tmp_path: Path, name: str, database_url: str) -> dict[str, str]:
             "EXTPLANE_AUDIT__PORT": "0",
             "EXTPLANE_AUDIT__DATABASE_URL": database_url,
             # Replicas share the signing key, as they would mount one Secret.
-            "EXTPLANE_AUDIT__SIGNING_KEY_FILE": str(tmp_path / "audit-key.pem"),
+            "EXTPLANE_AUDIT__SIGNING_KEY_DIR": str(tmp_path / "audit-keys"),
             "EXTPLANE_AUDIT__CHECKPOINT_EVERY_RECORDS": "40",
             "EXTPLANE_AUTH": json.dumps(AUTH),
             "EXTPLANE_LOGGING__LEVEL": "WARNING",

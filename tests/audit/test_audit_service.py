@@ -48,7 +48,7 @@ async def test_the_runtime_serves_both_services_healthy(tmp_path: Path) -> None:
         response = await sink.RecordAudit(audit_pb2.RecordAuditRequest(event=event(1)))
     assert response.sequence == 1
     assert (tmp_path / "audit.db").exists()
-    assert (tmp_path / "audit-signing-key.pem").exists()
+    assert (tmp_path / "audit-keys" / "active").exists()
 
 
 async def test_calls_before_start_are_unavailable(tmp_path: Path) -> None:

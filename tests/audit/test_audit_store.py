@@ -12,12 +12,13 @@ from audit_support import DatabaseEditor
 
 from extplane.audit.chain.canonical import GENESIS, canonical_bytes, record_hash
 from extplane.audit.chain.records import Appended, Checkpoint, NewEvent
-from extplane.audit.chain.signing import load_or_create_signer
+from extplane.audit.chain.signing import CheckpointSigner
 from extplane.audit.config import AuditSettings
 from extplane.audit.service import audit_store
 from extplane.audit.store import AuditStore
 from extplane.audit.verify.verifier import verify_log
 from extplane.audit.verify.walk import TamperKind
+from extplane.keys import SigningKey
 
 T0 = 1_767_225_600_000_000_000
 
@@ -54,6 +55,7 @@ def new(index: int, event_id: str | None = None) -> NewEvent:
         namespace="ns",
         outcome="allowed",
         details=f'{{"i":"{index}"}}',
+        principal=f"token:writer-{index % 2}",
     )
 
 
@@ -71,13 +73,16 @@ async def test_batches_of_one_append_share_a_transaction_and_a_chain(
     assert await store.chain_head() == outcome.head
     rows = await store.chain_rows(0, 10, 100)
     assert [row[0] for row in rows] == [1, 2, 3, 4]
-    _, ts, rt, eid, action, actor, resource, ns, outcome_text, details, prev, digest = rows[0]
+    _, ts, rt, eid, action, actor, resource, ns, outcome_text, details, prev, digest, *rest = rows[
+        0
+    ]
     assert (ts, rt, eid, action, actor) == (T0 + 1, clock.now, b"id-1", b"task_create", b"user:1")
     assert (resource, ns, outcome_text, details) == (b"task/1", b"ns", b"allowed", b'{"i":"1"}')
     assert prev == GENESIS
+    assert rest == [b"token:writer-1", 2]  # the principal, canonical version 2
     expected = record_hash(
         GENESIS, 1, T0 + 1, clock.now, "id-1", "task_create", "user:1", "task/1", "ns",
-        "allowed", '{"i":"1"}',
+        "allowed", '{"i":"1"}', principal="token:writer-1",
     )  # fmt: skip
     assert digest == expected
     assert rows[3][3] == b""  # no id
@@ -98,16 +103,22 @@ async def test_records_keep_their_canonical_bytes_and_the_store_checks_the_colum
     )
     edited = await store.first_disagreeing(0, 3)
     from_3 = await store.first_disagreeing(2, 3)
+    await DatabaseEditor(database_url).execute(
+        ("UPDATE audit_records SET principal = 'token:forged' WHERE sequence = 1", []),
+    )
+    principal_edited = await store.first_disagreeing(0, 1)
 
     texts = ("", "task_create", "user:0", "task/1", "ns", "allowed", '{"i":"2"}')
     assert rows[1] == (
         2,
-        canonical_bytes(2, T0 + 2, clock.now, *(text.encode() for text in texts)),
+        canonical_bytes(
+            2, T0 + 2, clock.now, *(text.encode() for text in texts), principal=b"token:writer-0"
+        ),
         rows[0][3],
-        record_hash(rows[0][3], 2, T0 + 2, clock.now, *texts),
+        record_hash(rows[0][3], 2, T0 + 2, clock.now, *texts, principal="token:writer-0"),
     )
     assert [row[0] for row in rows] == [1, 2, 3]
-    assert (intact, edited, from_3) == (None, 2, 3)
+    assert (intact, edited, from_3, principal_edited) == (None, 2, 3, 1)
 
 
 async def test_a_later_append_sees_the_ids_of_earlier_ones(store: AuditStore) -> None:
@@ -121,7 +132,7 @@ async def test_a_later_append_sees_the_ids_of_earlier_ones(store: AuditStore) ->
 async def test_checkpoints_are_stored_once_per_sequence_and_listed(
     store: AuditStore, tmp_path: Path
 ) -> None:
-    signer = load_or_create_signer(tmp_path / "key.pem")
+    signer = CheckpointSigner(SigningKey.generate())
     await store.append([[new(i) for i in range(1, 6)]])
     rows = await store.chain_rows(0, 5, 5)
     checkpoints = [signer.sign(row[0], row[11], T0) for row in rows]
@@ -139,7 +150,7 @@ async def test_checkpoints_are_stored_once_per_sequence_and_listed(
 async def test_prune_point_is_a_checkpoint_below_the_cutoff_within_the_cap(
     store: AuditStore, clock: Clock, tmp_path: Path
 ) -> None:
-    signer = load_or_create_signer(tmp_path / "key.pem")
+    signer = CheckpointSigner(SigningKey.generate())
     assert await store.prune_point(T0 + 10, 100) is None  # empty log
     for index in range(1, 21):
         clock.now = T0 + index
@@ -161,7 +172,7 @@ async def test_prune_point_is_a_checkpoint_below_the_cutoff_within_the_cap(
 async def test_verification_streams_in_chunks_and_locates_across_their_edges(
     store: AuditStore, database_url: str, tmp_path: Path, tampered: int
 ) -> None:
-    signer = load_or_create_signer(tmp_path / "key.pem")
+    signer = CheckpointSigner(SigningKey.generate())
     await store.append([[new(i) for i in range(1, 31)]])
 
     intact = await verify_log(store, signer, chunk_rows=7)
@@ -180,7 +191,7 @@ async def test_verification_streams_in_chunks_and_locates_across_their_edges(
 async def test_an_empty_log_verifies_and_a_lost_one_does_not(
     store: AuditStore, database_url: str, tmp_path: Path
 ) -> None:
-    signer = load_or_create_signer(tmp_path / "key.pem")
+    signer = CheckpointSigner(SigningKey.generate())
     empty = await verify_log(store, signer)
     await store.append([[new(1), new(2)]])
     await DatabaseEditor(database_url).execute(("DELETE FROM audit_records", []))

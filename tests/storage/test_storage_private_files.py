@@ -69,9 +69,14 @@ async def test_the_suite_keeps_its_data_private(tmp_path: Path) -> None:
         modes = {path.name: _mode(path) for path in data_dir.iterdir() if path.is_file()}
 
     assert {"metering.db", "metering.db-wal", "audit.db", "audit.db-wal"} <= modes.keys()
-    assert {"audit-signing-key.pem", "page-token.key"} <= modes.keys()
+    assert {"page-token.key"} <= modes.keys()
     assert _mode(data_dir) == 0o700
     assert modes == dict.fromkeys(modes, 0o600)
+    keys = data_dir / "audit-keys"
+    assert _mode(keys) == 0o700
+    key_files = {path.name: _mode(path) for path in keys.iterdir()}
+    assert "active" in key_files and len(key_files) == 2
+    assert key_files == dict.fromkeys(key_files, 0o600)
 
 
 def test_an_existing_directory_is_left_as_its_owner_made_it(tmp_path: Path) -> None:

@@ -72,11 +72,12 @@ class AuditFilter(TypedDict, total=False):
     resource: str
     namespace: str
     outcome: str
+    principal: str
     start: datetime
     end: datetime
 
 
-_TEXT_FIELDS = ("actor", "action", "resource", "namespace", "outcome")
+_TEXT_FIELDS = ("actor", "action", "resource", "namespace", "outcome", "principal")
 
 
 def _apply(
@@ -249,7 +250,7 @@ class AuditQueryClient(ChannelClient):
         *,
         timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
     ) -> AuditPublicKey:
-        """The public key checkpoint signatures verify against."""
+        """The active key: the one new checkpoint signatures verify against."""
         response = await self._unary(
             self._stub.GetAuditPublicKey, pb.GetAuditPublicKeyRequest(), timeout
         )
@@ -257,4 +258,23 @@ class AuditQueryClient(ChannelClient):
             algorithm=response.algorithm,
             public_key_pem=response.public_key_pem,
             key_id=response.key_id,
+        )
+
+    async def list_audit_public_keys(
+        self,
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
+    ) -> tuple[AuditPublicKey, ...]:
+        """Every key of the service's ring, the active one first (same RPC)."""
+        response = await self._unary(
+            self._stub.GetAuditPublicKey, pb.GetAuditPublicKeyRequest(), timeout
+        )
+        return tuple(
+            AuditPublicKey(
+                algorithm=key.algorithm,
+                public_key_pem=key.public_key_pem,
+                key_id=key.key_id,
+                active=key.active,
+            )
+            for key in response.keys
         )

@@ -31,6 +31,8 @@ class AuditRecord:
 
     `event` is the generated message exactly as recorded (its timestamp keeps
     nanoseconds); `hash` and `previous_hash` are lower-case hex SHA-256.
+    `principal` is who the service authenticated as its writer (empty for
+    records of canonical version 1, written before it was kept).
     """
 
     sequence: int
@@ -38,6 +40,8 @@ class AuditRecord:
     receive_time_ns: int
     hash: str
     previous_hash: str
+    principal: str = ""
+    canonical_version: int = 1
 
     @property
     def receive_time(self) -> datetime:
@@ -51,6 +55,8 @@ class AuditRecord:
             receive_time_ns=record.receive_time.ToNanoseconds(),
             hash=record.hash,
             previous_hash=record.previous_hash,
+            principal=record.principal,
+            canonical_version=record.canonical_version,
         )
 
 
@@ -154,3 +160,4 @@ class AuditPublicKey:
     algorithm: str
     public_key_pem: str
     key_id: str
+    active: bool = True

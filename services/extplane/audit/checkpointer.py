@@ -5,7 +5,9 @@ appended (`committed`), not one read back from the database. With replicas,
 the head may have moved elsewhere; on the timer the stored head is signed
 when it is ahead, once the records since the last checkpoint verify. Two
 replicas signing the same sequence store one checkpoint (the first); they
-must share the key (see signing.py).
+must share the key ring (see signing_keys.py). The ring is re-read before
+each signature, so a rotated key signs the next checkpoint. Each new
+checkpoint is handed to `published` (the witnesses), which must not block.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import time
 from collections.abc import Callable
 
 from extplane.audit.chain.records import ChainHead, Checkpoint
-from extplane.audit.chain.signing import CheckpointSigner
 from extplane.audit.metrics import AuditMetrics
+from extplane.audit.signing_keys import AuditKeys
 from extplane.audit.store import AuditStore
 from extplane.audit.verify.verifier import RangeError, verify_log
 
@@ -29,15 +31,17 @@ class Checkpointer:
     def __init__(
         self,
         store: AuditStore,
-        signer: CheckpointSigner,
+        keys: AuditKeys,
         *,
         every_records: int,
         interval_s: float,
         metrics: AuditMetrics,
         clock_ns: Callable[[], int] = time.time_ns,
+        published: Callable[[Checkpoint], None] = lambda checkpoint: None,
     ) -> None:
         self._store = store
-        self._signer = signer
+        self._keys = keys
+        self._published = published
         self._every_records = every_records
         self._interval_s = interval_s
         self._metrics = metrics
@@ -89,16 +93,21 @@ class Checkpointer:
                 return None
             if head is stored and not await self._verified(head):
                 return None
-            checkpoint = self._signer.sign(head.sequence, head.hash, self._clock_ns())
+            signer = await self._keys.refresh()
+            checkpoint = signer.sign(head.sequence, head.hash, self._clock_ns())
             if await self._store.add_checkpoint(checkpoint):
                 self._metrics.checkpoints.inc()
+                self._published(checkpoint)
             self._signed_through = head.sequence
             return checkpoint
 
     async def _verified(self, head: ChainHead) -> bool:
         try:
             verdict = await verify_log(
-                self._store, self._signer, from_sequence=head.sequence, to_sequence=head.sequence
+                self._store,
+                await self._keys.refresh(),
+                from_sequence=head.sequence,
+                to_sequence=head.sequence,
             )
         except RangeError as error:
             problem = str(error)

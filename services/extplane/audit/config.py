@@ -10,6 +10,7 @@ from extplane.runtime.service_settings import SinkSettings, port_field
 
 DEFAULT_DATABASE_FILE = "audit.db"
 DEFAULT_SIGNING_KEY_FILE = "audit-signing-key.pem"
+DEFAULT_SIGNING_KEY_DIR = "audit-keys"
 
 
 class AuditSettings(SinkSettings):
@@ -31,10 +32,17 @@ class AuditSettings(SinkSettings):
         gt=0,
         description="Sign a checkpoint at least this often while the head moves.",
     )
+    signing_key_dir: Path | None = Field(
+        default=None,
+        description=f"The key ring signing checkpoints (extplane.keys: one PEM file per "
+        f"key and an `active` file). Unset: {DEFAULT_SIGNING_KEY_DIR} in data_dir. A first "
+        "key is created only for a log with no checkpoints yet.",
+    )
     signing_key_file: Path | None = Field(
         default=None,
-        description=f"Ed25519 private key (PKCS#8 PEM) signing checkpoints. Unset: "
-        f"{DEFAULT_SIGNING_KEY_FILE} in data_dir. Created (mode 0600) when absent.",
+        description=f"A single signing key from before key rings (PKCS#8 PEM; unset: "
+        f"{DEFAULT_SIGNING_KEY_FILE} in data_dir, when it exists): imported into an empty "
+        "signing_key_dir on start.",
     )
     retention_max_records: int = Field(
         default=100_000,
@@ -43,4 +51,8 @@ class AuditSettings(SinkSettings):
     )
 
     def signing_key_path(self, data_dir: Path) -> Path:
+        """The legacy single key file."""
         return self.signing_key_file or data_dir / DEFAULT_SIGNING_KEY_FILE
+
+    def signing_key_directory(self, data_dir: Path) -> Path:
+        return self.signing_key_dir or data_dir / DEFAULT_SIGNING_KEY_DIR

@@ -28,6 +28,7 @@ def record_filter(request: FilterRequest) -> tuple[RecordFilter, bool]:
         resource=request.resource,
         namespace=request.namespace,
         outcome=request.outcome,
+        principal=request.principal,
         start_ns=start_ns,
         end_ns=end_ns,
     )

@@ -83,6 +83,7 @@ class Retention:
                 namespace="",
                 outcome="allowed",
                 details=canonical_details(details),
+                principal=PRUNE_ACTOR,
             )
 
         return event

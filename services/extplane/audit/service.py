@@ -11,7 +11,6 @@ from pathlib import Path
 
 import grpc
 
-from extplane.audit.chain.signing import CheckpointSigner, load_or_create_signer
 from extplane.audit.checkpointer import Checkpointer
 from extplane.audit.config import DEFAULT_DATABASE_FILE, AuditSettings
 from extplane.audit.metrics import audit_metrics
@@ -19,6 +18,7 @@ from extplane.audit.recorder import Recorder
 from extplane.audit.retention import Retention
 from extplane.audit.servicer_query import AuditQueryServicer
 from extplane.audit.servicer_sink import AuditSinkServicer
+from extplane.audit.signing_keys import AuditKeys, open_audit_keys
 from extplane.audit.store import AuditStore
 from extplane.audit.store.postgres import PostgresAuditStore
 from extplane.audit.store.sqlite import SqliteAuditStore
@@ -46,7 +46,7 @@ class Running:
 
     store: AuditStore
     recorder: Recorder
-    signer: CheckpointSigner
+    keys: AuditKeys
     checkpointer: Checkpointer
 
 
@@ -70,8 +70,9 @@ def audit_store(
 class AuditService(AsyncLifecycle):
     """`AuditSink` + `AuditQueryService`, as a `GrpcServiceDefinition`.
 
-    `start()` opens the store (running its migrations), loads or creates the
-    signing key, and starts the checkpoint and retention tasks; `stop()`
+    `start()` opens the store (running its migrations), opens the signing
+    key ring (signing_keys.py: it refuses one that does not match the log),
+    and starts the checkpoint and retention tasks; `stop()`
     commits what is queued, signs a last checkpoint and closes the store.
     """
 
@@ -121,11 +122,10 @@ class AuditService(AsyncLifecycle):
     async def _start(self, store: AuditStore) -> None:
         self._kit.load_page_tokens(shared_store=isinstance(store, PostgresStore))
         await store.open()
-        key_path = self._settings.signing_key_path(self._kit.data_dir)
-        signer = await asyncio.to_thread(load_or_create_signer, key_path)
+        keys = await open_audit_keys(self._settings, self._kit.data_dir, store)
         checkpointer = Checkpointer(
             store,
-            signer,
+            keys,
             every_records=self._settings.checkpoint_every_records,
             interval_s=self._settings.checkpoint_interval_s,
             metrics=self._metrics,
@@ -138,7 +138,7 @@ class AuditService(AsyncLifecycle):
             max_commit_events=self._settings.max_commit_events,
             metrics=self._metrics,
         )
-        self.serving.open(Running(store, recorder, signer, checkpointer))
+        self.serving.open(Running(store, recorder, keys, checkpointer))
         retention_s = self._settings.retention_s
         if retention_s is not None:
             self.retention = Retention(

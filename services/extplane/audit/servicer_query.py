@@ -54,6 +54,7 @@ def _records_scope(record: RecordFilter, descending: bool) -> list[object]:
         record.start_ns,
         record.end_ns,
         descending,
+        record.principal,
     ]
 
 
@@ -114,7 +115,7 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
             with store_failures(READ_FAILED, _logger):
                 verdict = await verify_log(
                     running.store,
-                    running.signer,
+                    await running.keys.refresh(),
                     from_sequence=request.from_sequence,
                     to_sequence=request.to_sequence,
                 )
@@ -154,8 +155,19 @@ class AuditQueryServicer(audit_query_pb2_grpc.AuditQueryServiceServicer):
         self, request: pb.GetAuditPublicKeyRequest, context: Context
     ) -> pb.GetAuditPublicKeyResponse:
         running = await self._admit(context)
+        await running.keys.refresh()
+        ring = running.keys.ring
         return pb.GetAuditPublicKeyResponse(
             algorithm=ALGORITHM,
-            public_key_pem=running.signer.public_key_pem,
-            key_id=running.signer.key_id,
+            public_key_pem=ring.active.public_key_pem,
+            key_id=ring.active.key_id,
+            keys=[
+                pb.AuditPublicKey(
+                    key_id=key.key_id,
+                    algorithm=ALGORITHM,
+                    public_key_pem=key.public_key_pem,
+                    active=key is ring.active,
+                )
+                for key in ring
+            ],
         )

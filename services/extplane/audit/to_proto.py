@@ -42,6 +42,8 @@ def record_to_proto(record: StoredRecord) -> audit_query_pb2.AuditRecord:
         event=event,
         hash=record.hash.hex(),
         previous_hash=record.previous_hash.hex(),
+        principal=record.principal,
+        canonical_version=record.canonical_version,
     )
     proto.receive_time.FromNanoseconds(record.receive_time_ns)
     return proto

@@ -56,15 +56,17 @@ MAX_DETAILS_KEY_CHARS = 128
 
 @dataclass(frozen=True)
 class EventRules:
-    """The limits of one request, with the clock read once for all its events."""
+    """The limits of one request, with the clock read once for all its events, and
+    the principal that sent it (stored with each of its events)."""
 
     window: TimeWindow
     max_details_entries: int
     max_details_bytes: int
     max_batch_events: int
+    principal: str = ""
 
     @classmethod
-    def at(cls, now_ns: int, settings: AuditSettings) -> EventRules:
+    def at(cls, now_ns: int, settings: AuditSettings, principal: str = "") -> EventRules:
         window = TimeWindow.at(now_ns, settings)
         if settings.retention_s is not None:
             # Records are pruned by receive time, and an event was accepted up to
@@ -77,6 +79,7 @@ class EventRules:
             max_details_entries=settings.max_details_entries,
             max_details_bytes=settings.max_details_bytes,
             max_batch_events=settings.max_batch_events,
+            principal=principal,
         )
 
 
@@ -157,6 +160,7 @@ def _valid_event(event: audit_pb2.AuditEvent, rules: EventRules) -> NewEvent | N
         namespace,
         event.outcome,
         canonical_details(details) if details else "{}",
+        rules.principal,
     )
 
 

@@ -33,6 +33,7 @@ from extplane.storage.migrations import (
 from extplane.storage.postgres import create_pool
 from extplane.storage.private_files import (
     ensure_private_directory,
+    replace_private_file,
     touch_private_file,
     write_private_file_once,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "migrate_sqlite",
     "open_store",
     "postgres_sql",
+    "replace_private_file",
     "resolve_store",
     "touch_private_file",
     "write_private_file_once",

@@ -54,9 +54,30 @@ def write_private_file_once(path: Path, data: bytes) -> bool:
             return False
     finally:
         candidate.unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
+    _fsync_directory(path.parent)
+    return True
+
+
+def replace_private_file(path: Path, data: bytes) -> None:
+    """Write `data` to `path` (0600, fsynced), replacing it atomically: a reader
+    sees the old content or the new one, never a part."""
+    ensure_private_directory(path.parent)
+    candidate = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(candidate, path)
+    finally:
+        candidate.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(path: Path) -> None:
+    directory = os.open(path, os.O_RDONLY)
     try:
         os.fsync(directory)
     finally:
         os.close(directory)
-    return True

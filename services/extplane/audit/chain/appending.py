@@ -11,12 +11,14 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from extplane.audit.chain.canonical import HEADER
+from extplane.audit.chain.canonical import CURRENT_VERSION, HEADER_V2
 from extplane.audit.chain.records import Appended, ChainHead, NewEvent
 
 # A row as inserted, in schema.RECORD_COLUMNS order (event_id None: no id;
-# the last value is the canonical encoding the hash covers).
-InsertRow = tuple[int, int, int, str | None, str, str, str, str, str, str, bytes, bytes, bytes]
+# then the canonical encoding the hash covers, the principal, its version).
+InsertRow = tuple[
+    int, int, int, str | None, str, str, str, str, str, str, bytes, bytes, bytes, str, int
+]
 
 
 # An event's idempotency key: (namespace, event_id). Ids are the producers'
@@ -54,11 +56,14 @@ def chain_batches(
     results: list[list[Appended]] = []
     assigned: dict[IdKey, int] = {}
     sha256 = hashlib.sha256
-    pack = HEADER.pack
+    pack = HEADER_V2.pack
     join = b"".join
     for batch in batches:
         outcome: list[Appended] = []
-        for event_id, ts, action, actor, resource, namespace, outcome_text, details in batch:
+        for event in batch:
+            event_id, ts, action, actor, resource, namespace, outcome_text, details, principal = (
+                event
+            )
             if event_id:
                 key = (namespace, event_id)
                 earlier = stored.get(key) or assigned.get(key)
@@ -77,6 +82,7 @@ def chain_batches(
                 namespace.encode(),
                 outcome_text.encode(),
                 details.encode(),
+                principal.encode(),
             )
             canonical = join((pack(sequence, ts, receive_time_ns, *map(len, texts)), *texts))
             digest = sha256(previous + canonical).digest()
@@ -95,6 +101,8 @@ def chain_batches(
                     previous,
                     digest,
                     canonical,
+                    principal,
+                    CURRENT_VERSION,
                 )
             )
             previous = digest

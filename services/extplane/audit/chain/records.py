@@ -22,6 +22,7 @@ class NewEvent(NamedTuple):
     namespace: str
     outcome: str
     details: str
+    principal: str = ""  # who the service authenticated as the writer
 
 
 class StoredRecord(NamedTuple):
@@ -39,11 +40,15 @@ class StoredRecord(NamedTuple):
     details: str
     previous_hash: bytes
     hash: bytes
+    principal: str = ""
+    canonical_version: int = 1
 
 
 # A StoredRecord's columns with the text ones as UTF-8 bytes (the store
-# converts them in SQL: no per-field encode in Python).
-ChainRow = tuple[int, int, int, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes]
+# converts them in SQL: no per-field encode in Python), the principal's too.
+ChainRow = tuple[
+    int, int, int, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, bytes, int
+]
 
 # A record as its hash sees it: sequence (the column), canonical bytes (what
 # the hash covers), previous_hash, hash. What classifying a problem reads.

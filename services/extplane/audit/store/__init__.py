@@ -96,6 +96,10 @@ class AuditStore(Protocol):
 
     async def latest_checkpoint(self) -> records.Checkpoint | None: ...
 
+    async def checkpoint_key_ids(self) -> list[str]:
+        """Every key id a stored checkpoint names."""
+        ...
+
     async def list_checkpoints(self, after: int, limit: int) -> list[records.Checkpoint]:
         """Checkpoints with sequence > after, oldest first."""
         ...

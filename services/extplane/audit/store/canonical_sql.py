@@ -12,16 +12,21 @@ things need the encoding in SQL:
 
 A NULL anywhere makes a predicate NULL: the store asks for rows where it
 `IS NOT TRUE`, so such a row disagrees, never passes.
+
+A row's `canonical_version` says which encoding to compare with: version 1
+(no principal, which must then be empty) or 2. A version edited alone makes
+the comparison fail; edited with the bytes, the hash does.
 """
 
 from __future__ import annotations
 
-from extplane.audit.chain.canonical import TEXT_FIELDS
+from extplane.audit.chain.canonical import HEADER, HEADER_V2, TEXT_FIELDS
 
-# The text fields in canonical order; event_id is NULL when empty.
+# The text fields in canonical order (version 1); event_id is NULL when empty.
 TEXT_COLUMNS = tuple(
     "coalesce(event_id, '')" if name == "event_id" else name for name in TEXT_FIELDS
 )
+TEXT_COLUMNS_V2 = (*TEXT_COLUMNS, "principal")
 _INTEGERS = ("sequence", "timestamp_ns", "receive_time_ns")
 
 
@@ -29,15 +34,21 @@ def _sqlite_length(text: str) -> str:
     return f"length(CAST({text} AS BLOB))"  # bytes (UTF-8), not characters
 
 
-_SQLITE_HEADER_HEX = (
-    "printf('"
-    + "%016X" * len(_INTEGERS)
-    + "%08X" * len(TEXT_COLUMNS)
-    + "', "
-    + ", ".join((*_INTEGERS, *(_sqlite_length(text) for text in TEXT_COLUMNS)))
-    + ")"
-)
-_SQLITE_BODY = f"CAST({' || '.join(TEXT_COLUMNS)} AS BLOB)"
+def _sqlite_agree(texts: tuple[str, ...], header_bytes: int) -> str:
+    header_hex = (
+        "printf('"
+        + "%016X" * len(_INTEGERS)
+        + "%08X" * len(texts)
+        + "', "
+        + ", ".join((*_INTEGERS, *(_sqlite_length(text) for text in texts)))
+        + ")"
+    )
+    body = f"CAST({' || '.join(texts)} AS BLOB)"
+    return (
+        f"hex(substr(canonical, 1, {header_bytes})) = {header_hex}"
+        f" AND substr(canonical, {header_bytes + 1}) = {body}"
+    )
+
 
 # SQLite 3.40 has no unhex(): the 52-byte header is compared as hex text
 # (printf's %X of each integer; two's complement, so a negative or
@@ -45,8 +56,9 @@ _SQLITE_BODY = f"CAST({' || '.join(TEXT_COLUMNS)} AS BLOB)"
 # bytes. Lengths are checked in the header and the bytes in one piece, which
 # together pin every field boundary.
 SQLITE_COLUMNS_AGREE = (
-    f"hex(substr(canonical, 1, 52)) = {_SQLITE_HEADER_HEX}"
-    f" AND substr(canonical, 53) = {_SQLITE_BODY}"
+    f"CASE canonical_version WHEN 1 THEN principal = ''"
+    f" AND {_sqlite_agree(TEXT_COLUMNS, HEADER.size)}"
+    f" WHEN 2 THEN {_sqlite_agree(TEXT_COLUMNS_V2, HEADER_V2.size)} END"
 )
 
 # Building bytes from integers without unhex(): each byte is cut out of a
@@ -79,11 +91,19 @@ def _postgres_utf8(text: str) -> str:
     return f"convert_to({text}, 'UTF8')"
 
 
-POSTGRES_CANONICAL = " || ".join(
-    (
-        *(f"int8send({column})" for column in _INTEGERS),
-        *(f"int4send(octet_length({_postgres_utf8(text)}))" for text in TEXT_COLUMNS),
-        _postgres_utf8(" || ".join(TEXT_COLUMNS)),
+def _postgres_canonical(texts: tuple[str, ...]) -> str:
+    return " || ".join(
+        (
+            *(f"int8send({column})" for column in _INTEGERS),
+            *(f"int4send(octet_length({_postgres_utf8(text)}))" for text in texts),
+            _postgres_utf8(" || ".join(texts)),
+        )
     )
+
+
+# Version 1, as migration 2 computed it for the rows stored before it.
+POSTGRES_CANONICAL = _postgres_canonical(TEXT_COLUMNS)
+POSTGRES_COLUMNS_AGREE = (
+    f"CASE canonical_version WHEN 1 THEN principal = '' AND canonical = {POSTGRES_CANONICAL}"
+    f" WHEN 2 THEN canonical = {_postgres_canonical(TEXT_COLUMNS_V2)} END"
 )
-POSTGRES_COLUMNS_AGREE = f"canonical = {POSTGRES_CANONICAL}"

@@ -146,6 +146,9 @@ class PostgresAuditStore(PostgresStore):
         row = await self.pool.fetchrow(sql.SELECT_LATEST_CHECKPOINT)
         return None if row is None else Checkpoint(*row)
 
+    async def checkpoint_key_ids(self) -> list[str]:
+        return [row[0] for row in await self.pool.fetch(sql.SELECT_CHECKPOINT_KEY_IDS)]
+
     async def list_checkpoints(self, after: int, limit: int) -> list[Checkpoint]:
         rows = await self.pool.fetch(postgres_sql(sql.SELECT_CHECKPOINTS_AFTER), after, limit)
         return [Checkpoint(*row) for row in rows]

@@ -15,7 +15,8 @@ from extplane.storage.sql import Conditions
 
 SELECT_RECORD = (
     "SELECT sequence, timestamp_ns, receive_time_ns, coalesce(event_id, ''), action, actor,"
-    f" resource, namespace, outcome, details, previous_hash, hash FROM {RECORDS}"
+    f" resource, namespace, outcome, details, previous_hash, hash, principal,"
+    f" canonical_version FROM {RECORDS}"
 )
 
 
@@ -28,12 +29,13 @@ class RecordFilter:
     resource: str = ""
     namespace: str = ""
     outcome: str = ""
+    principal: str = ""
     start_ns: int | None = None
     end_ns: int | None = None
 
     def conditions(self) -> Conditions:
         conditions = Conditions()
-        for column in ("actor", "action", "resource", "namespace", "outcome"):
+        for column in ("actor", "action", "resource", "namespace", "outcome", "principal"):
             conditions.equal(column, getattr(self, column))
         conditions.in_range("timestamp_ns", self.start_ns, self.end_ns)
         return conditions

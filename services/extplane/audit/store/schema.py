@@ -14,6 +14,11 @@
   PostgreSQL `SELECT … FOR UPDATE`), so replicas take turns and the chain
   stays one; verification compares it with the last record.
 * `audit_checkpoints`: signed checkpoints. Retention never deletes them.
+
+Migration 4 adds `principal` (who the service authenticated as the writer)
+and `canonical_version` (the encoding `canonical` holds): rows stored before
+it keep version 1 and an empty principal, and keep verifying; new rows are
+version 2, whose bytes cover the principal.
 """
 
 from __future__ import annotations
@@ -31,8 +36,8 @@ RECORDS = "audit_records"
 HEAD = "audit_head"
 CHECKPOINTS = "audit_checkpoints"
 
-# The columns of a record, in the order of every INSERT and SELECT.
-RECORD_COLUMNS = (
+# The columns of a record as of version 3 (what migration 3 copies).
+_V3_COLUMNS = (
     "sequence",
     "timestamp_ns",
     "receive_time_ns",
@@ -41,6 +46,8 @@ RECORD_COLUMNS = (
     "hash",
     "canonical",
 )
+# The columns of a record, in the order of every INSERT.
+RECORD_COLUMNS = (*_V3_COLUMNS, "principal", "canonical_version")
 FILTER_COLUMNS = ("actor", "action", "resource", "namespace")
 
 
@@ -69,7 +76,7 @@ _REBUILT = f"{RECORDS}_v3"
 
 def _rebuilt_sqlite_records() -> list[str]:
     """SQLite cannot drop a column's UNIQUE: build the table anew without it."""
-    columns = ", ".join(RECORD_COLUMNS)
+    columns = ", ".join(_V3_COLUMNS)
     create = _records("INTEGER", "BLOB", name=_REBUILT).replace(
         " event_id TEXT UNIQUE,", " event_id TEXT,"
     )
@@ -105,6 +112,15 @@ def _others(integer: str, blob: str, zero_hash: str) -> list[str]:
         f" create_time_ns {integer} NOT NULL,"
         " key_id TEXT NOT NULL,"
         f" signature {blob} NOT NULL)",
+    ]
+
+
+def _principal_columns() -> list[str]:
+    # Existing rows: version 1, no principal. Every append sets both.
+    return [
+        f"ALTER TABLE {RECORDS} ADD COLUMN principal TEXT NOT NULL DEFAULT ''",
+        f"ALTER TABLE {RECORDS} ADD COLUMN canonical_version INTEGER NOT NULL DEFAULT 1",
+        f"CREATE INDEX {RECORDS}_principal ON {RECORDS} (principal, sequence)",
     ]
 
 
@@ -149,5 +165,11 @@ MIGRATIONS = (
             f"ALTER TABLE {RECORDS} DROP CONSTRAINT {RECORDS}_event_id_key",
             f"CREATE UNIQUE INDEX {_KEY_INDEX} ON {RECORDS} (namespace, event_id)",
         ],
+    ),
+    Migration(
+        version=4,
+        name="records keep their writer's principal (canonical version 2)",
+        sqlite=_principal_columns(),
+        postgres=_principal_columns(),
     ),
 )

@@ -120,6 +120,12 @@ class SqliteAuditStore(SqliteStore):
 
         return await self.db.read(read)
 
+    async def checkpoint_key_ids(self) -> list[str]:
+        def read(conn: sqlite3.Connection) -> list[str]:
+            return [row[0] for row in conn.execute(sql.SELECT_CHECKPOINT_KEY_IDS)]
+
+        return await self.db.read(read)
+
     async def list_checkpoints(self, after: int, limit: int) -> list[Checkpoint]:
         def read(conn: sqlite3.Connection) -> list[Checkpoint]:
             rows = conn.execute(sql.SELECT_CHECKPOINTS_AFTER, (after, limit))

@@ -47,6 +47,7 @@ SELECT_CHECKPOINTS_AFTER = (
 SELECT_CHECKPOINTS_FROM = (
     f"SELECT {_CHECKPOINT_COLUMNS} FROM {CHECKPOINTS} WHERE sequence >= ? ORDER BY sequence"
 )
+SELECT_CHECKPOINT_KEY_IDS = f"SELECT DISTINCT key_id FROM {CHECKPOINTS} ORDER BY key_id"
 SELECT_LAST_CHECKPOINT_IN = (
     f"SELECT max(sequence) FROM {CHECKPOINTS} WHERE sequence >= ? AND sequence <= ?"
 )
@@ -59,7 +60,8 @@ def select_chain_rows(as_bytes: Callable[[str], str]) -> str:
     """Whole rows, text columns converted to UTF-8 bytes by the database."""
     text = ", ".join(as_bytes(column) for column in TEXT_COLUMNS)
     return (
-        f"SELECT sequence, timestamp_ns, receive_time_ns, {text}, previous_hash, hash"
+        f"SELECT sequence, timestamp_ns, receive_time_ns, {text}, previous_hash, hash,"
+        f" {as_bytes('principal')}, canonical_version"
         f" FROM {RECORDS} WHERE sequence > ? AND sequence <= ? ORDER BY sequence LIMIT ?"
     )
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from extplane.audit.chain.canonical import GENESIS, TEXT_FIELDS, split_canonical
+from extplane.audit.chain.canonical import GENESIS, TEXT_FIELDS_V2, split_canonical
 from extplane.audit.chain.records import CanonicalRow, ChainRow
 from extplane.audit.verify.walk import Problem, TamperKind, row_hash
 
@@ -110,14 +110,15 @@ async def _columns_edited(row: CanonicalRow, lookup: ChainLookup) -> Problem:
     names: list[str] = []
     if columns and columns[0][0] == position and decoded is not None:
         stored = columns[0]
-        sequence, timestamp_ns, receive_time_ns, texts = decoded
+        texts = (*stored[3:10], stored[12])
         names = [
             name
             for name, value, hashed in (
-                ("sequence", stored[0], sequence),
-                ("timestamp", stored[1], timestamp_ns),
-                ("receive_time", stored[2], receive_time_ns),
-                *zip(TEXT_FIELDS, stored[3:10], texts, strict=True),
+                ("sequence", stored[0], decoded.sequence),
+                ("timestamp", stored[1], decoded.timestamp_ns),
+                ("receive_time", stored[2], decoded.receive_time_ns),
+                *zip(TEXT_FIELDS_V2, texts, decoded.texts, strict=True),
+                ("canonical_version", stored[13], decoded.version),
             )
             if value != hashed
         ]

@@ -29,7 +29,7 @@ from typing import Protocol
 
 from extplane.audit.chain.canonical import GENESIS
 from extplane.audit.chain.records import Checkpoint, HashChunk, LogSnapshot
-from extplane.audit.chain.signing import CheckpointKey
+from extplane.audit.chain.signing import CheckpointVerifier
 from extplane.audit.verify.tamper import ChainLookup, classify
 from extplane.audit.verify.walk import ChainWalker, Problem, TamperKind, signature_problem
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
@@ -69,7 +69,7 @@ class Verdict:
 
 async def verify_log(
     source: ChainSource,
-    key: CheckpointKey,
+    key: CheckpointVerifier,
     *,
     from_sequence: int = 0,
     to_sequence: int = 0,
@@ -111,7 +111,7 @@ def _range(snapshot: LogSnapshot, from_sequence: int, to_sequence: int) -> tuple
 
 async def _verify(
     source: ChainSource,
-    key: CheckpointKey,
+    key: CheckpointVerifier,
     snapshot: LogSnapshot,
     from_sequence: int,
     to_sequence: int,
@@ -144,7 +144,7 @@ async def _verify(
 
 
 def _anchor(
-    snapshot: LogSnapshot, key: CheckpointKey, first: int
+    snapshot: LogSnapshot, key: CheckpointVerifier, first: int
 ) -> tuple[int, bytes, Problem | None, int]:
     """(start, anchor hash, problem, checkpoints checked) for a range from `first`."""
     oldest = snapshot.oldest
@@ -273,7 +273,9 @@ async def _classify_at(source: ChainSource, walker: ChainWalker, start: int, las
     )
 
 
-def _tail_problem(snapshot: LogSnapshot, key: CheckpointKey, newest_hash: bytes) -> Problem | None:
+def _tail_problem(
+    snapshot: LogSnapshot, key: CheckpointVerifier, newest_hash: bytes
+) -> Problem | None:
     newest, head = snapshot.newest, snapshot.head
     beyond = [c for c in snapshot.checkpoints if c.sequence > newest]
     for checkpoint in beyond:

@@ -20,7 +20,7 @@ from enum import IntEnum
 
 from extplane.audit.chain.canonical import SEQUENCE
 from extplane.audit.chain.records import CanonicalRow, Checkpoint, HashRow
-from extplane.audit.chain.signing import CheckpointKey
+from extplane.audit.chain.signing import CheckpointVerifier
 
 
 class TamperKind(IntEnum):
@@ -43,7 +43,7 @@ class Problem:
     detail: str
 
 
-def signature_problem(key: CheckpointKey, checkpoint: Checkpoint) -> Problem | None:
+def signature_problem(key: CheckpointVerifier, checkpoint: Checkpoint) -> Problem | None:
     """BAD_CHECKPOINT at `checkpoint` when its signature does not verify under `key`."""
     why = key.problem(checkpoint)
     if why is None:
@@ -75,7 +75,7 @@ class ChainWalker:
         start: int,
         anchor: bytes,
         checkpoints: Sequence[Checkpoint],
-        key: CheckpointKey,
+        key: CheckpointVerifier,
     ) -> None:
         self.expected = start
         self.previous_hash = anchor

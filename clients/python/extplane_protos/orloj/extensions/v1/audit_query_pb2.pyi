@@ -122,12 +122,24 @@ class AuditRecord(_message.Message):
     RECEIVE_TIME_FIELD_NUMBER: _builtins.int
     HASH_FIELD_NUMBER: _builtins.int
     PREVIOUS_HASH_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
+    CANONICAL_VERSION_FIELD_NUMBER: _builtins.int
     sequence: _builtins.int
     """Position in the chain: 1, 2, 3, ... with no gaps."""
     hash: _builtins.str
     """Lower-case hex SHA-256 chaining this record to the previous one."""
     previous_hash: _builtins.str
     """Lower-case hex hash of the previous record (64 zeros for the first)."""
+    principal: _builtins.str
+    """Who wrote it, as the service authenticated the writer: a token name, a
+    client certificate's subject, or the anonymous marker of a loopback
+    writer. Empty for records of canonical version 1 (written before the
+    principal was kept).
+    """
+    canonical_version: _builtins.int
+    """The version of the canonical encoding its hash covers (docs/audit.md):
+    1 without the principal, 2 with it.
+    """
     @_builtins.property
     def event(self) -> _audit_pb2.AuditEvent:
         """The event as recorded."""
@@ -144,10 +156,12 @@ class AuditRecord(_message.Message):
         receive_time: _timestamp_pb2.Timestamp | None = ...,
         hash: _builtins.str = ...,
         previous_hash: _builtins.str = ...,
+        principal: _builtins.str = ...,
+        canonical_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "receive_time", b"receive_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "hash", b"hash", "previous_hash", b"previous_hash", "receive_time", b"receive_time", "sequence", b"sequence"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["canonical_version", b"canonical_version", "event", b"event", "hash", b"hash", "previous_hash", b"previous_hash", "principal", b"principal", "receive_time", b"receive_time", "sequence", b"sequence"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -169,6 +183,7 @@ class ListAuditEventsRequest(_message.Message):
     ORDER_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
     """Only this actor; empty matches any."""
     action: _builtins.str
@@ -187,6 +202,8 @@ class ListAuditEventsRequest(_message.Message):
     """`next_page_token` of the previous page; the filter and order must be
     the same as on the first page.
     """
+    principal: _builtins.str
+    """Only records written by this principal (empty: any)."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Inclusive start by event timestamp; unset means no start."""
@@ -208,10 +225,11 @@ class ListAuditEventsRequest(_message.Message):
         order: Global___AuditOrder.ValueType = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        principal: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "end_time", b"end_time", "namespace", b"namespace", "order", b"order", "outcome", b"outcome", "page_size", b"page_size", "page_token", b"page_token", "resource", b"resource", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "end_time", b"end_time", "namespace", b"namespace", "order", b"order", "outcome", b"outcome", "page_size", b"page_size", "page_token", b"page_token", "principal", b"principal", "resource", b"resource", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -260,6 +278,7 @@ class ExportAuditEventsRequest(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     ORDER_FIELD_NUMBER: _builtins.int
     FORMAT_FIELD_NUMBER: _builtins.int
+    PRINCIPAL_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
     """Only this actor; empty matches any."""
     action: _builtins.str
@@ -274,6 +293,8 @@ class ExportAuditEventsRequest(_message.Message):
     """Order by sequence."""
     format: Global___AuditExportFormat.ValueType
     """Encoding of the export."""
+    principal: _builtins.str
+    """Only records written by this principal (empty: any)."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Inclusive start by event timestamp; unset means no start."""
@@ -294,10 +315,11 @@ class ExportAuditEventsRequest(_message.Message):
         end_time: _timestamp_pb2.Timestamp | None = ...,
         order: Global___AuditOrder.ValueType = ...,
         format: Global___AuditExportFormat.ValueType = ...,
+        principal: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "end_time", b"end_time", "format", b"format", "namespace", b"namespace", "order", b"order", "outcome", b"outcome", "resource", b"resource", "start_time", b"start_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action", b"action", "actor", b"actor", "end_time", b"end_time", "format", b"format", "namespace", b"namespace", "order", b"order", "outcome", b"outcome", "principal", b"principal", "resource", b"resource", "start_time", b"start_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -533,23 +555,65 @@ class GetAuditPublicKeyResponse(_message.Message):
     ALGORITHM_FIELD_NUMBER: _builtins.int
     PUBLIC_KEY_PEM_FIELD_NUMBER: _builtins.int
     KEY_ID_FIELD_NUMBER: _builtins.int
+    KEYS_FIELD_NUMBER: _builtins.int
     algorithm: _builtins.str
     """Always `Ed25519`."""
     public_key_pem: _builtins.str
     """SubjectPublicKeyInfo PEM."""
     key_id: _builtins.str
     """Lower-case hex SHA-256 of the raw public key."""
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___AuditPublicKey]:
+        """Every key checkpoints may be signed with: the active one first, then
+        the retired ones. The fields above are the active key's.
+        """
+
     def __init__(
         self,
         *,
         algorithm: _builtins.str = ...,
         public_key_pem: _builtins.str = ...,
         key_id: _builtins.str = ...,
+        keys: _abc.Iterable[Global___AuditPublicKey] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "key_id", b"key_id", "public_key_pem", b"public_key_pem"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["algorithm", b"algorithm", "key_id", b"key_id", "keys", b"keys", "public_key_pem", b"public_key_pem"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetAuditPublicKeyResponse: _TypeAlias = GetAuditPublicKeyResponse  # noqa: Y015
+
+@_typing.final
+class AuditPublicKey(_message.Message):
+    """AuditPublicKey is one checkpoint verification key of the service's ring."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    ALGORITHM_FIELD_NUMBER: _builtins.int
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _builtins.int
+    ACTIVE_FIELD_NUMBER: _builtins.int
+    key_id: _builtins.str
+    """Lower-case hex SHA-256 of the raw public key."""
+    algorithm: _builtins.str
+    """Always "Ed25519"."""
+    public_key_pem: _builtins.str
+    """SubjectPublicKeyInfo PEM."""
+    active: _builtins.bool
+    """Whether new checkpoints are signed with it."""
+    def __init__(
+        self,
+        *,
+        key_id: _builtins.str = ...,
+        algorithm: _builtins.str = ...,
+        public_key_pem: _builtins.str = ...,
+        active: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["active", b"active", "algorithm", b"algorithm", "key_id", b"key_id", "public_key_pem", b"public_key_pem"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuditPublicKey: _TypeAlias = AuditPublicKey  # noqa: Y015
