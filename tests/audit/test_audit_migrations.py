@@ -206,7 +206,8 @@ async def test_version_4_keeps_old_records_at_canonical_version_1(
         (40, b"", 1),
         (41, b"token:ingest-a", 2),
     ]
-    assert across.intact and across.records_verified == 41
+    assert across.intact
+    assert across.records_verified == 41
     assert edited.problem is not None
     assert (edited.problem.kind, edited.problem.sequence) == (TamperKind.MODIFIED, 41)
     assert "principal" in edited.problem.detail

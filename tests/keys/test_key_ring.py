@@ -55,7 +55,9 @@ def test_the_key_id_is_the_sha256_of_the_raw_public_key(tmp_path: Path) -> None:
 
     assert key.key_id == hashlib.sha256(raw).hexdigest()
     jwk = key.jwk()
-    assert jwk["kty"] == "OKP" and jwk["crv"] == "Ed25519" and jwk["alg"] == "EdDSA"
+    assert jwk["kty"] == "OKP"
+    assert jwk["crv"] == "Ed25519"
+    assert jwk["alg"] == "EdDSA"
     assert base64.urlsafe_b64decode(jwk["x"] + "=") == raw
     assert jwk["kid"] == key.key_id
     assert VerificationKey.from_pem(key.public_key_pem.encode()).key_id == key.key_id

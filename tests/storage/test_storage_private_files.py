@@ -75,7 +75,8 @@ async def test_the_suite_keeps_its_data_private(tmp_path: Path) -> None:
     keys = data_dir / "audit-keys"
     assert _mode(keys) == 0o700
     key_files = {path.name: _mode(path) for path in keys.iterdir()}
-    assert "active" in key_files and len(key_files) == 2
+    assert "active" in key_files
+    assert len(key_files) == 2
     assert key_files == dict.fromkeys(key_files, 0o600)
 
 
