@@ -86,3 +86,11 @@ async def start_sqlite_audit(tmp_path: Path) -> AsyncIterator[StartAudit]:
 
     yield start
     await stack.close()
+
+
+@pytest.fixture
+async def witness_audit(tmp_path: Path) -> AsyncIterator[Audit]:
+    """A second audit service, on its own SQLite file: a remote witness."""
+    stack = _Stack()
+    yield await stack.serve(f"sqlite:{tmp_path / 'witness' / 'audit.db'}", tmp_path / "witness")
+    await stack.close()

@@ -1,26 +1,42 @@
-"""`extplane audit verify|public-key|export`: the audit log from a shell.
+"""`extplane audit verify|export|public-key|checkpoints|rotate-key`: the audit
+log from a shell.
 
-Each calls a running audit service with a token holding `audit.reader`
+Each but `rotate-key` (which works on the key directory) and `verify
+--offline` calls a running audit service with a token holding `audit.reader`
 (`--token`, or `EXTPLANE_TOKEN`, which keeps it out of the process list).
-`verify` exits 0 when the range is intact, 1 naming the first problem when it
-is not; `export` exits 0 once every byte is written, 1 when the output could
-not be written. 3 is "could not ask" (unreachable, refused) and 2 a usage or
-configuration error, as for every query command (`extplane.cli_options`).
+`verify` exits 0 when the log is intact, 1 naming the first problem when it
+is not (cli_verify.py: asked of the service, or checked here with pinned keys
+and witnesses); `export` exits 0 once every byte is written, 1 when the output
+could not be written. 3 is "could not ask" (unreachable, refused) and 2 a
+usage or configuration error, as for every query command
+(`extplane.cli_options`).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import IO, cast
 
+from extplane.audit.cli_files import write_whole
+from extplane.audit.cli_keys import (
+    add_key_parsers,
+    print_public_keys,
+    run_rotate_key,
+    write_checkpoints,
+)
+from extplane.audit.cli_verify import (
+    add_verify_options,
+    usage_problem,
+    verifies_here,
+    verify_here,
+    verify_offline,
+)
 from extplane.cli_options import (
     EXIT_NEGATIVE,
     EXIT_OK,
+    EXIT_USAGE,
     add_connection_options,
     command_group,
     connection,
@@ -31,11 +47,13 @@ from extplane.config import Settings
 from extplane_client import AuditQueryClient, AuditQueryError, AuditVerdict
 from extplane_client.audit_query import AuditFilter
 
-_FILTERS = ("actor", "action", "resource", "namespace", "outcome")
+_FILTERS = ("actor", "action", "resource", "namespace", "outcome", "principal")
 
 
 def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    actions = command_group(commands, "audit", "verify, export the audit log; its public key")
+    actions = command_group(
+        commands, "audit", "verify, export the audit log; its keys and checkpoints"
+    )
     verify = actions.add_parser(
         "verify",
         help="prove a range of the log intact, or name the first tampered record "
@@ -57,7 +75,8 @@ def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="N",
         help="last (default: the head)",
     )
-    key = actions.add_parser("public-key", help="print the checkpoint verification key (PEM)")
+    add_verify_options(verify)
+    keyed = add_key_parsers(actions)
     export = actions.add_parser(
         "export", help="stream the records matching a filter as JSONL or CSV"
     )
@@ -74,27 +93,38 @@ def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
         metavar="FILE",
         help="write here, complete or not at all (default: standard output)",
     )
-    for action in (verify, key, export):
+    for action in (verify, *keyed, export):
         add_connection_options(action, service="audit", role="audit.reader", timeout_s=300)
 
 
 async def run_audit(args: argparse.Namespace, settings: Settings, default_host: str) -> int:
+    command = args.audit_command
+    if command == "rotate-key":
+        return run_rotate_key(args, settings)
+    if command == "verify":
+        problem = usage_problem(args) if verifies_here(args) else None
+        if problem is not None:
+            print(f"extplane: {problem}", file=sys.stderr)
+            return EXIT_USAGE
+        if args.offline is not None:
+            return await verify_offline(args)
     where = connection(args, default_host, settings.audit.port)
     async with where.client(AuditQueryClient) as client:
         try:
-            if args.audit_command == "verify":
+            if command == "verify" and verifies_here(args):
+                return await verify_here(client, args)
+            if command == "verify":
                 verdict = await client.verify_audit_log(
                     args.from_sequence, args.to_sequence, timeout=args.timeout
                 )
                 return _report(verdict)
-            if args.audit_command == "export":
+            if command == "export":
                 return await _export(client, args)
-            key = await client.get_audit_public_key(timeout=args.timeout)
+            if command == "checkpoints":
+                return await write_checkpoints(client, args)
+            return await print_public_keys(client, args)
         except AuditQueryError as error:
             return service_failed("audit", where.target, error)
-    print(key.public_key_pem, end="")
-    print(f"key id {key.key_id} ({key.algorithm})", file=sys.stderr)
-    return EXIT_OK
 
 
 def _report(verdict: AuditVerdict) -> int:
@@ -120,26 +150,11 @@ async def _export(client: AuditQueryClient, args: argparse.Namespace) -> int:
     if args.output is None:
         await _stream(client, args, filters, sys.stdout.buffer)
         return EXIT_OK
-    target: Path = args.output
-    # Beside the target, so the final rename is atomic: FILE is whole or absent.
-    try:
-        partial = tempfile.NamedTemporaryFile(  # noqa: SIM115 - renamed or removed below
-            dir=target.parent, prefix=f".{target.name}.", suffix=".partial", delete=False
-        )
-    except OSError as error:
-        print(f"extplane: cannot write {target}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_NEGATIVE
-    try:
-        with partial:
-            await _stream(client, args, filters, partial)
-        os.replace(partial.name, target)
-    except OSError as error:
-        print(f"extplane: cannot write {target}: {error.strerror or error}", file=sys.stderr)
-        return EXIT_NEGATIVE
-    finally:
-        with contextlib.suppress(FileNotFoundError):  # renamed into place
-            os.unlink(partial.name)
-    return EXIT_OK
+
+    async def write(out: IO[bytes]) -> None:
+        await _stream(client, args, filters, out)
+
+    return await write_whole(args.output, write)
 
 
 async def _stream(

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from extplane.runtime.service_settings import SinkSettings, port_field
 
 DEFAULT_DATABASE_FILE = "audit.db"
 DEFAULT_SIGNING_KEY_FILE = "audit-signing-key.pem"
 DEFAULT_SIGNING_KEY_DIR = "audit-keys"
+
+
+class WitnessSink(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    address: str = Field(min_length=1, description="host:port of the remote AuditSink")
+    token: str = Field(default="", description="bearer token sent to it (empty: none)")
 
 
 class AuditSettings(SinkSettings):
@@ -43,6 +50,23 @@ class AuditSettings(SinkSettings):
         description=f"A single signing key from before key rings (PKCS#8 PEM; unset: "
         f"{DEFAULT_SIGNING_KEY_FILE} in data_dir, when it exists): imported into an empty "
         "signing_key_dir on start.",
+    )
+    witness_files: list[Path] = Field(
+        default_factory=list,
+        description="Append-only witnesses of every new checkpoint: a directory (one file "
+        "per checkpoint) or a file (one JSON line per checkpoint, appended).",
+    )
+    witness_sinks: list[WitnessSink] = Field(
+        default_factory=list,
+        description="Remote audit services (AuditSink) that record every new checkpoint "
+        "as an audit event of their own log.",
+    )
+    witness_origin: str = Field(
+        default="extplane",
+        min_length=1,
+        max_length=200,
+        pattern=r"^[A-Za-z0-9._:-]+$",
+        description="This log's name at remote witnesses (resource audit-log/ORIGIN).",
     )
     retention_max_records: int = Field(
         default=100_000,

@@ -18,6 +18,7 @@ class AuditMetrics:
     checkpoints: Counter
     verifications: Counter
     pruned: Counter
+    witnessed: Counter
 
 
 @once_per_registry
@@ -58,6 +59,13 @@ def audit_metrics(registry: CollectorRegistry) -> AuditMetrics:
         pruned=Counter(
             "extplane_audit_records_pruned",
             "Records deleted by retention.",
+            registry=registry,
+        ),
+        witnessed=Counter(
+            "extplane_audit_witness_checkpoints",
+            "Checkpoints handed to witnesses, by witness and outcome: written (a file "
+            "witness), sent (queued for a remote one), failed, dropped (its queue was full).",
+            ["witness", "outcome"],
             registry=registry,
         ),
     )

@@ -22,6 +22,7 @@ from extplane.audit.signing_keys import AuditKeys, open_audit_keys
 from extplane.audit.store import AuditStore
 from extplane.audit.store.postgres import PostgresAuditStore
 from extplane.audit.store.sqlite import SqliteAuditStore
+from extplane.audit.witness.publish import Witnesses
 from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.retention import RetentionLoop
@@ -48,6 +49,7 @@ class Running:
     recorder: Recorder
     keys: AuditKeys
     checkpointer: Checkpointer
+    witnesses: Witnesses
 
 
 def audit_store(
@@ -84,6 +86,7 @@ class AuditService(AsyncLifecycle):
         self.retention: Retention | None = None
         self._retention_loop: RetentionLoop | None = None
         self._lock = asyncio.Lock()
+        self._witnesses: Witnesses | None = None
 
     @property
     def name(self) -> str:
@@ -123,6 +126,15 @@ class AuditService(AsyncLifecycle):
         self._kit.load_page_tokens(shared_store=isinstance(store, PostgresStore))
         await store.open()
         keys = await open_audit_keys(self._settings, self._kit.data_dir, store)
+        witnesses = Witnesses(
+            self._settings.witness_files,
+            [(sink.address, sink.token) for sink in self._settings.witness_sinks],
+            origin=self._settings.witness_origin,
+            registry=self._kit.registry,
+            counted=self._metrics.witnessed,
+        )
+        self._witnesses = witnesses
+        await witnesses.start()
         checkpointer = Checkpointer(
             store,
             keys,
@@ -130,6 +142,7 @@ class AuditService(AsyncLifecycle):
             interval_s=self._settings.checkpoint_interval_s,
             metrics=self._metrics,
             clock_ns=self._kit.clock_ns,
+            published=witnesses.publish,
         )
         await checkpointer.start()
         recorder = Recorder(
@@ -138,7 +151,7 @@ class AuditService(AsyncLifecycle):
             max_commit_events=self._settings.max_commit_events,
             metrics=self._metrics,
         )
-        self.serving.open(Running(store, recorder, keys, checkpointer))
+        self.serving.open(Running(store, recorder, keys, checkpointer, witnesses))
         retention_s = self._settings.retention_s
         if retention_s is not None:
             self.retention = Retention(
@@ -166,10 +179,14 @@ class AuditService(AsyncLifecycle):
         if loop is not None:
             await loop.stop()
         running = self.serving.close()
-        if running is None:
-            return
+        witnesses, self._witnesses = self._witnesses, None
         try:
-            await running.recorder.close()
-            await running.checkpointer.stop()
+            if running is not None:
+                try:
+                    await running.recorder.close()
+                    await running.checkpointer.stop()
+                finally:
+                    await running.store.close()
         finally:
-            await running.store.close()
+            if witnesses is not None:
+                await witnesses.stop()  # after the last checkpoint was signed
