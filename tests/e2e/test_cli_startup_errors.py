@@ -3,12 +3,16 @@ exits with status 2: never a traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from extplane.audit.chain.signing import CheckpointSigner
+from extplane.audit.store.sqlite import SqliteAuditStore
+from extplane.keys import SigningKey
 from tests.e2e.cli_process import ephemeral_env
 
 
@@ -70,3 +74,24 @@ def test_a_config_file_that_cannot_be_read_is_named(tmp_path: Path, content: str
         config.write_text(content)
     line = _one_line_error(_run(tmp_path, ["--config", str(config), "serve", "metering"], {}))
     assert "invalid configuration" in line
+
+
+def test_a_signed_log_without_its_key_refuses_to_start(tmp_path: Path) -> None:
+    """The log has checkpoints but its key directory is gone: no new key is made
+    over it; the refusal names the directory."""
+
+    async def signed_log() -> None:
+        store = SqliteAuditStore(tmp_path / "data" / "audit.db")
+        await store.open()
+        try:
+            await store.add_checkpoint(
+                CheckpointSigner(SigningKey.generate()).sign(1, bytes(32), 1)
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(signed_log())
+    line = _one_line_error(_run(tmp_path, ["serve", "audit"], {}))
+    assert "has signed checkpoints but no signing key is in" in line
+    assert str(tmp_path / "data" / "audit-keys") in line
+    assert not (tmp_path / "data" / "audit-keys").exists()

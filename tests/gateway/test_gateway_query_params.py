@@ -247,3 +247,17 @@ def test_a_spelling_two_values_share_only_works_exactly() -> None:
     for guess in ("red", "Red", "kind_Red"):
         with pytest.raises(ValueError, match="is not one of unspecified, red \\(any case\\)"):
             forms.resolve(guess)
+
+
+async def test_audit_principal_filter_reaches_the_service(
+    gateway: Gateway, upstream: Upstream
+) -> None:
+    for route, requests in (
+        ("/v1/audit/events", upstream.audit.list_requests),
+        ("/v1/audit/export", upstream.audit.export_requests),
+    ):
+        response = await gateway.client.get(
+            route, params={"principal": "token:ingest-a"}, headers=bearer(AUDIT_TOKEN)
+        )
+        assert response.status_code == 200, response.text
+        assert requests[-1].principal == "token:ingest-a"
