@@ -22,11 +22,10 @@ from urllib.parse import urlsplit
 import grpc
 import httpx
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from extplane.config import CONFIG_FILE_ENV
+from extplane.keys import rotate
 from extplane.suite import GATEWAY, GRPC_SERVICES
 from tests.deploy.image import load_image
 from tests.deploy.manifests import container, documents, mounts, pod_env
@@ -131,13 +130,15 @@ def _write_secret(folder: Path, name: str, database_url: str) -> None:
     )
     tomllib.loads(config)
     (folder / "extplane.toml").write_text(config)
-    if name == "audit":
-        key = ed25519.Ed25519PrivateKey.generate().private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-        (folder / "audit-signing-key.pem").write_bytes(key)
+
+
+def _write_key_ring(filesystem: ContainerFilesystem, env: dict[str, str]) -> None:
+    """What the audit manifest's comment tells an operator to put in the keys' Secret
+    (`extplane audit rotate-key --first`); the files readable by the pod's group."""
+    directory = filesystem.host_path(PurePosixPath(env["EXTPLANE_AUDIT__SIGNING_KEY_DIR"]))
+    rotate(directory)
+    for path in (directory, *directory.iterdir()):
+        path.chmod(0o755 if path.is_dir() else 0o644)
 
 
 def _start_pod(
@@ -148,6 +149,8 @@ def _start_pod(
     if CONFIG_FILE_ENV in env:
         secret = filesystem.host_path(PurePosixPath(env[CONFIG_FILE_ENV])).parent
         _write_secret(secret, name, database_url)
+    if name == "audit":
+        _write_key_ring(filesystem, env)
     process = start_container(
         IMAGE,
         container(name)["args"],

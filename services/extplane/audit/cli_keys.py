@@ -11,7 +11,7 @@ from typing import IO
 from extplane.audit.chain.records import Checkpoint
 from extplane.audit.cli_files import write_whole
 from extplane.audit.witness.wire import checkpoint_json
-from extplane.cli_options import EXIT_OK
+from extplane.cli_options import EXIT_OK, EXIT_USAGE
 from extplane.config import Settings
 from extplane.keys import KeyRing, VerificationKey, has_keys, rotate
 from extplane_client import AuditQueryClient
@@ -30,6 +30,11 @@ def add_key_parsers(
     rotate_key.add_argument(
         "--key-dir", type=Path, metavar="DIR", help="default: the configured signing_key_dir"
     )
+    rotate_key.add_argument(
+        "--first",
+        action="store_true",
+        help="make the first key of a new, empty ring (for a log with no checkpoints yet)",
+    )
     key = actions.add_parser(
         "public-key", help="print every checkpoint verification key (PEM), the active first"
     )
@@ -45,12 +50,13 @@ def add_key_parsers(
 
 def run_rotate_key(args: argparse.Namespace, settings: Settings) -> int:
     directory: Path = args.key_dir or settings.audit.signing_key_directory(settings.data_dir)
-    if not has_keys(directory):
-        # A first key belongs to the service's start (it checks the log has no
-        # checkpoints); rotating an empty directory would hide a lost one.
-        print(f"extplane: {directory} holds no keys to rotate from", file=sys.stderr)
-        return 2
-    before = KeyRing.load(directory).active.key_id
+    if has_keys(directory) == args.first:
+        # Rotating an empty directory by mistake would hide a lost ring (the
+        # service then refuses it for a signed log, but say so here first).
+        problem = "already holds keys" if args.first else "holds no keys (--first makes one)"
+        print(f"extplane: {directory} {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    before = "none" if args.first else KeyRing.load(directory).active.key_id
     key = rotate(directory)
     print(f"active key {key.key_id} in {directory} (was {before})")
     return EXIT_OK
