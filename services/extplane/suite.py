@@ -66,6 +66,7 @@ def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
         auth=settings.auth,
         page_token_key=settings.page_token_key,
         registry=registry,
+        bind_host=settings.host,
     )
 
 

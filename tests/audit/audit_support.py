@@ -33,7 +33,9 @@ AUTH = {
     "tokens": [
         {"name": "compliance", "token": AUDITOR_TOKEN, "roles": ["audit.reader"]},
         {"name": "billing", "token": BILLING_TOKEN, "roles": ["metering.reader"]},
-    ]
+    ],
+    # These tests write without credentials; the writer checks have tests of their own.
+    "allow_unauthenticated_ingest": True,
 }
 AUDITOR = (("authorization", f"Bearer {AUDITOR_TOKEN}"),)
 

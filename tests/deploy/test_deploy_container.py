@@ -45,6 +45,9 @@ EPHEMERAL_PORTS = {
     for setting in ("GATEWAY", "CAPABILITIES", "METERING", "AUDIT", "METRICS")
 }
 TOKEN = "deploy-test-token-0123456789"
+WRITER_TOKEN = "deploy-test-writer-0123456789"
+# What an operator configures for the image's wildcard bind: an authenticated writer.
+WRITER_TOKENS = json.dumps([{"name": "runtime", "token": WRITER_TOKEN, "roles": ["*"]}])
 PAGE_TOKEN_KEY = "deploy-test-page-token-key-0123456789abcdef"
 WILDCARDS = ("0.0.0.0", "::")
 
@@ -99,7 +102,7 @@ def test_the_image_command_serves_the_suite_bound_where_the_image_says(
     tmp_path: Path, running: list[RunningCli]
 ) -> None:
     filesystem = ContainerFilesystem.lay_out(tmp_path, IMAGE.volumes)
-    env = {**IMAGE.env, **EPHEMERAL_PORTS}
+    env = {**IMAGE.env, **EPHEMERAL_PORTS, "EXTPLANE_AUTH__TOKENS": WRITER_TOKENS}
     suite = start_container(IMAGE, None, env, filesystem, {GATEWAY, *GRPC_SERVICES, "metrics"})
     running.append(suite)
 
@@ -123,11 +126,12 @@ def test_the_image_command_serves_the_suite_bound_where_the_image_says(
 def _write_secret(folder: Path, name: str, database_url: str) -> None:
     """What the manifest's comment tells an operator to put in the Secret."""
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
-    role = f"{name}.reader"
+    writer = hashlib.sha256(WRITER_TOKEN.encode()).hexdigest()
     config = (
         f'page_token_key = "{PAGE_TOKEN_KEY}"\n'
         f'[{name}]\ndatabase_url = "{database_url}"\n'
-        f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{role}"]\n'
+        f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{name}.reader"]\n'
+        f'[[auth.tokens]]\nname = "runtime"\nsha256 = "{writer}"\nroles = ["{name}.writer"]\n'
     )
     tomllib.loads(config)
     (folder / "extplane.toml").write_text(config)

@@ -12,10 +12,13 @@ RUNTIME = Path(extplane.runtime.__file__).parent
 
 def test_public_names_are_pinned() -> None:
     assert set(extplane.runtime.__all__) == {
+        "ANONYMOUS",
         "AUDIT_READER",
+        "AUDIT_WRITER",
         "CHANNEL_OPTIONS",
         "MAX_PAGE_SIZE",
         "METERING_READER",
+        "METERING_WRITER",
         "NS_PER_S",
         "AsyncLifecycle",
         "AuthSettings",
@@ -26,6 +29,7 @@ def test_public_names_are_pinned() -> None:
         "FieldViolation",
         "GrpcServer",
         "GrpcServiceDefinition",
+        "IngestPolicy",
         "InvalidRequestError",
         "Lifecycle",
         "LogBudget",
@@ -42,6 +46,7 @@ def test_public_names_are_pinned() -> None:
         "SinkSettings",
         "StatefulServiceSettings",
         "TimeWindow",
+        "WriterGuard",
         "bounds",
         "configure_logging",
         "configure_tracing",
@@ -49,6 +54,7 @@ def test_public_names_are_pinned() -> None:
         "datetime_ns",
         "fill_page",
         "host_port",
+        "is_loopback_host",
         "once_per_registry",
         "page_size",
         "port_field",

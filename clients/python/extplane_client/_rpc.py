@@ -26,6 +26,15 @@ Metadata = tuple[tuple[str, str], ...]
 _PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 
+def bearer_metadata(token: str | None) -> Metadata:
+    """The `authorization: Bearer <token>` metadata for `token` (none for None)."""
+    if token is None:
+        return ()
+    if not token or not set(token) <= _PRINTABLE_ASCII:
+        raise ValueError("token: must be non-empty printable ASCII without spaces")
+    return (("authorization", f"Bearer {token}"),)
+
+
 class ChannelClient:
     """Given an address, the client opens and owns a plaintext channel and `close()`
     closes it; given a channel (TLS, interceptors, options of your own), the
@@ -38,8 +47,7 @@ class ChannelClient:
     error_type: ClassVar[type[ExtplaneError]] = ExtplaneError
 
     def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
-        if token is not None and (not token or not set(token) <= _PRINTABLE_ASCII):
-            raise ValueError("token: must be non-empty printable ASCII without spaces")
+        metadata = bearer_metadata(token)
         if isinstance(target, str):
             if not target:
                 raise ValueError("target: an address like '127.0.0.1:50051' is required")
@@ -48,7 +56,7 @@ class ChannelClient:
         else:
             self._channel = target
             self._owns_channel = False
-        self._metadata: Metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._metadata: Metadata = metadata
         self._closed = False
 
     def _check_open(self) -> None:

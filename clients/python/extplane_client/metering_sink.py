@@ -59,7 +59,9 @@ class GrpcMeteringSink(QueueingSink[MeteringEvent]):
     target: the sink's address ("host:port"), or a `grpc.Channel` the caller owns.
     options: queue bound, batching, timeouts and backoff (`DeliveryOptions`).
     credentials: TLS for an address (`grpc.ssl_channel_credentials(...)`).
-    metadata: sent with every call, e.g. `[("authorization", "Bearer <token>")]`.
+    token: a bearer token sent with every call (a sink checking writers wants one
+        with the `metering.writer` or `audit.writer` role).
+    metadata: other metadata sent with every call (lower-case keys).
     channel_options: gRPC channel arguments for an address, over the sink's own.
     registry: export the counters there as Prometheus metrics (`sink=name`).
     """
@@ -70,6 +72,7 @@ class GrpcMeteringSink(QueueingSink[MeteringEvent]):
         *,
         options: DeliveryOptions | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        token: str | None = None,
         metadata: Sequence[tuple[str, str]] = (),
         channel_options: Sequence[tuple[str, Any]] = (),
         registry: CollectorRegistry | None = None,
@@ -84,6 +87,7 @@ class GrpcMeteringSink(QueueingSink[MeteringEvent]):
             name=name,
             options=options,
             credentials=credentials,
+            token=token,
             metadata=metadata,
             channel_options=channel_options,
             registry=registry,

@@ -26,6 +26,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.serving import Serving
+from extplane.runtime.writers import AUDIT_WRITER
 from extplane.storage import PostgresStore, open_store
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
@@ -83,6 +84,7 @@ class AuditService(AsyncLifecycle):
         self.retention: Retention | None = None
         self._retention_loop: RetentionLoop | None = None
         self._lock = asyncio.Lock()
+        self._writers = kit.writer_guard(AUDIT_WRITER)
 
     @property
     def name(self) -> str:
@@ -98,7 +100,9 @@ class AuditService(AsyncLifecycle):
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         audit_pb2_grpc.add_AuditSinkServicer_to_server(
-            AuditSinkServicer(self.serving, self._settings, self._metrics, self._kit.clock_ns),
+            AuditSinkServicer(
+                self.serving, self._settings, self._metrics, self._writers, self._kit.clock_ns
+            ),
             server,
         )
         audit_query_pb2_grpc.add_AuditQueryServiceServicer_to_server(
@@ -119,6 +123,7 @@ class AuditService(AsyncLifecycle):
             _logger.info("audit log at %s", store.description)
 
     async def _start(self, store: AuditStore) -> None:
+        self._writers.check_startup(self.name)
         self._kit.load_page_tokens(shared_store=isinstance(store, PostgresStore))
         await store.open()
         key_path = self._settings.signing_key_path(self._kit.data_dir)

@@ -20,6 +20,7 @@ from extplane.audit.validation import EventRules, validate_batch, validate_event
 from extplane.errors import store_failures
 from extplane.runtime.bad_request import InvalidRequestError
 from extplane.runtime.serving import Serving
+from extplane.runtime.writers import WriterGuard
 from extplane_protos.orloj.extensions.v1 import audit_pb2, audit_pb2_grpc
 
 if TYPE_CHECKING:
@@ -35,9 +36,11 @@ class AuditSinkServicer(audit_pb2_grpc.AuditSinkServicer):
         serving: Serving[Running],
         settings: AuditSettings,
         metrics: AuditMetrics,
+        writers: WriterGuard,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._serving = serving
+        self._writers = writers
         self._settings = settings
         self._metrics = metrics
         self._clock_ns = clock_ns
@@ -45,29 +48,32 @@ class AuditSinkServicer(audit_pb2_grpc.AuditSinkServicer):
     async def RecordAudit(  # noqa: N802 - the generated servicer names the RPC method
         self, request: audit_pb2.RecordAuditRequest, context: Context
     ) -> audit_pb2.RecordAuditResponse:
+        principal = await self._writers.require(context)
         try:
             event = validate_event(request, EventRules.at(self._clock_ns(), self._settings))
         except InvalidRequestError:
             self._metrics.rejected.inc()
             raise
-        (result,) = await self._record([event])
+        (result,) = await self._record([event], principal)
         return audit_pb2.RecordAuditResponse(sequence=result.sequence, duplicate=result.duplicate)
 
     async def RecordAuditBatch(  # noqa: N802 - the generated servicer names the RPC method
         self, request: audit_pb2.RecordAuditBatchRequest, context: Context
     ) -> audit_pb2.RecordAuditBatchResponse:
+        principal = await self._writers.require(context)
         try:
             events = validate_batch(request.events, EventRules.at(self._clock_ns(), self._settings))
         except InvalidRequestError:
             self._metrics.rejected.inc(max(len(request.events), 1))
             raise
-        results = await self._record(events)
+        results = await self._record(events, principal)
         duplicates = sum(result.duplicate for result in results)
         return audit_pb2.RecordAuditBatchResponse(
             accepted=len(results) - duplicates, duplicates=duplicates
         )
 
-    async def _record(self, events: Sequence[NewEvent]) -> list[Appended]:
+    async def _record(self, events: Sequence[NewEvent], principal: str) -> list[Appended]:
+        """Append `events`, written by `principal` (`WriterGuard.require`)."""
         recorder = self._serving.current.recorder
         # Nothing is acknowledged on failure: the producer's retry is safe (event_id).
         with store_failures("the audit log could not be written", _logger):

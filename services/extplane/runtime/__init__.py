@@ -6,7 +6,8 @@ Building a stateful service: `ServiceKit` (authorizer, page tokens, metrics
 registry, clock — one per process), `Serving` (the one "is it serving?"
 state), `RetentionLoop`, `SinkSettings`/`StatefulServiceSettings`,
 `once_per_registry` for metric families, `TimeWindow` and
-`validate_one`/`validate_batch` for a sink's all-or-nothing ingest; `bounds`
+`validate_one`/`validate_batch` for a sink's all-or-nothing ingest and
+`ServiceKit.writer_guard` for who may write (`WriterGuard`); `bounds`
 for what a request's protos declare (`bounds.check(request)` at the boundary,
 `bounds.range_bound_ns` for a query's time range); `LogBudget` for log lines
 a client can cause. Refusing: raise an
@@ -50,13 +51,24 @@ from extplane.runtime.serving import Serving
 from extplane.runtime.signals import run_until_signal
 from extplane.runtime.timestamps import NS_PER_S, datetime_ns, rfc3339
 from extplane.runtime.tracing import configure_tracing
+from extplane.runtime.writers import (
+    ANONYMOUS,
+    AUDIT_WRITER,
+    METERING_WRITER,
+    IngestPolicy,
+    WriterGuard,
+    is_loopback_host,
+)
 from extplane_client._metric_families import once_per_registry
 
 __all__ = [
+    "ANONYMOUS",
     "AUDIT_READER",
+    "AUDIT_WRITER",
     "CHANNEL_OPTIONS",
     "MAX_PAGE_SIZE",
     "METERING_READER",
+    "METERING_WRITER",
     "NS_PER_S",
     "AsyncLifecycle",
     "AuthSettings",
@@ -67,6 +79,7 @@ __all__ = [
     "FieldViolation",
     "GrpcServer",
     "GrpcServiceDefinition",
+    "IngestPolicy",
     "InvalidRequestError",
     "Lifecycle",
     "LogBudget",
@@ -83,6 +96,7 @@ __all__ = [
     "SinkSettings",
     "StatefulServiceSettings",
     "TimeWindow",
+    "WriterGuard",
     "bounds",
     "configure_logging",
     "configure_tracing",
@@ -90,6 +104,7 @@ __all__ = [
     "datetime_ns",
     "fill_page",
     "host_port",
+    "is_loopback_host",
     "once_per_registry",
     "page_size",
     "port_field",

@@ -11,6 +11,7 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from prometheus_client import CollectorRegistry
 
+from extplane_client._rpc import bearer_metadata
 from extplane_client.delivery.engine import DeliveryEngine, DeliveryStats
 from extplane_client.delivery.grpc_transport import EventTransport, Recorded, SinkChannel
 from extplane_client.delivery.options import DeliveryOptions
@@ -47,6 +48,7 @@ class QueueingSink(Generic[E]):
         name: str,
         options: DeliveryOptions | None,
         credentials: grpc.ChannelCredentials | None,
+        token: str | None,
         metadata: Sequence[tuple[str, str]],
         channel_options: Sequence[tuple[str, Any]],
         registry: CollectorRegistry | None,
@@ -56,7 +58,7 @@ class QueueingSink(Generic[E]):
             target,
             delivery=delivery,
             credentials=credentials,
-            metadata=metadata,
+            metadata=(*bearer_metadata(token), *metadata),
             channel_options=channel_options,
         )
         self._event_type = event_type
