@@ -2,7 +2,7 @@
 gateway's own public HTTP APIs with the operator's bearer token (docs/console.md)."""
 
 from extplane.gateway.console.assets import ConsoleAssets, load_assets
-from extplane.gateway.console.headers import CONTENT_SECURITY_POLICY, CONSOLE_HEADERS
+from extplane.gateway.console.headers import CONSOLE_HEADERS, CONTENT_SECURITY_POLICY
 from extplane.gateway.console.routes import console_routes
 
 __all__ = [

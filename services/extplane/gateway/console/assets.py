@@ -6,10 +6,10 @@ name nothing else (no path is ever joined from the URL).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
-from typing import Mapping
 
 from extplane.gateway.etag import strong_etag
 

@@ -97,6 +97,10 @@ function render(query, answer) {
   const headers = ["Window start (UTC)", ...(query.groupBy ? [query.groupBy[0].toUpperCase() + query.groupBy.slice(1)] : []),
     ...METRICS.map(([key, label]) => (key === "cost" ? `Cost (${currency})` : label))];
   const table = byId("usage-table");
+  // The query behind the numbers, so anyone can ask the API the same question.
+  Object.assign(table.dataset, {
+    start: rfc3339(query.start), end: rfc3339(query.end), window: query.window, groupBy: query.groupBy,
+  });
   table.tHead.replaceChildren(el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h }))));
   const rows = buckets.map((bucket) =>
     el("tr", {},
