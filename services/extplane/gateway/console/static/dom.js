@@ -72,7 +72,9 @@ function errorNodes(error) {
       el("strong", { text: `${error.httpStatus} ${error.codeName}` }),
       ": ",
       el("span", { className: "error-message", text: error.message }),
-      ...error.fieldViolations.map((v) => el("div", { className: "violation", text: `${v.field}: ${v.description}` })),
+      ...error.fieldViolations
+        .filter((v) => `${v.field}: ${v.description}` !== error.message)
+        .map((v) => el("div", { className: "violation", text: `${v.field}: ${v.description}` })),
     ];
   }
   return [el("strong", { text: "Request failed" }), ": ", el("span", { className: "error-message", text: String(error && error.message ? error.message : error) })];

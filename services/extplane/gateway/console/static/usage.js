@@ -97,10 +97,6 @@ function render(query, answer) {
   const headers = ["Window start (UTC)", ...(query.groupBy ? [query.groupBy[0].toUpperCase() + query.groupBy.slice(1)] : []),
     ...METRICS.map(([key, label]) => (key === "cost" ? `Cost (${currency})` : label))];
   const table = byId("usage-table");
-  // The query behind the numbers, so anyone can ask the API the same question.
-  Object.assign(table.dataset, {
-    start: rfc3339(query.start), end: rfc3339(query.end), window: query.window, groupBy: query.groupBy,
-  });
   table.tHead.replaceChildren(el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h }))));
   const rows = buckets.map((bucket) =>
     el("tr", {},
@@ -137,6 +133,10 @@ export async function loadUsage() {
   }
   state.loading();
   byId("usage-csv").disabled = true;
+  // The last query asked, so anyone can put the same question to the API.
+  Object.assign(byId("usage-table").dataset, {
+    start: rfc3339(query.start), end: rfc3339(query.end), window: query.window, groupBy: query.groupBy,
+  });
   try {
     const answer = await getJson("/v1/metering/usage", {
       start_time: rfc3339(query.start),
