@@ -126,6 +126,12 @@ def test_signed_in_the_chart_and_the_table_show_the_apis_numbers(
     assert OPERATOR not in browser.current_url
     assert browser.get_cookies() == []
     assert browser.find_element("id", "zone").text.startswith("Times are in UTC.")
+    # Everything the page loaded and asked came from the gateway itself.
+    origins = browser.execute_script(
+        "return [...new Set(performance.getEntriesByType('resource')"
+        ".map((e) => new URL(e.name).origin))]"
+    )
+    assert origins == [suite.base]
 
     usage = _check_against_the_api(suite, browser)
     groups = {b["namespace"] for b in usage["buckets"]}  # type: ignore[attr-defined]
