@@ -20,8 +20,10 @@ from tests.loopback import unused_port
 
 OPERATOR = "operator-token-0123456789"  # both reader roles
 BILLING = "billing-token-0123456789"  # metering.reader only
+RUNTIME = "runtime-token-0123456789"  # the writer roles: seeds the data
 TOKENS = json.dumps(
     [
+        {"name": "runtime", "token": RUNTIME, "roles": ["metering.writer", "audit.writer"]},
         {"name": "operator", "token": OPERATOR, "roles": ["metering.reader", "audit.reader"]},
         {"name": "billing", "token": BILLING, "roles": ["metering.reader"]},
     ]
@@ -74,7 +76,7 @@ def running_suite(tmp: Path) -> Iterator[Suite]:
 def seed_usage(suite: Suite, now: datetime) -> datetime:
     """120 events over the three hours before `now`, in two namespaces and two models."""
     first = (now - timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
-    sink = GrpcMeteringSink(suite.cli.grpc_target("metering"))
+    sink = GrpcMeteringSink(suite.cli.grpc_target("metering"), token=RUNTIME)
     for i in range(120):
         event = MeteringEvent(
             namespace="team-a" if i % 3 else "team-b",
@@ -95,7 +97,7 @@ def seed_usage(suite: Suite, now: datetime) -> datetime:
 
 def seed_audit(suite: Suite, count: int, now: datetime, details: dict[str, str]) -> None:
     """`count` events, one a second up to `now`; the last one carries `details`."""
-    sink = GrpcAuditSink(suite.cli.grpc_target("audit"))
+    sink = GrpcAuditSink(suite.cli.grpc_target("audit"), token=RUNTIME)
     for i in range(count):
         event = AuditEvent(
             action="secrets.get" if i % 2 else "storage.put",
