@@ -4,6 +4,7 @@ another CA). `pki` (in tests/conftest.py) writes one set per test session."""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 import ssl
@@ -44,9 +45,15 @@ class Authority:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False, key_encipherment=False,
-                    data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                    crl_sign=True, encipher_only=False, decipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
                 ),
                 critical=True,
             )
@@ -64,9 +71,13 @@ class Authority:
     ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
-        start, end = (now - timedelta(days=10), now - timedelta(days=1)) if expired else (
-            now - timedelta(hours=1),
-            now + timedelta(days=7),
+        start, end = (
+            (now - timedelta(days=10), now - timedelta(days=1))
+            if expired
+            else (
+                now - timedelta(hours=1),
+                now + timedelta(days=7),
+            )
         )
         names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(uri) for uri in uris]
         if server:
@@ -182,14 +193,21 @@ class Pki:
     def rotated_server(self, directory: Path, common_name: str) -> tuple[Path, Path]:
         """A new server certificate (subject CN=`common_name`) written over the files in
         `directory`, the way a renewal replaces them."""
-        return write_pair(directory, "server", *self.authority.issue(name(common_name), server=True))
+        return write_pair(
+            directory, "server", *self.authority.issue(name(common_name), server=True)
+        )
 
 
-def served_common_name(
+async def served_common_name(
     port: int, pki: Pki, client: ClientTls | None = None, *, alpn: str = "h2"
 ) -> str:
     """The common name of the certificate a server on 127.0.0.1:`port` presents to a
-    new connection (a fresh TLS handshake, checked against the test CA)."""
+    new connection (a fresh TLS handshake, checked against the test CA), made in a
+    thread so a server in this event loop can answer."""
+    return await asyncio.to_thread(_served_common_name, port, pki, client, alpn)
+
+
+def _served_common_name(port: int, pki: Pki, client: ClientTls | None, alpn: str) -> str:
     context = ssl.create_default_context(cafile=pki.ca_file)
     context.set_alpn_protocols([alpn])
     if client is not None and client.cert_file is not None and client.key_file is not None:
@@ -200,7 +218,5 @@ def served_common_name(
     ):
         der = tls.getpeercert(binary_form=True)
     assert der is not None
-    names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(
-        NameOID.COMMON_NAME
-    )
+    names = x509.load_der_x509_certificate(der).subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     return str(names[0].value)

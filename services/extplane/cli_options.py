@@ -1,4 +1,4 @@
-"""What the query commands share: where the service is, the token, times, exit statuses.
+"""What the query commands share: where the service is, the token, TLS, times, exit statuses.
 
 Exit statuses, the same for every query command: 0 done; 1 the answer is
 negative (`audit verify`: tampered) or the output could not be written;
@@ -15,11 +15,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeAlias, TypeVar
+
+from pydantic import ValidationError
 
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
 from extplane_client import AuditQueryClient, ExtplaneError, MeteringQueryClient
+from extplane_client.tls import ClientTls
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
 EXIT_OK = 0
@@ -30,17 +34,25 @@ EXIT_SERVICE = 3
 
 ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient)
 
+# --tls-… flag -> the ClientTls field it sets.
+_TLS_FLAGS = {"tls_ca": "ca_file", "tls_cert": "cert_file", "tls_key": "key_file"}
+
+
+class UsageError(Exception):
+    """The command line cannot work as given; the message names the option (exit 2)."""
+
 
 @dataclass(frozen=True)
 class Connection:
     target: str
     token: str | None
+    tls: ClientTls | None = None
 
     @asynccontextmanager
     async def client(self, client_type: type[ClientT]) -> AsyncIterator[ClientT]:
-        """A typed client on a traced channel to `target`, sending `token`."""
+        """A typed client on a traced channel to `target` (TLS per `tls`), sending `token`."""
         async with (
-            create_channel(self.target) as channel,
+            create_channel(self.target, tls=self.tls) as channel,
             client_type(channel, token=self.token) as client,
         ):
             yield client
@@ -71,12 +83,56 @@ def add_connection_options(
         default=timeout_s,
         help=f"seconds (default: {timeout_s:g})",
     )
+    add_tls_options(parser)
 
 
-def connection(args: argparse.Namespace, default_host: str, port: int) -> Connection:
+def add_tls_options(parser: argparse.ArgumentParser) -> None:
+    """--tls-ca/--tls-cert/--tls-key/--tls-server-name: each overrides that field of
+    the configured `client_tls` (also EXTPLANE_CLIENT_TLS__CA_FILE, … in the environment)."""
+    tls = parser.add_argument_group("TLS (default: client_tls from the config; else plaintext)")
+    tls.add_argument("--tls-ca", type=Path, metavar="FILE", help="CA bundle to trust (PEM)")
+    tls.add_argument("--tls-cert", type=Path, metavar="FILE", help="client certificate (mTLS)")
+    tls.add_argument("--tls-key", type=Path, metavar="FILE", help="key of --tls-cert")
+    tls.add_argument(
+        "--tls-server-name", metavar="NAME", help="name the server's certificate must carry"
+    )
+
+
+def client_tls(args: argparse.Namespace, configured: ClientTls | None) -> ClientTls | None:
+    """TLS from the flags over `configured`; None (plaintext) when neither says TLS.
+
+    The files are read here, so a bad one is a `UsageError` naming its flag.
+    """
+    given = {field: getattr(args, flag) for flag, field in _TLS_FLAGS.items()}
+    given["server_name"] = args.tls_server_name
+    given = {field: value for field, value in given.items() if value is not None}
+    if not given and configured is None:
+        return None
+    fields = (configured or ClientTls()).model_dump() | given
+    try:
+        tls = ClientTls(**fields)
+        tls.channel_credentials()
+    except ValidationError as invalid:
+        problem = invalid.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
+        raise UsageError(_flag_names(problem)) from None
+    except ValueError as invalid:
+        raise UsageError(_flag_names(str(invalid))) from None
+    return tls
+
+
+def _flag_names(message: str) -> str:
+    for flag, field in _TLS_FLAGS.items():
+        message = message.replace(field, f"--{flag.replace('_', '-')}")
+    return message
+
+
+def connection(
+    args: argparse.Namespace, default_host: str, port: int, configured_tls: ClientTls | None
+) -> Connection:
     return Connection(
         target=args.address or host_port(default_host, port),
         token=args.token or os.environ.get(TOKEN_ENV) or None,
+        tls=client_tls(args, configured_tls),
     )
 
 

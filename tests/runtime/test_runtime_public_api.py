@@ -12,6 +12,13 @@ RUNTIME = Path(extplane.runtime.__file__).parent
 
 def test_public_names_are_pinned() -> None:
     assert set(extplane.runtime.__all__) == {
+        "server_credentials",
+        "client_certificate_subject",
+        "client_certificate",
+        "TlsSettings",
+        "ReloadingSslContext",
+        "ClientTls",
+        "ClientCertificate",
         "AUDIT_READER",
         "CHANNEL_OPTIONS",
         "MAX_PAGE_SIZE",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import grpc.aio
 import pytest
 from tls_whoami import WhoAmIDefinition, ask
 
+from extplane.errors import StartupError
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import GrpcServer
 from extplane.runtime.tls import TlsSettings
@@ -18,9 +18,7 @@ from tests.tls_certs import CLIENT_SUBJECT, CLIENT_URI, Pki, served_common_name
 
 
 async def _serving(tls: TlsSettings) -> GrpcServer:
-    server = GrpcServer(
-        WhoAmIDefinition(), host="127.0.0.1", port=0, shutdown_grace_s=0, tls=tls
-    )
+    server = GrpcServer(WhoAmIDefinition(), host="127.0.0.1", port=0, shutdown_grace_s=0, tls=tls)
     await server.start()
     return server
 
@@ -60,7 +58,7 @@ async def test_a_plaintext_client_gets_nothing_from_a_tls_server(tls_server: Grp
 async def test_a_client_that_does_not_trust_the_servers_ca_refuses_it(
     pki: Pki, tls_server: GrpcServer
 ) -> None:
-    # The stranger's certificate is its own CA's leaf, not the test CA: nothing the server chains to.
+    # The stranger's certificate is another CA's leaf: the server's does not chain to it.
     async with create_channel(
         tls_server.address, tls=pki.client_tls().model_copy(update={"ca_file": pki.stranger_cert})
     ) as channel:
@@ -108,10 +106,10 @@ async def test_a_rotated_certificate_is_served_to_new_connections_without_a_rest
         client = pki.client_tls("client")
         async with create_channel(server.address, tls=client) as before:
             assert (await ask(before))["subject"] == CLIENT_SUBJECT
-            assert await asyncio.to_thread(served_common_name, server.port, pki, client) == "before.localhost"
+            assert await served_common_name(server.port, pki, client) == "before.localhost"
 
             pki.rotated_server(tmp_path, "after.localhost")
-            assert await asyncio.to_thread(served_common_name, server.port, pki, client) == "after.localhost"
+            assert await served_common_name(server.port, pki, client) == "after.localhost"
             async with create_channel(server.address, tls=client) as after:
                 assert (await ask(after))["subject"] == CLIENT_SUBJECT
             # The connection made before the rotation keeps working.
@@ -120,21 +118,19 @@ async def test_a_rotated_certificate_is_served_to_new_connections_without_a_rest
         await server.stop(0)
 
 
-async def test_a_half_written_rotation_keeps_serving_the_old_pair(
-    pki: Pki, tmp_path: Path
-) -> None:
+async def test_a_half_written_rotation_keeps_serving_the_old_pair(pki: Pki, tmp_path: Path) -> None:
     cert, key = pki.rotated_server(tmp_path, "before.localhost")
     server = await _serving(TlsSettings(cert_file=cert, key_file=key))
     try:
         key.write_bytes(pki.client_key.read_bytes())  # a key that is not the certificate's
-        assert await asyncio.to_thread(served_common_name, server.port, pki) == "before.localhost"
+        assert await served_common_name(server.port, pki) == "before.localhost"
         pki.rotated_server(tmp_path, "after.localhost")  # both files again, agreeing
-        assert await asyncio.to_thread(served_common_name, server.port, pki) == "after.localhost"
+        assert await served_common_name(server.port, pki) == "after.localhost"
     finally:
         await server.stop(0)
 
 
 async def test_a_server_with_a_missing_certificate_file_does_not_start(tmp_path: Path) -> None:
     tls = TlsSettings(cert_file=tmp_path / "none.crt", key_file=tmp_path / "none.key")
-    with pytest.raises(ValueError, match=r"tls\.cert_file: cannot read .*none\.crt"):
+    with pytest.raises(StartupError, match=r"tls\.cert_file: cannot read .*none\.crt"):
         await _serving(tls)

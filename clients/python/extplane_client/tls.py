@@ -86,7 +86,9 @@ def aio_channel(
     )
 
 
-def sync_channel(target: str, tls: ClientTls | None, *, options: ChannelOptions = ()) -> grpc.Channel:
+def sync_channel(
+    target: str, tls: ClientTls | None, *, options: ChannelOptions = ()
+) -> grpc.Channel:
     """A synchronous channel to `target` (the sinks' worker threads use these)."""
     if tls is None:
         return grpc.insecure_channel(target, options=list(options))

@@ -19,6 +19,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from extplane.errors import StartupError
 from extplane.runtime.tls import TlsSettings
 from extplane_client.tls import read_certificates, read_private_key
 
@@ -38,18 +39,22 @@ class ServerCertificate:
 
 
 class CertificateFiles:
-    """`settings` must have TLS enabled. Safe to call from several threads."""
+    """`settings` must have TLS enabled; a missing or unusable file raises `StartupError`
+    naming the setting. Safe to call from several threads."""
 
     def __init__(self, settings: TlsSettings) -> None:
         if settings.cert_file is None or settings.key_file is None:
-            raise ValueError("tls: cert_file and key_file are needed to serve TLS")
+            raise StartupError("tls: cert_file and key_file are needed to serve TLS")
         self._cert_file = settings.cert_file
         self._key_file = settings.key_file
         self._client_ca_file = settings.client_ca_file
         self._lock = threading.Lock()
         # Stamped before reading: a change in between is read again next time.
         self._stamp = self._stat_or_none()
-        self.current = self._read()
+        try:
+            self.current = self._read()
+        except ValueError as error:
+            raise StartupError(str(error)) from None
 
     @property
     def cert_file(self) -> Path:
@@ -76,7 +81,9 @@ class CertificateFiles:
             try:
                 self.current = self._read()
             except ValueError as error:
-                _logger.warning("tls: rotated files not taken, still serving the old ones: %s", error)
+                _logger.warning(
+                    "tls: rotated files not taken, still serving the old ones: %s", error
+                )
                 return None
             _logger.info("tls: serving the rotated certificate from %s", self._cert_file)
             return self.current
@@ -104,9 +111,7 @@ class CertificateFiles:
         leaf = x509.load_pem_x509_certificate(chain)
         private = serialization.load_pem_private_key(key, password=None)
         if _public_der(leaf.public_key()) != _public_der(private.public_key()):
-            raise ValueError(
-                f"tls.key_file: {self._key_file} is not the key of {self._cert_file}"
-            )
+            raise ValueError(f"tls.key_file: {self._key_file} is not the key of {self._cert_file}")
         client_ca = None
         if self._client_ca_file is not None:
             client_ca = read_certificates(self._client_ca_file, "tls.client_ca_file")

@@ -40,9 +40,9 @@ def client_certificate(context: ServicerContext) -> ClientCertificate | None:
     never as an error. Nothing in the call's metadata can change the answer.
     """
     properties = context.auth_context()
-    if properties.get("transport_security_type") != [b"ssl"]:
+    if list(properties.get("transport_security_type", ())) != [b"ssl"]:
         return None
-    pem = properties.get("x509_pem_cert")
+    pem = list(properties.get("x509_pem_cert", ()))
     if not pem:
         return None
     certificate = x509.load_pem_x509_certificate(pem[0])

@@ -7,6 +7,9 @@ Connections already open keep the certificate they were made with.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import grpc
 
 from extplane.runtime.certificate_files import CertificateFiles, ServerCertificate
@@ -17,7 +20,7 @@ def server_credentials(settings: TlsSettings) -> grpc.ServerCredentials:
     """TLS credentials from `settings` (which must enable TLS); with a client CA, every
     client must present a certificate that verifies against it.
 
-    Raises ValueError naming the setting when a file is missing or unusable.
+    Raises `StartupError` naming the setting when a file is missing or unusable.
     """
     files = CertificateFiles(settings)
 
@@ -27,7 +30,8 @@ def server_credentials(settings: TlsSettings) -> grpc.ServerCredentials:
 
     return grpc.dynamic_ssl_server_credentials(
         _configuration(files.current),
-        fetch,
+        # gRPC takes None as "unchanged"; its type stubs leave that out.
+        cast("Callable[[], grpc.ServerCertificateConfiguration]", fetch),
         require_client_authentication=files.client_certificates_required,
     )
 

@@ -18,7 +18,7 @@ _logger = logging.getLogger("extplane.tls")
 
 
 class ReloadingSslContext:
-    """`listening` is the context to serve with. Raises ValueError naming the
+    """`listening` is the context to serve with. Raises `StartupError` naming the
     setting when a file is missing or unusable."""
 
     def __init__(self, settings: TlsSettings, *, alpn_protocols: tuple[str, ...] = ()) -> None:
@@ -36,7 +36,9 @@ class ReloadingSslContext:
             try:
                 self._serving = self._context(rotated)
             except (ssl.SSLError, ValueError) as error:
-                _logger.warning("tls: rotated files not taken, still serving the old ones: %s", error)
+                _logger.warning(
+                    "tls: rotated files not taken, still serving the old ones: %s", error
+                )
         if self._serving is not context:
             connection.context = self._serving
 

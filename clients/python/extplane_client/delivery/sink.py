@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from extplane_client.delivery.engine import DeliveryEngine, DeliveryStats
 from extplane_client.delivery.grpc_transport import EventTransport, Recorded, SinkChannel
 from extplane_client.delivery.options import DeliveryOptions
+from extplane_client.tls import ClientTls
 
 
 class SinkEvent(Protocol):
@@ -47,6 +48,7 @@ class QueueingSink(Generic[E]):
         name: str,
         options: DeliveryOptions | None,
         credentials: grpc.ChannelCredentials | None,
+        tls: ClientTls | None,
         metadata: Sequence[tuple[str, str]],
         channel_options: Sequence[tuple[str, Any]],
         registry: CollectorRegistry | None,
@@ -56,6 +58,7 @@ class QueueingSink(Generic[E]):
             target,
             delivery=delivery,
             credentials=credentials,
+            tls=tls,
             metadata=metadata,
             channel_options=channel_options,
         )
