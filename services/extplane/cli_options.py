@@ -18,12 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias, TypeVar
 
-from pydantic import ValidationError
-
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
 from extplane_client import AuditQueryClient, ExtplaneError, MeteringQueryClient
-from extplane_client.tls import ClientTls
+from extplane_client.tls import ClientTls, read_certificates, read_private_key
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
 EXIT_OK = 0
@@ -101,29 +99,32 @@ def add_tls_options(parser: argparse.ArgumentParser) -> None:
 def client_tls(args: argparse.Namespace, configured: ClientTls | None) -> ClientTls | None:
     """TLS from the flags over `configured`; None (plaintext) when neither says TLS.
 
-    The files are read here, so a bad one is a `UsageError` naming its flag.
+    The files are read here, so a bad one is a `UsageError` naming its flag
+    (or its `client_tls.…` setting, when it came from the configuration).
     """
-    given = {field: getattr(args, flag) for flag, field in _TLS_FLAGS.items()}
-    given["server_name"] = args.tls_server_name
-    given = {field: value for field, value in given.items() if value is not None}
-    if not given and configured is None:
-        return None
-    fields = (configured or ClientTls()).model_dump() | given
-    try:
-        tls = ClientTls(**fields)
-        tls.channel_credentials()
-    except ValidationError as invalid:
-        problem = invalid.errors(include_url=False)[0]["msg"].removeprefix("Value error, ")
-        raise UsageError(_flag_names(problem)) from None
-    except ValueError as invalid:
-        raise UsageError(_flag_names(str(invalid))) from None
-    return tls
-
-
-def _flag_names(message: str) -> str:
+    fields = {} if configured is None else configured.model_dump()
+    named = {field: f"client_tls.{field}" for field in _TLS_FLAGS.values()}
     for flag, field in _TLS_FLAGS.items():
-        message = message.replace(field, f"--{flag.replace('_', '-')}")
-    return message
+        if getattr(args, flag) is not None:
+            fields[field], named[field] = getattr(args, flag), f"--{flag.replace('_', '-')}"
+    if args.tls_server_name is not None:
+        fields["server_name"] = args.tls_server_name
+    if configured is None and not fields:
+        return None
+    # A configured client_tls has both or neither: only the flags can split the pair.
+    if (fields.get("cert_file") is None) != (fields.get("key_file") is None):
+        raise UsageError("--tls-cert and --tls-key: give both (mTLS) or neither")
+    try:
+        for field, read in (
+            ("ca_file", read_certificates),
+            ("cert_file", read_certificates),
+            ("key_file", read_private_key),
+        ):
+            if fields.get(field) is not None:
+                read(fields[field], named[field])
+        return ClientTls(**fields)
+    except ValueError as invalid:  # a ValidationError too: --tls-server-name ""
+        raise UsageError(str(invalid)) from None
 
 
 def connection(
