@@ -68,7 +68,10 @@ class Authority:
         server: bool,
         expired: bool = False,
         uris: tuple[str, ...] = (),
+        client_too: bool = False,
     ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+        """A leaf for `subject`: a server's (127.0.0.1, ::1, localhost; `client_too` adds
+        client authentication, as a pod's one certificate needs) or a client's."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(UTC)
         start, end = (
@@ -86,7 +89,9 @@ class Authority:
                 x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
                 x509.IPAddress(ipaddress.ip_address("::1")),
             ]
-        usage = ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH
+        usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server else []
+        if client_too or not server:
+            usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
         builder = (
             x509.CertificateBuilder()
             .subject_name(subject)
@@ -96,7 +101,7 @@ class Authority:
             .not_valid_before(start)
             .not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([usage]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         )
         if names:
             builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
@@ -189,6 +194,13 @@ class Pki:
             cert_file=self.directory / f"{who}.crt",
             key_file=self.directory / f"{who}.key",
         )
+
+    def pod_secret(self, directory: Path) -> None:
+        """What a `kubernetes.io/tls` Secret with `ca.crt` holds (cert-manager's layout):
+        one certificate for serving and for dialling, its key, the CA."""
+        certificate, key = self.authority.issue(name("pod"), server=True, client_too=True)
+        write_pair(directory, "tls", certificate, key)
+        write_certificate(directory / "ca.crt", self.authority.certificate)
 
     def rotated_server(self, directory: Path, common_name: str) -> tuple[Path, Path]:
         """A new server certificate (subject CN=`common_name`) written over the files in
