@@ -134,3 +134,14 @@ async def test_a_server_with_a_missing_certificate_file_does_not_start(tmp_path:
     tls = TlsSettings(cert_file=tmp_path / "none.crt", key_file=tmp_path / "none.key")
     with pytest.raises(StartupError, match=r"tls\.cert_file: cannot read .*none\.crt"):
         await _serving(tls)
+
+
+async def test_server_name_is_the_name_the_certificate_is_checked_against(
+    pki: Pki, tls_server: GrpcServer
+) -> None:
+    named = pki.client_tls().model_copy(update={"server_name": "localhost"})
+    async with create_channel(tls_server.address, tls=named) as channel:
+        assert (await ask(channel))["subject"] == ""
+    elsewhere = pki.client_tls().model_copy(update={"server_name": "elsewhere.example"})
+    async with create_channel(tls_server.address, tls=elsewhere) as channel:
+        assert await _refused(channel) == grpc.StatusCode.UNAVAILABLE

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import ssl
 
+from extplane.errors import StartupError
 from extplane.runtime.certificate_files import CertificateFiles, ServerCertificate
 from extplane.runtime.tls import TlsSettings
 
@@ -21,10 +22,12 @@ class ReloadingSslContext:
     """`listening` is the context to serve with. Raises `StartupError` naming the
     setting when a file is missing or unusable."""
 
-    def __init__(self, settings: TlsSettings, *, alpn_protocols: tuple[str, ...] = ()) -> None:
+    def __init__(self, settings: TlsSettings) -> None:
         self._files = CertificateFiles(settings)
-        self._alpn = alpn_protocols
-        self.listening = self._context(self._files.current)
+        try:
+            self.listening = self._context(self._files.current)
+        except ssl.SSLError as error:
+            raise StartupError(f"tls: {self._files.cert_file}: {error}") from None
         self.listening.sni_callback = self._choose
         self._serving = self.listening
 
@@ -50,6 +53,4 @@ class ReloadingSslContext:
         if certificate.client_ca is not None:
             context.load_verify_locations(cadata=certificate.client_ca.decode("ascii"))
             context.verify_mode = ssl.CERT_REQUIRED
-        if self._alpn:
-            context.set_alpn_protocols(list(self._alpn))
         return context
