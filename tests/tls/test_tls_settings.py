@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
+import grpc.aio
 import pytest
 from pydantic import ValidationError
 
 from extplane.config import Settings, describe_invalid
+from extplane_client import AuditQueryClient, GrpcAuditSink
 from extplane_client.tls import ClientTls
 from tests.e2e.cli_process import run_extplane
 from tests.tls_certs import Pki
@@ -90,3 +93,16 @@ async def test_a_gateway_with_a_missing_certificate_does_not_start(tmp_path: Pat
     result = await run_extplane("serve", "gateway", env=env)
     assert result.code == 2, result.stderr
     assert f"extplane: cannot start: tls.cert_file: cannot read {missing}" in result.stderr
+
+
+def test_a_sink_takes_tls_or_credentials_not_both(pki: Pki) -> None:
+    with pytest.raises(ValueError, match="credentials, tls: give one of them"):
+        GrpcAuditSink(
+            "127.0.0.1:1", tls=pki.client_tls(), credentials=grpc.local_channel_credentials()
+        )
+
+
+async def test_a_client_given_a_channel_refuses_tls_it_could_not_apply(pki: Pki) -> None:
+    async with grpc.aio.insecure_channel("127.0.0.1:1") as channel:
+        with pytest.raises(ValueError, match="tls: only with an address"):
+            AuditQueryClient(channel, tls=pki.client_tls())
