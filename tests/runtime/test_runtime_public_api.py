@@ -13,6 +13,13 @@ RUNTIME = Path(extplane.runtime.__file__).parent
 def test_public_names_are_pinned() -> None:
     assert set(extplane.runtime.__all__) == {
         "ANONYMOUS",
+        "server_credentials",
+        "client_certificate_subject",
+        "client_certificate",
+        "TlsSettings",
+        "ReloadingSslContext",
+        "ClientTls",
+        "ClientCertificate",
         "AUDIT_READER",
         "AUDIT_WRITER",
         "CHANNEL_OPTIONS",

@@ -79,7 +79,7 @@ def add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParse
 
 
 async def run_audit(args: argparse.Namespace, settings: Settings, default_host: str) -> int:
-    where = connection(args, default_host, settings.audit.port)
+    where = connection(args, default_host, settings.audit.port, settings.client_tls)
     async with where.client(AuditQueryClient) as client:
         try:
             if args.audit_command == "verify":

@@ -15,6 +15,7 @@ from extplane_client._rpc import bearer_metadata
 from extplane_client.delivery.engine import DeliveryEngine, DeliveryStats
 from extplane_client.delivery.grpc_transport import EventTransport, Recorded, SinkChannel
 from extplane_client.delivery.options import DeliveryOptions
+from extplane_client.tls import ClientTls
 
 
 class SinkEvent(Protocol):
@@ -48,6 +49,7 @@ class QueueingSink(Generic[E]):
         name: str,
         options: DeliveryOptions | None,
         credentials: grpc.ChannelCredentials | None,
+        tls: ClientTls | None,
         token: str | None,
         metadata: Sequence[tuple[str, str]],
         channel_options: Sequence[tuple[str, Any]],
@@ -58,6 +60,7 @@ class QueueingSink(Generic[E]):
             target,
             delivery=delivery,
             credentials=credentials,
+            tls=tls,
             metadata=(*bearer_metadata(token), *metadata),
             channel_options=channel_options,
         )
