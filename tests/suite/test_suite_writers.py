@@ -20,7 +20,7 @@ from extplane.audit.service import AuditService
 from extplane.errors import StartupError
 from extplane.metering.config import MeteringSettings
 from extplane.metering.service import MeteringService
-from extplane.runtime import AuthSettings, ServiceKit, is_loopback_host
+from extplane.runtime import AuthSettings, GrpcServer, ServiceKit, create_channel, is_loopback_host
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -29,6 +29,7 @@ from extplane_protos.orloj.extensions.v1 import (
 )
 from tests.e2e.cli_process import run_extplane
 from tests.loopback import runtime_server
+from tests.tls_certs import Pki
 
 WRITER = "writer-token-0123456789"
 READER = "reader-token-0123456789"
@@ -296,3 +297,65 @@ async def test_the_cli_starts_a_wildcard_bind_with_a_writer_token(tmp_path: Path
 )
 def test_which_bind_addresses_are_loopback(host: str, loopback: bool) -> None:
     assert is_loopback_host(host) is loopback
+
+
+@asynccontextmanager
+async def serving_mtls(
+    sink: Sink, data: Path, pki: Pki, auth: dict[str, Any]
+) -> AsyncIterator[str]:
+    # Bound to loopback, but told it serves a wildcard: mTLS alone must let it start.
+    kit = ServiceKit.for_directory(
+        data,
+        auth=AuthSettings.model_validate(auth),
+        bind_host="0.0.0.0",
+        client_certificates_required=True,
+    )
+    server = GrpcServer(
+        sink.build(data, kit),
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=0,
+        tls=pki.server_tls(mtls=True),
+    )
+    await server.start()
+    try:
+        yield server.address
+    finally:
+        await server.stop(0)
+
+
+@pytest.mark.parametrize("sink_name", SINKS)
+async def test_over_mtls_a_verified_client_certificate_is_a_writer(
+    tmp_path: Path, pki: Pki, sink_name: str
+) -> None:
+    sink = SINKS[sink_name]
+    async with (
+        serving_mtls(sink, tmp_path, pki, {}) as address,
+        create_channel(address, tls=pki.client_tls("client")) as channel,
+    ):
+        await sink.write_one(channel, (), 0)
+        await sink.write_batch(channel, (), 1)
+        # A token sent beside the certificate is still checked.
+        with pytest.raises(grpc.aio.AioRpcError) as forged:
+            await sink.write_one(channel, bearer("forged-token-0123456789"), 2)
+    assert forged.value.code() is grpc.StatusCode.UNAUTHENTICATED
+
+
+@pytest.mark.parametrize("sink_name", SINKS)
+@pytest.mark.parametrize(
+    "who", [None, "expired", "stranger"], ids=["no cert", "expired", "other CA"]
+)
+async def test_over_mtls_no_expired_or_foreign_certificate_writes_anything(
+    tmp_path: Path, pki: Pki, sink_name: str, who: str | None
+) -> None:
+    sink = SINKS[sink_name]
+    async with serving_mtls(sink, tmp_path, pki, {"tokens": TOKENS}) as address:
+        async with create_channel(address, tls=pki.client_tls(who)) as channel:
+            # Even the writer token does not get past a refused handshake.
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await sink.write_one(channel, bearer(WRITER), 0)
+        async with create_channel(address, tls=pki.client_tls("client")) as channel:
+            answer = await sink.write_batch(channel, bearer(WRITER), 0)
+    assert refused.value.code() is grpc.StatusCode.UNAVAILABLE
+    # Nothing of the refused call was stored: the same event_id is new.
+    assert (answer.accepted, answer.duplicates) == (1, 0)
