@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TS     := clients/typescript
 BASELINE := protos/baseline.binpb
 
-.PHONY: run test install generate check-generated lint breaking baseline typecheck-ts pytest clean
+.PHONY: run test install generate check-generated lint breaking baseline typecheck-ts pytest browser clean
 
 # The virtualenv is rebuilt when the project's dependency files change.
 $(STAMP): pyproject.toml $(TS)/package.json $(TS)/package-lock.json
@@ -48,7 +48,12 @@ baseline: $(STAMP)
 typecheck-ts: $(STAMP)
 	npm run --silent --prefix $(TS) typecheck
 
-pytest: $(STAMP)
+# The console's browser tests drive Debian's Chromium and chromedriver: installed here
+# when missing (apt, as root or through sudo), never downloaded by a test tool.
+browser:
+	sh tools/browser.sh
+
+pytest: $(STAMP) browser
 	$(BIN)/pytest
 
 test: check-generated lint breaking typecheck-ts pytest

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.pg import create_schema, drop_schema
+from tests.tls_certs import Pki
 
 
 @pytest.fixture
@@ -15,3 +16,9 @@ def postgres_dsn() -> Iterator[str]:
     dsn = create_schema()
     yield dsn
     drop_schema(dsn)
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
+    """A test CA with server and client certificates on disk (tests/tls_certs.py)."""
+    return Pki.create(tmp_path_factory.mktemp("pki"))

@@ -34,7 +34,7 @@ def suite_settings(data_dir: Path, **overrides: Any) -> Settings:
         "metering": {"port": 0},
         "audit": {"port": 0},
         "metrics": {"enabled": False},
-        "auth": {"tokens": TOKENS},
+        "auth": {"tokens": TOKENS, "allow_unauthenticated_ingest": True},
     }
     values.update(overrides)
     return Settings(**values)

@@ -12,7 +12,13 @@ from pathlib import Path
 
 from extplane import __version__
 from extplane.audit.cli import add_audit_parser, run_audit
-from extplane.cli_options import EXIT_NEGATIVE, EXIT_USAGE
+from extplane.cli_options import (
+    EXIT_NEGATIVE,
+    EXIT_USAGE,
+    UsageError,
+    add_tls_options,
+    client_tls,
+)
 from extplane.config import Settings
 from extplane.config_cli import (
     InvalidConfigError,
@@ -48,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     caps = commands.add_parser("capabilities", help="print the capability snapshot")
     caps.add_argument("--address", help="capability service host:port (default: from config)")
     caps.add_argument("--timeout", type=float, default=5.0, help="seconds (default: 5)")
+    add_tls_options(caps)
     add_metering_parser(commands)
     add_audit_parser(commands)
     add_config_parser(commands)
@@ -73,9 +80,11 @@ async def _serve(settings: Settings, names: Sequence[str], service: str) -> None
         tracing.shutdown()
 
 
-async def _print_capabilities(settings: Settings, address: str | None, timeout_s: float) -> int:
+async def _print_capabilities(settings: Settings, args: argparse.Namespace) -> int:
+    address, timeout_s = args.address, args.timeout
     target = address or host_port(connect_host(settings.host), settings.capabilities.port)
-    async with CapabilitiesClient(target) as client:
+    tls = client_tls(args, settings.client_tls)
+    async with CapabilitiesClient(target, tls=tls) as client:
         try:
             snapshot = await client.snapshot(timeout=timeout_s)
         except CapabilitiesError as err:
@@ -108,7 +117,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "audit":
             return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
         else:
-            return asyncio.run(_print_capabilities(settings, args.address, args.timeout))
+            return asyncio.run(_print_capabilities(settings, args))
+    except UsageError as problem:
+        print(f"extplane: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     except StartupError as err:
         print(f"extplane: cannot start: {err}", file=sys.stderr)
         return EXIT_USAGE

@@ -1,4 +1,4 @@
-"""What the query commands share: where the service is, the token, times, exit statuses.
+"""What the query commands share: where the service is, the token, TLS, times, exit statuses.
 
 Exit statuses, the same for every query command: 0 done; 1 the answer is
 negative (`audit verify`: tampered) or the output could not be written;
@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeAlias, TypeVar
 
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
 from extplane_client import AuditQueryClient, ExtplaneError, MeteringQueryClient
+from extplane_client.tls import ClientTls, read_certificates, read_private_key
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
 EXIT_OK = 0
@@ -30,17 +32,25 @@ EXIT_SERVICE = 3
 
 ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient)
 
+# --tls-… flag -> the ClientTls field it sets.
+_TLS_FLAGS = {"tls_ca": "ca_file", "tls_cert": "cert_file", "tls_key": "key_file"}
+
+
+class UsageError(Exception):
+    """The command line cannot work as given; the message names the option (exit 2)."""
+
 
 @dataclass(frozen=True)
 class Connection:
     target: str
     token: str | None
+    tls: ClientTls | None = None
 
     @asynccontextmanager
     async def client(self, client_type: type[ClientT]) -> AsyncIterator[ClientT]:
-        """A typed client on a traced channel to `target`, sending `token`."""
+        """A typed client on a traced channel to `target` (TLS per `tls`), sending `token`."""
         async with (
-            create_channel(self.target) as channel,
+            create_channel(self.target, tls=self.tls) as channel,
             client_type(channel, token=self.token) as client,
         ):
             yield client
@@ -71,12 +81,59 @@ def add_connection_options(
         default=timeout_s,
         help=f"seconds (default: {timeout_s:g})",
     )
+    add_tls_options(parser)
 
 
-def connection(args: argparse.Namespace, default_host: str, port: int) -> Connection:
+def add_tls_options(parser: argparse.ArgumentParser) -> None:
+    """--tls-ca/--tls-cert/--tls-key/--tls-server-name: each overrides that field of
+    the configured `client_tls` (also EXTPLANE_CLIENT_TLS__CA_FILE, … in the environment)."""
+    tls = parser.add_argument_group("TLS (default: client_tls from the config; else plaintext)")
+    tls.add_argument("--tls-ca", type=Path, metavar="FILE", help="CA bundle to trust (PEM)")
+    tls.add_argument("--tls-cert", type=Path, metavar="FILE", help="client certificate (mTLS)")
+    tls.add_argument("--tls-key", type=Path, metavar="FILE", help="key of --tls-cert")
+    tls.add_argument(
+        "--tls-server-name", metavar="NAME", help="name the server's certificate must carry"
+    )
+
+
+def client_tls(args: argparse.Namespace, configured: ClientTls | None) -> ClientTls | None:
+    """TLS from the flags over `configured`; None (plaintext) when neither says TLS.
+
+    The files are read here, so a bad one is a `UsageError` naming its flag
+    (or its `client_tls.…` setting, when it came from the configuration).
+    """
+    fields = {} if configured is None else configured.model_dump()
+    named = {field: f"client_tls.{field}" for field in _TLS_FLAGS.values()}
+    for flag, field in _TLS_FLAGS.items():
+        if getattr(args, flag) is not None:
+            fields[field], named[field] = getattr(args, flag), f"--{flag.replace('_', '-')}"
+    if args.tls_server_name is not None:
+        fields["server_name"] = args.tls_server_name
+    if configured is None and not fields:
+        return None
+    # A configured client_tls has both or neither: only the flags can split the pair.
+    if (fields.get("cert_file") is None) != (fields.get("key_file") is None):
+        raise UsageError("--tls-cert and --tls-key: give both (mTLS) or neither")
+    try:
+        for field, read in (
+            ("ca_file", read_certificates),
+            ("cert_file", read_certificates),
+            ("key_file", read_private_key),
+        ):
+            if fields.get(field) is not None:
+                read(fields[field], named[field])
+        return ClientTls(**fields)
+    except ValueError as invalid:  # a ValidationError too: --tls-server-name ""
+        raise UsageError(str(invalid)) from None
+
+
+def connection(
+    args: argparse.Namespace, default_host: str, port: int, configured_tls: ClientTls | None
+) -> Connection:
     return Connection(
         target=args.address or host_port(default_host, port),
         token=args.token or os.environ.get(TOKEN_ENV) or None,
+        tls=client_tls(args, configured_tls),
     )
 
 

@@ -26,6 +26,8 @@ from extplane.capabilities.config import CapabilitiesSettings
 from extplane.gateway.config import GatewaySettings
 from extplane.metering.config import MeteringSettings
 from extplane.runtime.auth import AuthSettings
+from extplane.runtime.tls import TlsSettings
+from extplane_client.tls import ClientTls
 
 CONFIG_FILE_ENV = "EXTPLANE_CONFIG_FILE"
 # The file `load_settings` was given; a context variable rather than the process
@@ -90,6 +92,16 @@ class Settings(BaseSettings):
     runner: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50055))
 
     auth: AuthSettings = Field(default_factory=AuthSettings)
+    tls: TlsSettings = Field(
+        default_factory=TlsSettings,
+        description="TLS (mTLS with client_ca_file) of every server this process runs; "
+        "unset: plaintext (loopback, or behind a mesh sidecar). docs/tls.md.",
+    )
+    client_tls: ClientTls | None = Field(
+        default=None,
+        description="TLS of this process's own calls: the gateway's upstreams, the capability "
+        "service's providers, the CLI's queries. Unset: plaintext.",
+    )
     logging: LoggingSettings = Field(default_factory=LoggingSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     tracing: TracingSettings = Field(default_factory=TracingSettings)

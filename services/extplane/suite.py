@@ -47,7 +47,10 @@ def _capabilities(
     settings: Settings, kit: ServiceKit, running: Sequence[str]
 ) -> GrpcServiceDefinition:
     return CapabilitiesService(
-        settings.capabilities, running_services=running, registry=kit.registry
+        settings.capabilities,
+        running_services=running,
+        registry=kit.registry,
+        client_tls=settings.client_tls,
     )
 
 
@@ -66,6 +69,8 @@ def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
         auth=settings.auth,
         page_token_key=settings.page_token_key,
         registry=registry,
+        bind_host=settings.host,
+        client_certificates_required=settings.tls.client_certificates_required,
     )
 
 
@@ -145,6 +150,7 @@ class Suite(AsyncLifecycle):
                     port=grpc_port(settings, name),
                     shutdown_grace_s=settings.shutdown_grace_s,
                     metrics=self.metrics.metrics,
+                    tls=settings.tls,
                 )
         self.gateway: GatewayServer | None = None
         if GATEWAY in names:
@@ -154,6 +160,8 @@ class Suite(AsyncLifecycle):
                 upstream_for=self.upstream_for,
                 shutdown_grace_s=settings.shutdown_grace_s,
                 metrics_registry=self.metrics.metrics.registry,
+                tls=settings.tls,
+                upstream_tls=settings.client_tls,
             )
         self.components: list[Lifecycle] = [self.metrics, *self.servers.values()]
         if self.gateway is not None:
@@ -187,12 +195,14 @@ class Suite(AsyncLifecycle):
     def addresses(self) -> list[tuple[str, str]]:
         """(name, address) of everything this process serves, for people and scripts."""
         host = connect_host(self.settings.host)
+        # grpcs/https: the servers speak TLS, so a plaintext client would fail.
+        secure = "s" if self.settings.tls.enabled else ""
         rows = [
-            (name, f"grpc://{host_port(host, server.port)}")
+            (name, f"grpc{secure}://{host_port(host, server.port)}")
             for name, server in self.servers.items()
         ]
         if self.gateway is not None:
-            rows.append((GATEWAY, f"http://{host_port(host, self.gateway.port)}"))
+            rows.append((GATEWAY, f"http{secure}://{host_port(host, self.gateway.port)}"))
         if self.metrics.port is not None:
             metrics_host = connect_host(self.settings.metrics.host)
             rows.append(("metrics", f"http://{host_port(metrics_host, self.metrics.port)}/metrics"))

@@ -229,7 +229,7 @@ def test_bad_arguments_are_refused_naming_them(kwargs: dict[str, object], messag
 def test_credentials_for_a_given_channel_are_refused() -> None:
     with (
         grpc.insecure_channel(dead_address()) as channel,
-        pytest.raises(ValueError, match="credentials, channel_options: only with an address"),
+        pytest.raises(ValueError, match="credentials, tls, channel_options: only with an address"),
     ):
         GrpcAuditSink(channel, credentials=grpc.ssl_channel_credentials())
 

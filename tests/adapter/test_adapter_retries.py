@@ -25,7 +25,6 @@ from tests.adapter.sinks import (
     metering_event,
     serve_audit,
     serve_metering,
-    wait_until,
 )
 
 TRANSIENT = (
@@ -34,9 +33,8 @@ TRANSIENT = (
     grpc.StatusCode.RESOURCE_EXHAUSTED,
     grpc.StatusCode.ABORTED,
     grpc.StatusCode.CANCELLED,
-    grpc.StatusCode.UNAUTHENTICATED,
-    grpc.StatusCode.PERMISSION_DENIED,
 )
+DENIALS = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED)
 
 
 @pytest.mark.parametrize("code", TRANSIENT, ids=lambda code: code.name)
@@ -108,31 +106,51 @@ def test_an_event_the_sink_always_fails_on_does_not_block_the_queue() -> None:
     assert stats.batch_mode is True
 
 
-def test_a_sink_refusing_the_credentials_keeps_the_events_until_it_accepts_them() -> None:
+def test_a_sink_refusing_the_writer_ends_the_batch_as_denied_and_later_events_go_on() -> None:
     log = SinkLog(required_metadata=("authorization", "Bearer new-token-0123456789"))
     with serve_audit(log) as address:
-        sink = GrpcAuditSink(
-            address,
-            options=FAST,
-            metadata=[("authorization", "Bearer old-token-0123456789")],
-        )
+        sink = GrpcAuditSink(address, options=FAST, token="old-token-0123456789")
         try:
             for index in range(5):
                 sink.record(audit_event(index))
-            wait_until(lambda: sink.stats().retries >= 3, what="UNAUTHENTICATED retries")
+            assert sink.flush(WAIT_S)
             refused = sink.stats()
             # The operator rotates the sink's token back to what the runtime sends.
             with log.lock:
                 log.required_metadata = ("authorization", "Bearer old-token-0123456789")
+            sink.record(audit_event(5))
             assert sink.flush(WAIT_S)
             stats = sink.stats()
         finally:
             sink.close(WAIT_S)
 
-    assert refused.delivered == 0
-    assert refused.queued == 5
-    assert stats.delivered == 5
-    assert [event.resource for event in log.stored] == [f"tool/search-{i}" for i in range(5)]
+    # One refused batch call, not retried forever and not re-sent one by one.
+    assert refused.denied == 5
+    assert refused.retries == 0
+    assert refused.queued == 0
+    assert log.batch_calls == 2
+    assert stats.delivered == 1
+    assert [event.resource for event in log.stored] == ["tool/search-5"]
+
+
+@pytest.mark.parametrize("code", DENIALS, ids=lambda code: code.name)
+def test_a_denial_from_the_unary_rpc_is_counted_per_event(code: grpc.StatusCode) -> None:
+    log = SinkLog()
+    log.fail_next(code, code)
+    with serve_metering(log, batch=False) as address:
+        sink = GrpcMeteringSink(address, options=FAST)
+        try:
+            for index in range(3):
+                sink.record(metering_event(index))
+            assert sink.flush(WAIT_S)
+            stats = sink.stats()
+        finally:
+            sink.close(WAIT_S)
+
+    assert stats.denied == 2
+    assert stats.delivered == 1
+    assert stats.retries == 0
+    assert stats.accepted == 3
 
 
 def test_every_status_code_has_a_verdict() -> None:
@@ -143,6 +161,8 @@ def test_every_status_code_has_a_verdict() -> None:
     assert verdicts[grpc.StatusCode.OK] == (Verdict.DELIVERED, Verdict.DELIVERED)
     for code in TRANSIENT:
         assert verdicts[code] == (Verdict.RETRY, Verdict.RETRY)
+    for code in DENIALS:
+        assert verdicts[code] == (Verdict.DENIED, Verdict.DENIED)
     for code in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS):
         assert verdicts[code] == (Verdict.SERVER_ERROR, Verdict.SERVER_ERROR)
     for code in (

@@ -22,8 +22,14 @@ from tests.e2e.cli_process import RunningCli, ephemeral_env, start_cli
 
 TOKEN = "attack-reader-0123456789"
 AUTHORIZATION = f"Bearer {TOKEN}"
+# Seeds the data; the attacker holds only the reader roles.
+WRITER_TOKEN = "attack-writer-0123456789"
+WRITER = (("authorization", f"Bearer {WRITER_TOKEN}"),)
 TOKENS = json.dumps(
-    [{"name": "attacker", "token": TOKEN, "roles": ["metering.reader", "audit.reader"]}]
+    [
+        {"name": "attacker", "token": TOKEN, "roles": ["metering.reader", "audit.reader"]},
+        {"name": "seeder", "token": WRITER_TOKEN, "roles": ["metering.writer", "audit.writer"]},
+    ]
 )
 GRPC_SERVICES = ("capabilities", "metering", "audit")
 SEEDED_EVENTS = 120
@@ -88,11 +94,11 @@ def seed(running: RunningCli) -> None:
     ]
     with grpc.insecure_channel(running.grpc_target("metering")) as channel:
         stored = metering_pb2_grpc.MeteringSinkStub(channel).RecordMeteringBatch(
-            metering_pb2.RecordMeteringBatchRequest(events=metering), timeout=30
+            metering_pb2.RecordMeteringBatchRequest(events=metering), metadata=WRITER, timeout=30
         )
         assert stored.accepted == SEEDED_EVENTS
     with grpc.insecure_channel(running.grpc_target("audit")) as channel:
         recorded = audit_pb2_grpc.AuditSinkStub(channel).RecordAuditBatch(
-            audit_pb2.RecordAuditBatchRequest(events=audit), timeout=30
+            audit_pb2.RecordAuditBatchRequest(events=audit), metadata=WRITER, timeout=30
         )
         assert recorded.accepted == SEEDED_EVENTS

@@ -29,11 +29,15 @@ from extplane_protos.orloj.extensions.v1 import (
 NS_PER_S = 1_000_000_000
 AUDITOR_TOKEN = "auditor-token-0123456789"
 BILLING_TOKEN = "billing-token-0123456789"
+WRITER_TOKEN = "ingest-token-0123456789"
 AUTH = {
     "tokens": [
         {"name": "compliance", "token": AUDITOR_TOKEN, "roles": ["audit.reader"]},
         {"name": "billing", "token": BILLING_TOKEN, "roles": ["metering.reader"]},
-    ]
+        {"name": "ingest-a", "token": WRITER_TOKEN, "roles": ["audit.writer"]},
+    ],
+    # These tests write without credentials; the writer checks have tests of their own.
+    "allow_unauthenticated_ingest": True,
 }
 AUDITOR = (("authorization", f"Bearer {AUDITOR_TOKEN}"),)
 

@@ -1,9 +1,10 @@
-"""Each record keeps the principal that wrote it: stored, listed, filterable
-(gRPC and CLI), and covered by the hash — an edit of it is found. On SQLite
-and PostgreSQL.
+"""Each record keeps the principal that wrote it: the writer token's name, or
+`anonymous` on an open sink, as the sink's writer check decides over the wire;
+stored, listed, filterable (gRPC and CLI), and covered by the hash — an edit
+of it is found. On SQLite and PostgreSQL.
 
-Records are written here through the service's recorder with the principal
-the sink servicer would pass down (writer authentication decides it)."""
+Principals no token here has (a certificate subject) are written through the
+service's recorder, as the sink servicer passes them down."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ import os
 import sys
 from pathlib import Path
 
-from audit_support import AUDITOR_TOKEN, Audit, StartAudit, event, q
+from audit_support import AUDITOR_TOKEN, WRITER_TOKEN, Audit, StartAudit, event, q
 
 from extplane.audit.chain.canonical import canonical_details
 from extplane.audit.chain.records import NewEvent
+from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,9 +41,14 @@ async def _log(start_audit: StartAudit) -> Audit:
     audit = await start_audit()
     running = audit.service.running
     assert running is not None
-    await audit.record(event(1))  # over the wire: no writer authentication here yet
+    await audit.record(event(1))  # over the wire, no credentials: an open sink's anonymous
     await running.recorder.record(
         [written_by(i, "token:ingest-a" if i % 2 else "cert:CN=runtime-b") for i in range(2, 8)]
+    )
+    await audit.sink.RecordAuditBatch(
+        audit_pb2.RecordAuditBatchRequest(events=[event(8)]),
+        metadata=(("authorization", f"Bearer {WRITER_TOKEN}"),),
+        timeout=30,
     )
     await audit.checkpoint()
     return audit
@@ -55,10 +62,12 @@ async def test_the_principal_is_stored_listed_and_filterable(start_audit: StartA
     by_b = await audit.list_all(principal="cert:CN=runtime-b", order=q.AUDIT_ORDER_DESCENDING)
 
     assert [(r.sequence, r.principal, r.canonical_version) for r in everything[:3]] == [
-        (1, "", 2),
+        (1, "anonymous", 2),
         (2, "cert:CN=runtime-b", 2),
         (3, "token:ingest-a", 2),
     ]
+    assert (everything[-1].sequence, everything[-1].principal) == (8, "ingest-a")
+    assert [r.sequence for r in await audit.list_all(principal="anonymous")] == [1]
     assert [r.sequence for r in by_a] == [3, 5, 7]
     assert [r.sequence for r in by_b] == [6, 4, 2]
     assert (await audit.verify()).intact

@@ -13,6 +13,7 @@ import pytest
 from audit_support import Audit, DatabaseEditor, StartAudit, event, q
 
 from extplane.audit.chain.canonical import canonical_bytes, record_hash
+from extplane.runtime import ANONYMOUS
 
 RECORDS = "audit_records"
 MODIFIED = q.AUDIT_TAMPER_KIND_MODIFIED
@@ -44,15 +45,17 @@ async def _hash(editor: DatabaseEditor, sequence: int) -> bytes:
 
 
 def _canonical(sequence: int, ts: int, rt: int, *texts: str) -> bytes:
-    """The current encoding (version 2) of a record the servicer stored with no principal."""
-    return canonical_bytes(sequence, ts, rt, *(text.encode() for text in texts), principal=b"")
+    """The current encoding (version 2) of a record an open sink stored (anonymous)."""
+    return canonical_bytes(
+        sequence, ts, rt, *(text.encode() for text in texts), principal=ANONYMOUS.encode()
+    )
 
 
 # A forged row as a careful intruder writes it: columns and canonical bytes agree.
 INSERT_ROW = (
     f"INSERT INTO {RECORDS} (sequence, timestamp_ns, receive_time_ns, event_id, action, actor,"
-    " resource, namespace, outcome, details, previous_hash, hash, canonical, canonical_version)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 2)"
+    " resource, namespace, outcome, details, previous_hash, hash, canonical, principal,"
+    f" canonical_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{ANONYMOUS}', 2)"
 )
 
 
@@ -106,7 +109,7 @@ async def test_an_edit_with_a_recomputed_hash_is_modified_at_its_record(log: Aud
     ts, rt, event_id, action, resource, namespace, outcome, details = rows[0]
     forged = record_hash(
         await _hash(editor, 11), 12, ts, rt, event_id, action, "intruder", resource, namespace,
-        outcome, details, principal="",
+        outcome, details, principal=ANONYMOUS,
     )  # fmt: skip
     await editor.execute(
         (f"UPDATE {RECORDS} SET actor = 'intruder', hash = ? WHERE sequence = 12", [forged])
@@ -156,7 +159,7 @@ async def _insert_forged(editor: DatabaseEditor, sequence: int, digest: bytes | 
     now = time.time_ns()
     fields = ("forged-1", "task_create", "intruder", "task/x", "team-0", "allowed", "{}")
     if digest is None:
-        digest = record_hash(previous, sequence, now, now, *fields, principal="")
+        digest = record_hash(previous, sequence, now, now, *fields, principal=ANONYMOUS)
     await editor.execute(
         *_renumber(f"sequence >= {sequence}", 1),
         (
@@ -190,7 +193,7 @@ async def test_a_forged_row_appended_behind_the_service_is_inserted(log: Audit) 
     editor = log.editor()
     previous, now = await _hash(editor, 30), time.time_ns()
     fields = ("forged-2", "task_create", "intruder", "task/x", "team-0", "allowed", "{}")
-    digest = record_hash(previous, 31, now, now, *fields, principal="")
+    digest = record_hash(previous, 31, now, now, *fields, principal=ANONYMOUS)
     await editor.execute(
         (INSERT_ROW, [31, now, now, *fields, previous, digest, _canonical(31, now, now, *fields)])
     )
@@ -236,7 +239,7 @@ async def test_a_chain_rewritten_with_recomputed_hashes_contradicts_its_checkpoi
         if sequence == 5:
             actor = "intruder"
         fields = (event_id, action, actor, resource, namespace, outcome, details)
-        digest = record_hash(previous, sequence, ts, rt, *fields, principal="")
+        digest = record_hash(previous, sequence, ts, rt, *fields, principal=ANONYMOUS)
         updates.append(
             (
                 f"UPDATE {RECORDS} SET actor = ?, previous_hash = ?, hash = ?, canonical = ?"
@@ -350,7 +353,7 @@ async def test_a_chain_rewritten_in_the_columns_only_is_modified_where_it_starts
         ts, rt, texts = await _fields(editor, sequence)
         if sequence == 5:
             texts[2] = "intruder"
-        digest = record_hash(previous, sequence, ts, rt, *texts, principal="")
+        digest = record_hash(previous, sequence, ts, rt, *texts, principal=ANONYMOUS)
         updates.append(
             (
                 f"UPDATE {RECORDS} SET actor = ?, previous_hash = ?, hash = ? WHERE sequence = ?",

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from audit_support import AUDITOR_TOKEN, Audit, StartAudit, event
+from audit_support import AUDITOR_TOKEN, WRITER_TOKEN, Audit, StartAudit, event
 from prometheus_client import CollectorRegistry
 from rewriting import rewrite_and_resign
 from test_audit_docs import _independent_verifier
@@ -111,11 +111,13 @@ async def test_witnesses_catch_a_log_signed_again_with_the_stolen_key(
     directory.mkdir()
     audit = await start_audit(
         witness_files=[directory, jsonl],
-        witness_sinks=[{"address": witness_audit.address}],
+        witness_sinks=[{"address": witness_audit.address, "token": WRITER_TOKEN}],
         witness_origin="prod-audit",
     )
     await signed_log(audit)
     await _witnessed(witness_audit, 2)
+    held = await witness_audit.list_all(action="audit.checkpoint")
+    assert {record.principal for record in held} == {"ingest-a"}  # the writer token's name
     for witness in (directory, jsonl):
         for _ in range(100):
             if _witness_counts(audit.registry, f"file:{witness}", "written") == 2:

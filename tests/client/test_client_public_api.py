@@ -29,6 +29,7 @@ def test_public_names_are_pinned() -> None:
         "CapabilitiesClient",
         "CapabilitiesError",
         "CapabilitySnapshot",
+        "ClientTls",
         "DeliveryOptions",
         "DeliveryStats",
         "ExtplaneError",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import ssl
 import tomllib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -27,8 +28,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from extplane.config import CONFIG_FILE_ENV
 from extplane.keys import rotate
 from extplane.suite import GATEWAY, GRPC_SERVICES
+from extplane_client.tls import ClientTls, sync_channel
 from tests.deploy.image import load_image
-from tests.deploy.manifests import container, documents, mounts, pod_env
+from tests.deploy.manifests import (
+    DEPLOY,
+    PROXYLESS_MTLS,
+    VARIANTS,
+    container,
+    documents,
+    mounts,
+    pod_env,
+)
 from tests.deploy.simulation import (
     ContainerFilesystem,
     files_open_for_writing,
@@ -36,6 +46,7 @@ from tests.deploy.simulation import (
     start_container,
 )
 from tests.e2e.cli_process import RunningCli
+from tests.tls_certs import Pki
 
 IMAGE = load_image()
 WAIT_S = 30.0
@@ -44,6 +55,9 @@ EPHEMERAL_PORTS = {
     for setting in ("GATEWAY", "CAPABILITIES", "METERING", "AUDIT", "METRICS")
 }
 TOKEN = "deploy-test-token-0123456789"
+WRITER_TOKEN = "deploy-test-writer-0123456789"
+# What an operator configures for the image's wildcard bind: an authenticated writer.
+WRITER_TOKENS = json.dumps([{"name": "runtime", "token": WRITER_TOKEN, "roles": ["*"]}])
 PAGE_TOKEN_KEY = "deploy-test-page-token-key-0123456789abcdef"
 WILDCARDS = ("0.0.0.0", "::")
 
@@ -81,10 +95,10 @@ def _assert_bound_where_configured(process: RunningCli, host: str) -> None:
     assert {address for address, _ in bound} <= accepted, bound
 
 
-def _assert_serving(target: str) -> None:
-    with grpc.insecure_channel(target) as channel:
+def _assert_serving(target: str, tls: ClientTls | None = None, timeout: float = WAIT_S) -> None:
+    with sync_channel(target, tls) as channel:
         reply = health_pb2_grpc.HealthStub(channel).Check(
-            health_pb2.HealthCheckRequest(service=""), timeout=WAIT_S
+            health_pb2.HealthCheckRequest(service=""), timeout=timeout
         )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING, target
 
@@ -98,7 +112,7 @@ def test_the_image_command_serves_the_suite_bound_where_the_image_says(
     tmp_path: Path, running: list[RunningCli]
 ) -> None:
     filesystem = ContainerFilesystem.lay_out(tmp_path, IMAGE.volumes)
-    env = {**IMAGE.env, **EPHEMERAL_PORTS}
+    env = {**IMAGE.env, **EPHEMERAL_PORTS, "EXTPLANE_AUTH__TOKENS": WRITER_TOKENS}
     suite = start_container(IMAGE, None, env, filesystem, {GATEWAY, *GRPC_SERVICES, "metrics"})
     running.append(suite)
 
@@ -122,11 +136,12 @@ def test_the_image_command_serves_the_suite_bound_where_the_image_says(
 def _write_secret(folder: Path, name: str, database_url: str) -> None:
     """What the manifest's comment tells an operator to put in the Secret."""
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
-    role = f"{name}.reader"
+    writer = hashlib.sha256(WRITER_TOKEN.encode()).hexdigest()
     config = (
         f'page_token_key = "{PAGE_TOKEN_KEY}"\n'
         f'[{name}]\ndatabase_url = "{database_url}"\n'
-        f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{role}"]\n'
+        f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{name}.reader"]\n'
+        f'[[auth.tokens]]\nname = "runtime"\nsha256 = "{writer}"\nroles = ["{name}.writer"]\n'
     )
     tomllib.loads(config)
     (folder / "extplane.toml").write_text(config)
@@ -142,18 +157,28 @@ def _write_key_ring(filesystem: ContainerFilesystem, env: dict[str, str]) -> Non
 
 
 def _start_pod(
-    name: str, tmp_path: Path, database_url: str, extra: dict[str, str] | None = None
+    name: str,
+    tmp_path: Path,
+    database_url: str,
+    extra: dict[str, str] | None = None,
+    *,
+    variant: Path = DEPLOY,
+    pki: Pki | None = None,
 ) -> tuple[RunningCli, ContainerFilesystem]:
-    filesystem = ContainerFilesystem.lay_out(tmp_path / name, [m.path for m in mounts(name)])
-    env = pod_env(IMAGE, name)
+    volumes = [m.path for m in mounts(name, variant)]
+    filesystem = ContainerFilesystem.lay_out(tmp_path / name, volumes)
+    env = pod_env(IMAGE, name, variant)
     if CONFIG_FILE_ENV in env:
         secret = filesystem.host_path(PurePosixPath(env[CONFIG_FILE_ENV])).parent
         _write_secret(secret, name, database_url)
     if name == "audit":
         _write_key_ring(filesystem, env)
+    if "EXTPLANE_TLS__CERT_FILE" in env:
+        assert pki is not None, f"{variant}: {name} serves TLS"
+        pki.pod_secret(filesystem.host_path(PurePosixPath(env["EXTPLANE_TLS__CERT_FILE"])).parent)
     process = start_container(
         IMAGE,
-        container(name)["args"],
+        container(name, variant)["args"],
         {**env, **EPHEMERAL_PORTS, **(extra or {})},
         filesystem,
         {name, "metrics"},
@@ -161,9 +186,9 @@ def _start_pod(
     return process, filesystem
 
 
-def _upstreams_here(gateway_env: dict[str, str], pods: dict[str, RunningCli]) -> str:
+def _upstreams_here(gateway_env: dict[str, str], pods: dict[str, RunningCli], variant: Path) -> str:
     """The gateway's upstreams with each Service name resolved to its process here."""
-    by_service = {documents(name)["Service"]["metadata"]["name"]: name for name in pods}
+    by_service = {documents(name, variant)["Service"]["metadata"]["name"]: name for name in pods}
     upstreams = json.loads(gateway_env["EXTPLANE_GATEWAY__UPSTREAMS"])
     resolved = {}
     for grpc_service, address in upstreams.items():
@@ -172,44 +197,71 @@ def _upstreams_here(gateway_env: dict[str, str], pods: dict[str, RunningCli]) ->
     return json.dumps(resolved)
 
 
+@pytest.mark.parametrize("variant", VARIANTS, ids=("mesh", "proxyless-mtls"))
 def test_the_manifests_start_a_deployment_bound_where_they_say(
-    tmp_path: Path, running: list[RunningCli], postgres_dsn: str
+    tmp_path: Path, running: list[RunningCli], postgres_dsn: str, variant: Path, pki: Pki
 ) -> None:
+    # Proxyless: a client of the services needs a certificate of the pods' CA.
+    tls = ClientTls(
+        ca_file=tmp_path / "client" / "ca.crt",
+        cert_file=tmp_path / "client" / "tls.crt",
+        key_file=tmp_path / "client" / "tls.key",
+    )
+    pki.pod_secret(tmp_path / "client")
+    proxyless = variant == PROXYLESS_MTLS
     pods: dict[str, RunningCli] = {}
     filesystems: dict[str, ContainerFilesystem] = {}
     # All at once, as a rollout starts them: metering and audit migrate one fresh
     # PostgreSQL database at the same moment.
     with ThreadPoolExecutor(len(GRPC_SERVICES)) as starting:
-        started = starting.map(lambda name: _start_pod(name, tmp_path, postgres_dsn), GRPC_SERVICES)
+        started = starting.map(
+            lambda name: _start_pod(name, tmp_path, postgres_dsn, variant=variant, pki=pki),
+            GRPC_SERVICES,
+        )
         for name, (pod, filesystem) in zip(GRPC_SERVICES, started, strict=True):
             pods[name], filesystems[name] = pod, filesystem
             running.append(pod)
-    upstreams = _upstreams_here(pod_env(IMAGE, GATEWAY), pods)
+    upstreams = _upstreams_here(pod_env(IMAGE, GATEWAY, variant), pods, variant)
     pods[GATEWAY], filesystems[GATEWAY] = _start_pod(
-        GATEWAY, tmp_path, postgres_dsn, {"EXTPLANE_GATEWAY__UPSTREAMS": upstreams}
+        GATEWAY,
+        tmp_path,
+        postgres_dsn,
+        {"EXTPLANE_GATEWAY__UPSTREAMS": upstreams},
+        variant=variant,
+        pki=pki,
     )
     running.append(pods[GATEWAY])
 
     for name, pod in pods.items():
-        _assert_bound_where_configured(pod, pod_env(IMAGE, name)["EXTPLANE_HOST"])
+        _assert_bound_where_configured(pod, pod_env(IMAGE, name, variant)["EXTPLANE_HOST"])
         if name in GRPC_SERVICES:
-            _assert_serving(_target(pod, name))  # what the grpc readinessProbe asks
+            _assert_serving(_target(pod, name), tls if proxyless else None)
+            if proxyless:  # neither plaintext nor TLS without a client certificate
+                for refused in (None, ClientTls(ca_file=tls.ca_file)):
+                    with pytest.raises(grpc.RpcError):
+                        _assert_serving(_target(pod, name), refused, timeout=2.0)
     base = pods[GATEWAY].http_base()
-    for probe in ("readinessProbe", "livenessProbe"):
-        path = container(GATEWAY)[probe]["httpGet"]["path"]
-        assert httpx.get(f"{base}{path}", timeout=WAIT_S).status_code == 200, path
-    assert httpx.get(f"{base}/v1/capabilities", timeout=WAIT_S).status_code == 200
-    # The Secret's config was read: its token is accepted, its database serves.
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    for route in ("/v1/metering/events", "/v1/audit/events"):
-        response = httpx.get(f"{base}{route}", headers=auth, timeout=WAIT_S)
-        assert response.status_code == 200, (route, response.text)
-    assert httpx.get(f"{base}/v1/audit/events", timeout=WAIT_S).status_code == 401
+    # The gateway's certificate names 127.0.0.1 (as the pod's names its Service).
+    assert base.startswith("https://" if proxyless else "http://")
+    verify = ssl.create_default_context(cafile=tls.ca_file) if proxyless else True
+    gateway = httpx.Client(verify=verify, timeout=WAIT_S)
+    with gateway:
+        for probe in ("readinessProbe", "livenessProbe"):
+            path = container(GATEWAY, variant)[probe]["httpGet"]["path"]
+            assert gateway.get(f"{base}{path}").status_code == 200, path
+        # Through the gateway's upstream channels (mTLS in the proxyless shape).
+        assert gateway.get(f"{base}/v1/capabilities").status_code == 200
+        # The Secret's config was read: its token is accepted, its database serves.
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        for route in ("/v1/metering/events", "/v1/audit/events"):
+            response = gateway.get(f"{base}{route}", headers=auth)
+            assert response.status_code == 200, (route, response.text)
+        assert gateway.get(f"{base}/v1/audit/events").status_code == 401
 
     for name, pod in pods.items():
         writable = [
             filesystems[name].mounts[m.path]
-            for m in mounts(name)
+            for m in mounts(name, variant)
             if not m.read_only and "emptyDir" in m.volume
         ]
         _assert_writes_only_inside(pod, writable)

@@ -28,7 +28,7 @@ class RunningCli:
     stderr_tail: list[str] = field(default_factory=list)
 
     def grpc_target(self, name: str) -> str:
-        return self.addresses[name].removeprefix("grpc://")
+        return self.addresses[name].removeprefix("grpc://").removeprefix("grpcs://")
 
     def http_base(self, name: str = "gateway") -> str:
         return self.addresses[name]

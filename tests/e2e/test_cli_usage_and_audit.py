@@ -36,7 +36,14 @@ RATE_CARD = {
 
 
 def _suite(tmp_path: Path, cli_processes: list[RunningCli]) -> RunningCli:
-    env = ephemeral_env(tmp_path, {"EXTPLANE_AUTH__TOKENS": TOKENS, **RATE_CARD})
+    env = ephemeral_env(
+        tmp_path,
+        {
+            "EXTPLANE_AUTH__TOKENS": TOKENS,
+            "EXTPLANE_AUTH__ALLOW_UNAUTHENTICATED_INGEST": "true",
+            **RATE_CARD,
+        },
+    )
     suite = start_cli(["up"], env, {"gateway", "metering", "audit"})
     cli_processes.append(suite)
     return suite

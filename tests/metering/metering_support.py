@@ -32,7 +32,9 @@ AUTH = {
     "tokens": [
         {"name": "billing", "token": READER_TOKEN, "roles": ["metering.reader"]},
         {"name": "compliance", "token": AUDITOR_TOKEN, "roles": ["audit.reader"]},
-    ]
+    ],
+    # These tests write without credentials; the writer checks have tests of their own.
+    "allow_unauthenticated_ingest": True,
 }
 READER = (("authorization", f"Bearer {READER_TOKEN}"),)
 

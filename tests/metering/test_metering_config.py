@@ -42,7 +42,7 @@ def test_the_documented_toml_loads_with_exact_prices(tmp_path: Path) -> None:
     assert card.price("claude-sonnet").output_per_million == Decimal(15)
     assert card.price("unlisted").input_per_million == Decimal("1.00")
     assert settings.metering.retention_s == 400 * 86_400
-    assert [t.roles for t in settings.auth.tokens] == [["metering.reader"]]
+    assert [t.roles for t in settings.auth.tokens] == [["metering.reader"], ["metering.writer"]]
 
 
 def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

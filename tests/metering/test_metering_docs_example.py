@@ -17,20 +17,23 @@ from extplane.runtime.kit import ServiceKit
 from tests.loopback import runtime_server
 
 TOKEN = "docs-example-token-0123456789"
+WRITER_TOKEN = "docs-example-writer-0123456789"
 
 
-def load_example() -> Callable[[str, str], Awaitable[str]]:
+def load_example() -> Callable[[str, str, str], Awaitable[str]]:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
     [example] = [block for block in blocks if "async def record_and_price" in block]
     namespace: dict[str, object] = {"__name__": "metering_example"}
     exec(compile(example, str(DOC), "exec"), namespace)
-    return cast(Callable[[str, str], Awaitable[str]], namespace["record_and_price"])
+    return cast(Callable[[str, str, str], Awaitable[str]], namespace["record_and_price"])
 
 
 async def test_the_documented_example_records_and_prices_an_event(tmp_path: Path) -> None:
     # The documented token is configured by its SHA-256: swap in ours.
-    digest = hashlib.sha256(TOKEN.encode()).hexdigest()
-    toml = re.sub(r'sha256 = "[0-9a-f]{64}"', f'sha256 = "{digest}"', documented_toml())
+    digests = iter(hashlib.sha256(token.encode()).hexdigest() for token in (TOKEN, WRITER_TOKEN))
+    toml = re.sub(
+        r'sha256 = "[0-9a-f]{64}"', lambda _: f'sha256 = "{next(digests)}"', documented_toml()
+    )
     config = tmp_path / "extplane.toml"
     config.write_text(toml)
     settings = load_settings(config, data_dir=tmp_path)
@@ -42,7 +45,7 @@ async def test_the_documented_example_records_and_prices_an_event(tmp_path: Path
     await server.start()
     await service.start()
     try:
-        answer = await load_example()(f"127.0.0.1:{port}", TOKEN)
+        answer = await load_example()(f"127.0.0.1:{port}", WRITER_TOKEN, TOKEN)
     finally:
         await server.stop(None)
         await service.stop()

@@ -40,6 +40,7 @@ def _env(tmp_path: Path, database_url: str) -> dict[str, str]:
             "EXTPLANE_METERING__PORT": "0",
             "EXTPLANE_METERING__DATABASE_URL": database_url,
             "EXTPLANE_AUTH__TOKENS": json.dumps(tokens),
+            "EXTPLANE_AUTH__ALLOW_UNAUTHENTICATED_INGEST": "true",
             "EXTPLANE_LOGGING__LEVEL": "WARNING",
         },
     )

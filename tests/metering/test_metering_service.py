@@ -124,7 +124,12 @@ async def test_a_stopped_service_refuses_queries_as_unavailable(tmp_path: Path) 
         ServiceKit.for_directory(
             tmp_path,
             auth=AuthSettings.model_validate(
-                {"tokens": [{"name": "r", "token": READER[0][1][7:], "roles": ["metering.reader"]}]}
+                {
+                    "tokens": [
+                        {"name": "r", "token": READER[0][1][7:], "roles": ["metering.reader"]}
+                    ],
+                    "allow_unauthenticated_ingest": True,
+                }
             ),
         ),
     )
@@ -158,7 +163,10 @@ async def test_a_stopped_service_refuses_queries_as_unavailable(tmp_path: Path) 
 
 async def _replica(tmp_path: Path, dsn: str, key: str | None) -> tuple[str, GrpcServer]:
     auth = AuthSettings.model_validate(
-        {"tokens": [{"name": "r", "token": READER[0][1][7:], "roles": ["metering.reader"]}]}
+        {
+            "tokens": [{"name": "r", "token": READER[0][1][7:], "roles": ["metering.reader"]}],
+            "allow_unauthenticated_ingest": True,
+        }
     )
     kit = ServiceKit.for_directory(
         tmp_path, auth=auth, page_token_key=SecretStr(key) if key else None

@@ -47,3 +47,10 @@ def test_the_console_script_is_extplane(wheel: zipfile.ZipFile) -> None:
     parser = ConfigParser()
     parser.read_string(wheel.read(entry_points).decode())
     assert parser["console_scripts"]["extplane"] == "extplane.cli:main"
+
+
+def test_the_console_ships_its_files(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    static = "extplane/gateway/console/static/"
+    for name in ("index.html", "console.css", "app.js", "chart.js", "usage.js", "audit.js"):
+        assert static + name in names

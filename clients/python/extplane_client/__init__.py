@@ -30,6 +30,7 @@ from extplane_client.metering_query import (
     UsageReport,
 )
 from extplane_client.metering_sink import GrpcMeteringSink, MeteringSink, NoopMeteringSink
+from extplane_client.tls import ClientTls
 
 __all__ = [
     "AuditCheckpoint",
@@ -45,6 +46,7 @@ __all__ = [
     "CapabilitiesClient",
     "CapabilitiesError",
     "CapabilitySnapshot",
+    "ClientTls",
     "DeliveryOptions",
     "DeliveryStats",
     "ExtplaneError",

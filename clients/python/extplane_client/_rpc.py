@@ -16,6 +16,7 @@ from google.rpc.error_details_pb2 import BadRequest
 from grpc_status import rpc_status
 
 from extplane_client.errors import ExtplaneError
+from extplane_client.tls import ClientTls, aio_channel
 
 ErrorT = TypeVar("ErrorT", bound=ExtplaneError)
 ChoiceT = TypeVar("ChoiceT")
@@ -26,10 +27,19 @@ Metadata = tuple[tuple[str, str], ...]
 _PRINTABLE_ASCII = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 
+def bearer_metadata(token: str | None) -> Metadata:
+    """The `authorization: Bearer <token>` metadata for `token` (none for None)."""
+    if token is None:
+        return ()
+    if not token or not set(token) <= _PRINTABLE_ASCII:
+        raise ValueError("token: must be non-empty printable ASCII without spaces")
+    return (("authorization", f"Bearer {token}"),)
+
+
 class ChannelClient:
-    """Given an address, the client opens and owns a plaintext channel and `close()`
-    closes it; given a channel (TLS, interceptors, options of your own), the
-    caller keeps ownership of it.
+    """Given an address, the client opens and owns a channel — TLS per `tls`,
+    plaintext without — and `close()` closes it; given a channel (interceptors,
+    options of your own), the caller keeps ownership of it.
 
     `token`, when given, goes with every call as `authorization: Bearer <token>`.
     A failed call raises the client's `error_type`.
@@ -37,18 +47,25 @@ class ChannelClient:
 
     error_type: ClassVar[type[ExtplaneError]] = ExtplaneError
 
-    def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
-        if token is not None and (not token or not set(token) <= _PRINTABLE_ASCII):
-            raise ValueError("token: must be non-empty printable ASCII without spaces")
+    def __init__(
+        self,
+        target: str | grpc.aio.Channel,
+        *,
+        token: str | None = None,
+        tls: ClientTls | None = None,
+    ) -> None:
+        metadata = bearer_metadata(token)
         if isinstance(target, str):
             if not target:
                 raise ValueError("target: an address like '127.0.0.1:50051' is required")
-            self._channel = grpc.aio.insecure_channel(target)
+            self._channel = aio_channel(target, tls)
             self._owns_channel = True
         else:
+            if tls is not None:
+                raise ValueError("tls: only with an address; a channel given has its own")
             self._channel = target
             self._owns_channel = False
-        self._metadata: Metadata = (("authorization", f"Bearer {token}"),) if token else ()
+        self._metadata: Metadata = metadata
         self._closed = False
 
     def _check_open(self) -> None:

@@ -37,6 +37,7 @@ from extplane_client.audit_types import (
     AuditVerdict,
 )
 from extplane_client.errors import ExtplaneError
+from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2 as pb
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2_grpc
 
@@ -99,8 +100,14 @@ class AuditQueryClient(ChannelClient):
 
     error_type = AuditQueryError
 
-    def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
-        super().__init__(target, token=token)
+    def __init__(
+        self,
+        target: str | grpc.aio.Channel,
+        *,
+        token: str | None = None,
+        tls: ClientTls | None = None,
+    ) -> None:
+        super().__init__(target, token=token, tls=tls)
         self._stub = audit_query_pb2_grpc.AuditQueryServiceStub(self._channel)
 
     async def list_audit_events(

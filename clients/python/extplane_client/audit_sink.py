@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from extplane_client.delivery.options import DeliveryOptions
 from extplane_client.delivery.sink import QueueingSink
+from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 AuditEvent = audit_pb2.AuditEvent
@@ -66,6 +67,8 @@ class GrpcAuditSink(QueueingSink[AuditEvent]):
         *,
         options: DeliveryOptions | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        tls: ClientTls | None = None,
+        token: str | None = None,
         metadata: Sequence[tuple[str, str]] = (),
         channel_options: Sequence[tuple[str, Any]] = (),
         registry: CollectorRegistry | None = None,
@@ -80,6 +83,8 @@ class GrpcAuditSink(QueueingSink[AuditEvent]):
             name=name,
             options=options,
             credentials=credentials,
+            tls=tls,
+            token=token,
             metadata=metadata,
             channel_options=channel_options,
             registry=registry,

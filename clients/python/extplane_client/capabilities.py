@@ -18,6 +18,7 @@ import grpc
 
 from extplane_client._rpc import ChannelClient
 from extplane_client.errors import ExtplaneError
+from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 DEGRADED_KEY = "extplane.providers.degraded"
@@ -60,14 +61,15 @@ class CapabilitySnapshot:
 class CapabilitiesClient(ChannelClient):
     """Calls one capability service (or any `CapabilityProvider`).
 
-    Given an address, the client opens and owns a plaintext channel and `close()`
-    closes it; given a channel, the caller keeps ownership of it.
+    Given an address, the client opens and owns a channel (TLS per `tls`,
+    plaintext without) and `close()` closes it; given a channel, the caller
+    keeps ownership of it.
     """
 
     error_type = CapabilitiesError
 
-    def __init__(self, target: str | grpc.aio.Channel) -> None:
-        super().__init__(target)
+    def __init__(self, target: str | grpc.aio.Channel, *, tls: ClientTls | None = None) -> None:
+        super().__init__(target, tls=tls)
         self._stub = capabilities_pb2_grpc.CapabilityProviderStub(self._channel)
 
     async def snapshot(self, timeout: float = 5.0) -> CapabilitySnapshot:  # noqa: ASYNC109

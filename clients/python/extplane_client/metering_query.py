@@ -28,6 +28,7 @@ from extplane_client._rpc import (
     to_timestamp,
 )
 from extplane_client.errors import ExtplaneError
+from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import metering_pb2, metering_query_pb2_grpc
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as pb
 
@@ -148,8 +149,14 @@ class MeteringQueryClient(ChannelClient):
 
     error_type = MeteringQueryError
 
-    def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
-        super().__init__(target, token=token)
+    def __init__(
+        self,
+        target: str | grpc.aio.Channel,
+        *,
+        token: str | None = None,
+        tls: ClientTls | None = None,
+    ) -> None:
+        super().__init__(target, token=token, tls=tls)
         self._stub = metering_query_pb2_grpc.MeteringQueryServiceStub(self._channel)
 
     async def get_usage(

@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from extplane_client.delivery.options import DeliveryOptions
 from extplane_client.delivery.sink import QueueingSink
+from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import metering_pb2
 
 MeteringEvent = metering_pb2.MeteringEvent
@@ -58,8 +59,12 @@ class GrpcMeteringSink(QueueingSink[MeteringEvent]):
 
     target: the sink's address ("host:port"), or a `grpc.Channel` the caller owns.
     options: queue bound, batching, timeouts and backoff (`DeliveryOptions`).
-    credentials: TLS for an address (`grpc.ssl_channel_credentials(...)`).
-    metadata: sent with every call, e.g. `[("authorization", "Bearer <token>")]`.
+    tls: TLS for an address — the CA to trust, a client certificate for mTLS
+        (`ClientTls`, as every extplane client takes it); or `credentials`
+        built some other way.
+    token: a bearer token sent with every call (a sink checking writers wants one
+        with the `metering.writer` or `audit.writer` role).
+    metadata: other metadata sent with every call (lower-case keys).
     channel_options: gRPC channel arguments for an address, over the sink's own.
     registry: export the counters there as Prometheus metrics (`sink=name`).
     """
@@ -70,6 +75,8 @@ class GrpcMeteringSink(QueueingSink[MeteringEvent]):
         *,
         options: DeliveryOptions | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        tls: ClientTls | None = None,
+        token: str | None = None,
         metadata: Sequence[tuple[str, str]] = (),
         channel_options: Sequence[tuple[str, Any]] = (),
         registry: CollectorRegistry | None = None,
@@ -84,6 +91,8 @@ class GrpcMeteringSink(QueueingSink[MeteringEvent]):
             name=name,
             options=options,
             credentials=credentials,
+            tls=tls,
+            token=token,
             metadata=metadata,
             channel_options=channel_options,
             registry=registry,

@@ -101,18 +101,18 @@ async def run_audit(args: argparse.Namespace, settings: Settings, default_host: 
     command = args.audit_command
     if command == "rotate-key":
         return run_rotate_key(args, settings)
+    where = connection(args, default_host, settings.audit.port, settings.client_tls)
     if command == "verify":
         problem = usage_problem(args) if verifies_here(args) else None
         if problem is not None:
             print(f"extplane: {problem}", file=sys.stderr)
             return EXIT_USAGE
         if args.offline is not None:
-            return await verify_offline(args)
-    where = connection(args, default_host, settings.audit.port)
+            return await verify_offline(args, where.tls)
     async with where.client(AuditQueryClient) as client:
         try:
             if command == "verify" and verifies_here(args):
-                return await verify_here(client, args)
+                return await verify_here(client, args, where.tls)
             if command == "verify":
                 verdict = await client.verify_audit_log(
                     args.from_sequence, args.to_sequence, timeout=args.timeout

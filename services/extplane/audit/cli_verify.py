@@ -24,10 +24,10 @@ from extplane.audit.cli_keys import fetch_checkpoints
 from extplane.audit.verify.export_source import ExportFormatError, parse_checkpoints
 from extplane.audit.verify.offline import LocalVerdict, Witnessed, read_public_keys, verify_export
 from extplane.audit.witness.agreement import read_remote_witness, read_witness_path
-from extplane.cli_options import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE
+from extplane.cli_options import EXIT_NEGATIVE, EXIT_OK, EXIT_USAGE, Connection
 from extplane.keys import VerificationKey
-from extplane.runtime import create_channel
 from extplane_client import AuditQueryClient
+from extplane_client.tls import ClientTls
 
 REMOTE_WITNESS = "audit:"
 WITNESS_TOKEN_ENV = "EXTPLANE_WITNESS_TOKEN"
@@ -86,24 +86,26 @@ def _fail(message: str) -> int:
     return EXIT_USAGE
 
 
-async def verify_offline(args: argparse.Namespace) -> int:
+async def verify_offline(args: argparse.Namespace, tls: ClientTls | None) -> int:
     try:
         keys = [key for path in args.public_key for key in read_public_keys(path)]
         jsonl = args.offline.read_text()
         checkpoints = parse_checkpoints(args.checkpoints.read_text())
-        witnesses = await _witnesses(args)
+        witnesses = await _witnesses(args, tls)
         verdict = await verify_export(jsonl, checkpoints, CheckpointKeys(keys), witnesses)
     except (OSError, ValueError) as error:
         return _fail(str(error))
     return report(verdict)
 
 
-async def verify_here(client: AuditQueryClient, args: argparse.Namespace) -> int:
+async def verify_here(
+    client: AuditQueryClient, args: argparse.Namespace, tls: ClientTls | None
+) -> int:
     """Fetch the checkpoints, then the export (so the export reaches at least as far),
     and check them here."""
     try:
         keys = [key for path in args.public_key for key in read_public_keys(path)]
-        witnesses = await _witnesses(args)
+        witnesses = await _witnesses(args, tls)
     except (OSError, ValueError) as error:
         return _fail(str(error))
     if args.key_id or not keys:
@@ -124,16 +126,15 @@ async def verify_here(client: AuditQueryClient, args: argparse.Namespace) -> int
     return report(verdict)
 
 
-async def _witnesses(args: argparse.Namespace) -> list[Witnessed]:
+async def _witnesses(args: argparse.Namespace, tls: ClientTls | None) -> list[Witnessed]:
+    """Each witness's checkpoints; a remote one is reached with the command's TLS."""
     found = []
     for where in args.witness:
         if where.startswith(REMOTE_WITNESS):
-            target = where.removeprefix(REMOTE_WITNESS)
-            token = os.environ.get(WITNESS_TOKEN_ENV) or None
-            async with (
-                create_channel(target) as channel,
-                AuditQueryClient(channel, token=token) as client,
-            ):
+            remote = Connection(
+                where.removeprefix(REMOTE_WITNESS), os.environ.get(WITNESS_TOKEN_ENV) or None, tls
+            )
+            async with remote.client(AuditQueryClient) as client:
                 held = await read_remote_witness(client, args.origin, args.timeout)
         else:
             held = read_witness_path(Path(where))

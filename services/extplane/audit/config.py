@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from extplane.runtime.service_settings import SinkSettings, port_field
+from extplane_client.tls import ClientTls
 
 DEFAULT_DATABASE_FILE = "audit.db"
 DEFAULT_SIGNING_KEY_FILE = "audit-signing-key.pem"
@@ -17,7 +18,10 @@ class WitnessSink(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     address: str = Field(min_length=1, description="host:port of the remote AuditSink")
-    token: str = Field(default="", description="bearer token sent to it (empty: none)")
+    token: str = Field(default="", description="bearer token with audit.writer there (empty: none)")
+    tls: ClientTls | None = Field(
+        default=None, description="TLS (and mTLS) to it; unset: plaintext"
+    )
 
 
 class AuditSettings(SinkSettings):

@@ -27,6 +27,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.serving import Serving
+from extplane.runtime.writers import AUDIT_WRITER
 from extplane.storage import PostgresStore, open_store
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
@@ -87,6 +88,7 @@ class AuditService(AsyncLifecycle):
         self._retention_loop: RetentionLoop | None = None
         self._lock = asyncio.Lock()
         self._witnesses: Witnesses | None = None
+        self._writers = kit.writer_guard(AUDIT_WRITER)
 
     @property
     def name(self) -> str:
@@ -102,7 +104,9 @@ class AuditService(AsyncLifecycle):
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         audit_pb2_grpc.add_AuditSinkServicer_to_server(
-            AuditSinkServicer(self.serving, self._settings, self._metrics, self._kit.clock_ns),
+            AuditSinkServicer(
+                self.serving, self._settings, self._metrics, self._writers, self._kit.clock_ns
+            ),
             server,
         )
         audit_query_pb2_grpc.add_AuditQueryServiceServicer_to_server(
@@ -123,12 +127,13 @@ class AuditService(AsyncLifecycle):
             _logger.info("audit log at %s", store.description)
 
     async def _start(self, store: AuditStore) -> None:
+        self._writers.check_startup(self.name)
         self._kit.load_page_tokens(shared_store=isinstance(store, PostgresStore))
         await store.open()
         keys = await open_audit_keys(self._settings, self._kit.data_dir, store)
         witnesses = Witnesses(
             self._settings.witness_files,
-            [(sink.address, sink.token) for sink in self._settings.witness_sinks],
+            self._settings.witness_sinks,
             origin=self._settings.witness_origin,
             registry=self._kit.registry,
             counted=self._metrics.witnessed,

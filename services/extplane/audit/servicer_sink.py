@@ -20,6 +20,7 @@ from extplane.audit.validation import EventRules, validate_batch, validate_event
 from extplane.errors import store_failures
 from extplane.runtime.bad_request import InvalidRequestError
 from extplane.runtime.serving import Serving
+from extplane.runtime.writers import WriterGuard
 from extplane_protos.orloj.extensions.v1 import audit_pb2, audit_pb2_grpc
 
 if TYPE_CHECKING:
@@ -35,9 +36,11 @@ class AuditSinkServicer(audit_pb2_grpc.AuditSinkServicer):
         serving: Serving[Running],
         settings: AuditSettings,
         metrics: AuditMetrics,
+        writers: WriterGuard,
         clock_ns: Callable[[], int] = time.time_ns,
     ) -> None:
         self._serving = serving
+        self._writers = writers
         self._settings = settings
         self._metrics = metrics
         self._clock_ns = clock_ns
@@ -45,7 +48,7 @@ class AuditSinkServicer(audit_pb2_grpc.AuditSinkServicer):
     async def RecordAudit(  # noqa: N802 - the generated servicer names the RPC method
         self, request: audit_pb2.RecordAuditRequest, context: Context
     ) -> audit_pb2.RecordAuditResponse:
-        principal = await self._writer(context)
+        principal = await self._writers.require(context)
         try:
             event = validate_event(
                 request, EventRules.at(self._clock_ns(), self._settings, principal)
@@ -59,7 +62,7 @@ class AuditSinkServicer(audit_pb2_grpc.AuditSinkServicer):
     async def RecordAuditBatch(  # noqa: N802 - the generated servicer names the RPC method
         self, request: audit_pb2.RecordAuditBatchRequest, context: Context
     ) -> audit_pb2.RecordAuditBatchResponse:
-        principal = await self._writer(context)
+        principal = await self._writers.require(context)
         try:
             rules = EventRules.at(self._clock_ns(), self._settings, principal)
             events = validate_batch(request.events, rules)
@@ -72,13 +75,9 @@ class AuditSinkServicer(audit_pb2_grpc.AuditSinkServicer):
             accepted=len(results) - duplicates, duplicates=duplicates
         )
 
-    async def _writer(self, context: Context) -> str:
-        """The principal the events of this call are stored with."""
-        # Writer authentication (auth.require_writer) lands in main separately;
-        # until it is merged here, records carry an empty principal.
-        return ""
-
     async def _record(self, events: Sequence[NewEvent]) -> list[Appended]:
+        """Append `events`; each carries the principal `WriterGuard.require` named
+        (validation put it there), stored with it and covered by its hash."""
         recorder = self._serving.current.recorder
         # Nothing is acknowledged on failure: the producer's retry is safe (event_id).
         with store_failures("the audit log could not be written", _logger):

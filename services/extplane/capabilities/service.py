@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 
@@ -20,6 +21,7 @@ from extplane.capabilities.types import ChannelFactory, Clock
 from extplane.runtime import process_metrics
 from extplane.runtime.channels import create_channel
 from extplane.runtime.lifecycle import AsyncLifecycle
+from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 SERVICE_NAME: str = capabilities_pb2.DESCRIPTOR.services_by_name["CapabilityProvider"].full_name
@@ -30,7 +32,8 @@ class CapabilitiesService(AsyncLifecycle):
 
     `running_services` are the suite services this deployment runs (see
     `core.KNOWN_SERVICES`), unless `settings.deployment_services` names them;
-    an unknown name fails here, at construction. Provider metrics go to
+    an unknown name fails here, at construction. Providers are dialled with
+    `channel_factory`, by default the runtime's channels with `client_tls`. Provider metrics go to
     `registry`, by default the process registry the metrics endpoint serves.
     """
 
@@ -39,10 +42,13 @@ class CapabilitiesService(AsyncLifecycle):
         settings: CapabilitiesSettings,
         *,
         running_services: Sequence[str],
-        channel_factory: ChannelFactory = create_channel,
+        channel_factory: ChannelFactory | None = None,
         clock: Clock = time.monotonic,
         registry: CollectorRegistry | None = None,
+        client_tls: ClientTls | None = None,
     ) -> None:
+        if channel_factory is None:
+            channel_factory = functools.partial(create_channel, tls=client_tls)
         if registry is None:
             registry = process_metrics().registry
         self._providers = ExtensionProviders(

@@ -19,6 +19,7 @@ from extplane import __version__
 from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.comments import packaged_comments
 from extplane.gateway.config import GatewaySettings
+from extplane.gateway.console import console_routes
 from extplane.gateway.draining import RequestDrain
 from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
@@ -115,6 +116,7 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/upstreamz", upstreamz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
+            *console_routes(settings.console),
             # An ASGI endpoint with no method list: the route table answers 404 and 405.
             Route("/{path:path}", proxy),
         ],

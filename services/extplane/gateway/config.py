@@ -51,3 +51,7 @@ class GatewaySettings(BaseModel):
         pattern=r"^[\x20-\x7e]*$",
         description='The realm of the `WWW-Authenticate: Bearer realm="..."` challenge on 401.',
     )
+    console: bool = Field(
+        default=True,
+        description="Serve the operator console at /console (docs/console.md); false: 404.",
+    )

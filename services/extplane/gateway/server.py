@@ -1,4 +1,6 @@
-"""The gateway as a lifecycle component: uvicorn serving the app in the running loop."""
+"""The gateway as a lifecycle component: uvicorn serving the app in the running loop,
+over HTTPS when TLS is configured (client certificates required with a client CA;
+rotated certificate files are served to new connections without a restart)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,9 @@ from extplane.gateway.registry import HttpBinding
 from extplane.gateway.types import UpstreamResolver
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.server import host_port
+from extplane.runtime.server_ssl_context import ReloadingSslContext
+from extplane.runtime.tls import TlsSettings
+from extplane_client.tls import ClientTls
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +75,8 @@ class GatewayServer(AsyncLifecycle):
         shutdown_grace_s: float = 10.0,
         tracer_provider: trace.TracerProvider | None = None,
         metrics_registry: CollectorRegistry | None = None,
+        tls: TlsSettings | None = None,
+        upstream_tls: ClientTls | None = None,
     ) -> None:
         self._settings = settings
         self._host = host
@@ -78,7 +85,8 @@ class GatewayServer(AsyncLifecycle):
         self._grace_s = shutdown_grace_s
         self._tracer_provider = tracer_provider
         self._metrics_registry = metrics_registry
-        self._channels = UpstreamChannels()
+        self._tls = tls if tls is not None and tls.enabled else None
+        self._channels = UpstreamChannels(tls=upstream_tls)
         self._server: _Uvicorn | None = None
         self._task: asyncio.Task[None] | None = None
         self._requests: RequestDrain | None = None
@@ -97,6 +105,8 @@ class GatewayServer(AsyncLifecycle):
     async def start(self) -> None:
         if self._task is not None:
             return
+        # Built first: unusable certificate files fail the start before anything binds.
+        ssl_context = ReloadingSslContext(self._tls).listening if self._tls else None
         requests = RequestDrain()
         app = create_app(
             self._settings,
@@ -119,6 +129,7 @@ class GatewayServer(AsyncLifecycle):
             # The grace period is drain()'s to enforce, and a second drain may shorten it.
             timeout_graceful_shutdown=None,
             server_header=False,
+            ssl_context_factory=None if ssl_context is None else lambda _c, _d: ssl_context,
         )
         server = _Uvicorn(config)
         self._server, self._requests = server, requests
@@ -133,7 +144,11 @@ class GatewayServer(AsyncLifecycle):
         except BaseException:
             await self.drain(0)
             raise
-        logger.info("gateway listening on %s", host_port(self._host, self._port))
+        logger.info(
+            "gateway listening on %s (%s)",
+            host_port(self._host, self._port),
+            "plaintext" if self._tls is None else "HTTPS",
+        )
 
     @staticmethod
     async def _serve(server: uvicorn.Server, sock: socket.socket) -> None:

@@ -66,7 +66,7 @@ def add_metering_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 async def run_metering(args: argparse.Namespace, settings: Settings, default_host: str) -> int:
-    where = connection(args, default_host, settings.metering.port)
+    where = connection(args, default_host, settings.metering.port, settings.client_tls)
     filters = cast(MeteringFilter, {name: getattr(args, name) for name in _FILTERS})
     async with where.client(MeteringQueryClient) as client:
         try:

@@ -22,6 +22,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.retention import RetentionLoop
 from extplane.runtime.serving import Serving
+from extplane.runtime.writers import METERING_WRITER
 from extplane.storage import PostgresStore, open_store
 from extplane_protos.orloj.extensions.v1 import (
     metering_pb2,
@@ -62,8 +63,13 @@ class MeteringService(AsyncLifecycle):
         self.store = metering_store(settings, kit.data_dir)
         self.metrics = MeteringMetrics(kit.registry, max_series=settings.metrics_max_series)
         self.serving: Serving[Recorder] = Serving(self.name)
+        self._writers = kit.writer_guard(METERING_WRITER)
         self._sink = MeteringSinkServicer(
-            self.serving, settings, clock_ns=kit.clock_ns, metrics=self.metrics
+            self.serving,
+            settings,
+            clock_ns=kit.clock_ns,
+            metrics=self.metrics,
+            writers=self._writers,
         )
         self._query = MeteringQueryServicer(self.serving, self.store, settings, kit)
         self.retention: Retention | None = None
@@ -98,6 +104,7 @@ class MeteringService(AsyncLifecycle):
     async def start(self) -> None:
         if self.serving.is_open:
             return
+        self._writers.check_startup(self.name)
         self._kit.load_page_tokens(shared_store=isinstance(self.store, PostgresStore))
         await self.store.open()
         if self.retention is not None:

@@ -18,6 +18,7 @@ from extplane.metering.validation import validate_batch, validate_event
 from extplane.runtime.bad_request import InvalidRequestError
 from extplane.runtime.event_rules import TimeWindow
 from extplane.runtime.serving import Serving
+from extplane.runtime.writers import WriterGuard
 from extplane_protos.orloj.extensions.v1 import metering_pb2, metering_pb2_grpc
 
 _logger = logging.getLogger(__name__)
@@ -39,8 +40,10 @@ class MeteringSinkServicer(metering_pb2_grpc.MeteringSinkServicer):
         *,
         clock_ns: Callable[[], int],
         metrics: MeteringMetrics,
+        writers: WriterGuard,
     ) -> None:
         self._serving = serving
+        self._writers = writers
         self._settings = settings
         self._clock_ns = clock_ns
         self._metrics = metrics
@@ -51,6 +54,7 @@ class MeteringSinkServicer(metering_pb2_grpc.MeteringSinkServicer):
     async def RecordMetering(  # noqa: N802 - the generated servicer names the RPC method
         self, request: Request, context: Context
     ) -> Response:
+        await self._writers.require(context)
         try:
             row = validate_event(request, self._bounds())
         except InvalidRequestError:
@@ -62,6 +66,7 @@ class MeteringSinkServicer(metering_pb2_grpc.MeteringSinkServicer):
     async def RecordMeteringBatch(  # noqa: N802 - the generated servicer names the RPC method
         self, request: BatchRequest, context: Context
     ) -> BatchResponse:
+        await self._writers.require(context)
         try:
             rows = validate_batch(
                 request.events, self._bounds(), max_events=self._settings.max_batch_events

@@ -1,4 +1,4 @@
-"""Bearer tokens with roles, for the query APIs (DESIGN §7).
+"""Bearer tokens with roles, for the query APIs and the sinks' writers (DESIGN §4, §7).
 
 Tokens come from configuration, each with a name (for logs) and roles. A
 token may be configured by its SHA-256 (hex) so the secret itself need not
@@ -69,6 +69,11 @@ class AuthSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tokens: list[BearerToken] = Field(default_factory=list)
+    allow_unauthenticated_ingest: bool = Field(
+        default=False,
+        description="Accept sink writes without a token or client certificate on a "
+        "non-loopback bind address (anyone who reaches the port can write).",
+    )
 
 
 class Authorizer:
@@ -76,8 +81,18 @@ class Authorizer:
 
     def __init__(self, settings: AuthSettings) -> None:
         self._by_digest = {token.digest(): token for token in settings.tokens}
+        self.allow_unauthenticated_ingest = settings.allow_unauthenticated_ingest
         if not self._by_digest:
             _warn_no_tokens()
+
+    @property
+    def has_tokens(self) -> bool:
+        return bool(self._by_digest)
+
+    def any_token_holds(self, role: str) -> bool:
+        return any(
+            role in token.roles or ANY_ROLE in token.roles for token in self._by_digest.values()
+        )
 
     def principal(self, authorization: str | None, role: str) -> tuple[grpc.StatusCode, str]:
         """(OK, token name) or (the refusal's code, its message)."""
@@ -97,20 +112,29 @@ class Authorizer:
             return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {role!r}"
         return grpc.StatusCode.OK, match.name
 
-    async def require(self, context: grpc.aio.ServicerContext[Any, Any], role: str) -> str:
-        """The caller's token name; raises `UnauthenticatedError` or
-        `PermissionDeniedError` when it lacks `role`."""
-        authorization = next(
-            (
-                str(value)
-                for key, value in (context.invocation_metadata() or ())
-                if key == "authorization"
-            ),
-            None,
-        )
+    def check(self, authorization: str | None, role: str) -> str:
+        """The token's name; raises `UnauthenticatedError` or `PermissionDeniedError`
+        when `authorization` does not hold `role`."""
         code, detail = self.principal(authorization, role)
         if code is grpc.StatusCode.UNAUTHENTICATED:
             raise UnauthenticatedError(detail)
         if code is not grpc.StatusCode.OK:
             raise PermissionDeniedError(detail)
         return detail
+
+    async def require(self, context: grpc.aio.ServicerContext[Any, Any], role: str) -> str:
+        """The caller's token name; raises `UnauthenticatedError` or
+        `PermissionDeniedError` when it lacks `role`."""
+        return self.check(bearer_authorization(context), role)
+
+
+def bearer_authorization(context: grpc.aio.ServicerContext[Any, Any]) -> str | None:
+    """The call's `authorization` metadata, if it has one."""
+    return next(
+        (
+            str(value)
+            for key, value in (context.invocation_metadata() or ())
+            if key == "authorization"
+        ),
+        None,
+    )

@@ -8,6 +8,8 @@ from typing import Any, cast
 import grpc.aio
 from opentelemetry.instrumentation.grpc import aio_client_interceptors
 
+from extplane_client.tls import ClientTls, aio_channel
+
 CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
     # Find a dead peer (a killed pod, a dropped mesh connection) during a call
     # within ~80 s instead of waiting on TCP. Pings only while calls are open,
@@ -22,11 +24,14 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
 )
 
 
-def create_channel(address: str, *, options: Sequence[tuple[str, Any]] = ()) -> grpc.aio.Channel:
-    """An insecure channel to `address` ("host:port") whose calls continue the current
-    trace (W3C traceparent in the metadata). `options` add to or override the defaults.
+def create_channel(
+    address: str, *, options: Sequence[tuple[str, Any]] = (), tls: ClientTls | None = None
+) -> grpc.aio.Channel:
+    """A channel to `address` ("host:port") whose calls continue the current trace
+    (W3C traceparent in the metadata). `options` add to or override the defaults.
 
-    Transport security is the mesh's job (mTLS between sidecars).
+    TLS (mTLS with a client certificate) per `tls`; None is plaintext, for
+    loopback or a mesh whose sidecars do mTLS.
     """
     interceptors = cast(
         "list[grpc.aio.ClientInterceptor]",
@@ -34,9 +39,7 @@ def create_channel(address: str, *, options: Sequence[tuple[str, Any]] = ()) -> 
     )
     merged = dict(CHANNEL_OPTIONS)
     merged.update(options)
-    return grpc.aio.insecure_channel(
-        address, options=list(merged.items()), interceptors=interceptors
-    )
+    return aio_channel(address, tls, options=list(merged.items()), interceptors=interceptors)
 
 
 def remaining_timeout(context: grpc.aio.ServicerContext[Any, Any], cap: float) -> float:

@@ -26,6 +26,7 @@ from extplane.errors import StartupError
 from extplane.runtime.auth import Authorizer, AuthSettings
 from extplane.runtime.page_tokens import KEY_BYTES, PageTokens
 from extplane.runtime.process_metrics import process_metrics
+from extplane.runtime.writers import IngestPolicy, WriterGuard
 from extplane.storage.private_files import write_private_file_once
 
 PAGE_TOKEN_KEY_FILE = "page-token.key"
@@ -47,6 +48,10 @@ class ServiceKit:
     registry: CollectorRegistry = field(default_factory=_process_registry)
     # Wall clock, ns since the epoch; tests move it.
     clock_ns: Callable[[], int] = time.time_ns
+    # Where the process's servers listen, and whether they require client
+    # certificates: together they decide whether sinks may take anonymous writes.
+    bind_host: str = "127.0.0.1"
+    client_certificates_required: bool = False
     _page_tokens: PageTokens | None = field(default=None, init=False, repr=False)
 
     @property
@@ -68,6 +73,16 @@ class ServiceKit:
                 self.data_dir / PAGE_TOKEN_KEY_FILE,
             )
 
+    def writer_guard(self, role: str) -> WriterGuard:
+        """The check a sink makes of each writer (`extplane.runtime.writers`)."""
+        policy = IngestPolicy(
+            self.authorizer,
+            bind_host=self.bind_host,
+            client_certificates_required=self.client_certificates_required,
+            allow_unauthenticated=self.authorizer.allow_unauthenticated_ingest,
+        )
+        return policy.guard(role)
+
     @classmethod
     def for_directory(
         cls,
@@ -77,6 +92,8 @@ class ServiceKit:
         page_token_key: SecretStr | None = None,
         registry: CollectorRegistry | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        bind_host: str = "127.0.0.1",
+        client_certificates_required: bool = False,
     ) -> ServiceKit:
         """The kit of a deployment whose embedded data lives in `data_dir`."""
         return cls(
@@ -86,6 +103,8 @@ class ServiceKit:
             page_token_key_configured=page_token_key is not None,
             registry=registry if registry is not None else process_metrics().registry,
             clock_ns=clock_ns,
+            bind_host=bind_host,
+            client_certificates_required=client_certificates_required,
         )
 
 

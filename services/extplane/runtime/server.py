@@ -21,7 +21,9 @@ from extplane.runtime.interceptors import server_interceptors
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.runtime.process_metrics import process_metrics
 from extplane.runtime.rpc_metrics import Metrics
+from extplane.runtime.server_credentials import server_credentials
 from extplane.runtime.service import GrpcServiceDefinition
+from extplane.runtime.tls import TlsSettings
 
 _logger = logging.getLogger("extplane.server")
 
@@ -43,7 +45,8 @@ def host_port(host: str, port: int) -> str:
 
 
 class GrpcServer(AsyncLifecycle):
-    """Serves one `GrpcServiceDefinition` on `host:port` (port 0: an ephemeral port)."""
+    """Serves one `GrpcServiceDefinition` on `host:port` (port 0: an ephemeral port),
+    over TLS when `tls` enables it (mTLS with its client CA), else plaintext."""
 
     def __init__(
         self,
@@ -53,8 +56,10 @@ class GrpcServer(AsyncLifecycle):
         port: int,
         shutdown_grace_s: float,
         metrics: Metrics | None = None,
+        tls: TlsSettings | None = None,
     ) -> None:
         self._definition = definition
+        self._tls = tls if tls is not None and tls.enabled else None
         self._host = host
         self._requested_port = port
         self._shutdown_grace_s = shutdown_grace_s
@@ -101,7 +106,11 @@ class GrpcServer(AsyncLifecycle):
         self._server, self._health = server, health
         self._definition_stopped = False
         try:
-            self._bound_port = server.add_insecure_port(host_port(self._host, self._requested_port))
+            address = host_port(self._host, self._requested_port)
+            if self._tls is None:
+                self._bound_port = server.add_insecure_port(address)
+            else:
+                self._bound_port = server.add_secure_port(address, server_credentials(self._tls))
             await server.start()
             await self._definition.start()
         except BaseException:
@@ -110,9 +119,10 @@ class GrpcServer(AsyncLifecycle):
         for name in self._health_names():
             await health.set(name, SERVING)
         _logger.info(
-            "gRPC server %s serving on %s",
+            "gRPC server %s serving on %s (%s)",
             self._definition.name,
             self.address,
+            _security(self._tls),
             extra={"service_names": list(self._definition.service_names)},
         )
 
@@ -138,3 +148,9 @@ class GrpcServer(AsyncLifecycle):
 
     async def drain(self, grace: float) -> None:
         await self.stop(grace)
+
+
+def _security(tls: TlsSettings | None) -> str:
+    if tls is None:
+        return "plaintext"
+    return "mTLS" if tls.client_certificates_required else "TLS"

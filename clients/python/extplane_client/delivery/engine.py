@@ -45,7 +45,8 @@ class DeliveryStats:
     """A snapshot of a sink's counters.
 
     Every `offer()` is counted once: accepted (queued), overflowed or dropped. Every
-    accepted item ends delivered, rejected, oversized or abandoned, or is still `queued`.
+    accepted item ends delivered, rejected, oversized, denied or abandoned, or is still
+    `queued`.
 
     queued: accepted and not finished yet (waiting, or in the calls being made).
     delivered: acknowledged by the sink (a duplicate acknowledgement included).
@@ -55,6 +56,8 @@ class DeliveryStats:
     overflowed: refused by `offer()` because `capacity` items were held.
     dropped: refused by `offer()` because the sink was closed, or was not an event.
     abandoned: accepted, but still unsent when `close()` stopped waiting for the sink.
+    denied: refused because the sink does not accept this writer (UNAUTHENTICATED or
+        PERMISSION_DENIED: a token, role or certificate to fix); never resent.
     retries: calls made again after a failure.
     batch_mode: False once the sink answered UNIMPLEMENTED to the batch RPC.
     """
@@ -71,11 +74,19 @@ class DeliveryStats:
     closed: bool
     # New fields go last, so a positional construction keeps its meaning.
     oversized: int = 0
+    denied: int = 0
 
     @property
     def accepted(self) -> int:
         """Items `offer()` took, over the sink's life."""
-        return self.queued + self.delivered + self.rejected + self.oversized + self.abandoned
+        return (
+            self.queued
+            + self.delivered
+            + self.rejected
+            + self.oversized
+            + self.denied
+            + self.abandoned
+        )
 
 
 def _deadline(timeout: float | None) -> float | None:
@@ -135,6 +146,7 @@ class DeliveryEngine(Generic[T, P]):
         self._delivered = 0
         self._rejected = 0
         self._oversized = 0
+        self._denied = 0
         self._abandoned = 0
         self._retries = 0
         self._next_tick = time.monotonic() + self._options.max_delay
@@ -232,6 +244,7 @@ class DeliveryEngine(Generic[T, P]):
                 delivered=self._delivered,
                 rejected=self._rejected,
                 oversized=self._oversized,
+                denied=self._denied,
                 overflowed=self._overflowed,
                 dropped=self._dropped,
                 abandoned=self._abandoned + (in_queue if self._stopped else 0),
@@ -296,12 +309,14 @@ class DeliveryEngine(Generic[T, P]):
         return taken
 
     def _finish(self, count: int, verdict: Verdict) -> None:
-        """`count` items ended: DELIVERED, REJECTED, or TOO_LARGE (oversized)."""
+        """`count` items ended: DELIVERED, REJECTED, DENIED or TOO_LARGE (oversized)."""
         with self._lock:
             if verdict is Verdict.DELIVERED:
                 self._delivered += count
             elif verdict is Verdict.TOO_LARGE:
                 self._oversized += count
+            elif verdict is Verdict.DENIED:
+                self._denied += count
             else:
                 self._rejected += count
             self._finished += count

@@ -16,6 +16,7 @@ from uuid_utils import uuid7
 
 from extplane_client.delivery import wire
 from extplane_client.delivery.options import DeliveryOptions
+from extplane_client.tls import ClientTls, sync_channel
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -56,14 +57,17 @@ class SinkChannel:
         *,
         delivery: DeliveryOptions,
         credentials: grpc.ChannelCredentials | None = None,
+        tls: ClientTls | None = None,
         metadata: Sequence[tuple[str, str]] = (),
         channel_options: Sequence[tuple[str, Any]] = (),
     ) -> None:
         self.metadata = _checked_metadata(metadata)
+        if credentials is not None and tls is not None:
+            raise ValueError("credentials, tls: give one of them (tls builds the credentials)")
         if isinstance(target, grpc.Channel):
-            if credentials is not None or channel_options:
+            if credentials is not None or tls is not None or channel_options:
                 raise ValueError(
-                    "credentials, channel_options: only with an address; "
+                    "credentials, tls, channel_options: only with an address; "
                     "a channel given already has its own"
                 )
             self.channel = target
@@ -75,7 +79,7 @@ class SinkChannel:
             merged.update(channel_options)
             options = list(merged.items())
             if credentials is None:
-                self.channel = grpc.insecure_channel(target, options=options)
+                self.channel = sync_channel(target, tls, options=options)
             else:
                 self.channel = grpc.secure_channel(target, credentials, options=options)
             self._owns_channel = True

@@ -5,8 +5,8 @@ when the registry is scraped, so `record()` stays as cheap without a registry
 as with one. One collector per registry serves every sink reporting to it.
 
     extplane_sink_events_total{sink, outcome}  outcome: delivered, rejected,
-                                               oversized, overflowed, dropped,
-                                               abandoned
+                                               oversized, denied, overflowed,
+                                               dropped, abandoned
     extplane_sink_retries_total{sink}
     extplane_sink_queued{sink}                 events waiting or in flight
     extplane_sink_capacity{sink}
@@ -30,7 +30,15 @@ if TYPE_CHECKING:
 
 StatsSource = Callable[[], "DeliveryStats"]
 
-OUTCOMES = ("delivered", "rejected", "oversized", "overflowed", "dropped", "abandoned")
+OUTCOMES = (
+    "delivered",
+    "rejected",
+    "oversized",
+    "denied",
+    "overflowed",
+    "dropped",
+    "abandoned",
+)
 
 
 class _SinkCollector(Collector):

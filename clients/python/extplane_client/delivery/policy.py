@@ -1,14 +1,18 @@
 """What a sink's answer means for the events sent, and how long to wait before trying again.
 
-Every gRPC status falls in one of six groups (docs/adapters.md has the table):
+Every gRPC status falls in one of seven groups (docs/adapters.md has the table):
 
 * delivered: OK, and ALREADY_EXISTS for a single event (the sink has it already).
 * retry: the answer is about the sink or the road to it, not about the events:
-  UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, CANCELLED, and the
-  deployment mistakes an operator fixes on the sink's side (UNAUTHENTICATED,
-  PERMISSION_DENIED, UNIMPLEMENTED from the unary RPC). The events wait in the
+  UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, CANCELLED, and
+  UNIMPLEMENTED from the unary RPC (a misrouted address). The events wait in the
   queue and are sent again, however long it takes; dropping them would lose good
   events to a fixable outage.
+* denied: UNAUTHENTICATED or PERMISSION_DENIED: the sink refuses this *writer*
+  (its token, role or certificate), whatever the events. Resending the same
+  credentials cannot help, and a queue retrying them forever would hold every
+  later event behind it; the call's events end, counted as `denied`, and are not
+  re-sent one by one (each would be refused alike).
 * server error: INTERNAL, UNKNOWN and DATA_LOSS. Often a passing fault, retried; but a
   sink that crashes on one particular event would block the queue forever behind
   it, so after a bounded number of attempts the events are treated as rejected.
@@ -38,6 +42,7 @@ class Verdict(enum.Enum):
     REJECTED = "rejected"
     FALLBACK = "fallback"
     TOO_LARGE = "too_large"
+    DENIED = "denied"
 
 
 _RETRY = frozenset(
@@ -47,10 +52,9 @@ _RETRY = frozenset(
         grpc.StatusCode.RESOURCE_EXHAUSTED,
         grpc.StatusCode.ABORTED,
         grpc.StatusCode.CANCELLED,
-        grpc.StatusCode.UNAUTHENTICATED,
-        grpc.StatusCode.PERMISSION_DENIED,
     }
 )
+_DENIED = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 _SERVER_ERROR = frozenset(
     {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS}
 )
@@ -88,6 +92,8 @@ def classify(code: grpc.StatusCode, *, batch: bool, details: str = "") -> Verdic
         return Verdict.TOO_LARGE
     if code in _RETRY:
         return Verdict.RETRY
+    if code in _DENIED:
+        return Verdict.DENIED
     if code in _SERVER_ERROR:
         return Verdict.SERVER_ERROR
     if code is grpc.StatusCode.UNIMPLEMENTED:

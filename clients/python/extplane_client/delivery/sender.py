@@ -183,6 +183,10 @@ class Sender(Generic[P]):
                 self._options.unary_concurrency,
             )
             return self._send_each(chunk, self._options.unary_concurrency)
+        if verdict is Verdict.DENIED:
+            # About the writer, not the events: one by one, each would be refused alike.
+            self._finish(len(chunk), Verdict.DENIED)
+            return True
         if len(chunk) == 1:  # REJECTED or TOO_LARGE
             self._settled(chunk[0], verdict)
             return True
@@ -278,6 +282,13 @@ class Sender(Generic[P]):
         self._note_answer()
         if verdict is Verdict.REJECTED:
             _log.warning("%s sink: events refused (%s)", self._name, detail)
+        elif verdict is Verdict.DENIED:
+            _log.error(
+                "%s sink: the sink refuses this writer (%s); the events are dropped: "
+                "check the adapter's token or client certificate",
+                self._name,
+                detail,
+            )
         elif verdict is Verdict.TOO_LARGE:
             self._size_refusal = detail
             self._learn_limit(details)

@@ -11,9 +11,11 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from prometheus_client import CollectorRegistry
 
+from extplane_client._rpc import bearer_metadata
 from extplane_client.delivery.engine import DeliveryEngine, DeliveryStats
 from extplane_client.delivery.grpc_transport import EventTransport, Recorded, SinkChannel
 from extplane_client.delivery.options import DeliveryOptions
+from extplane_client.tls import ClientTls
 
 
 class SinkEvent(Protocol):
@@ -47,6 +49,8 @@ class QueueingSink(Generic[E]):
         name: str,
         options: DeliveryOptions | None,
         credentials: grpc.ChannelCredentials | None,
+        tls: ClientTls | None,
+        token: str | None,
         metadata: Sequence[tuple[str, str]],
         channel_options: Sequence[tuple[str, Any]],
         registry: CollectorRegistry | None,
@@ -56,7 +60,8 @@ class QueueingSink(Generic[E]):
             target,
             delivery=delivery,
             credentials=credentials,
-            metadata=metadata,
+            tls=tls,
+            metadata=(*bearer_metadata(token), *metadata),
             channel_options=channel_options,
         )
         self._event_type = event_type

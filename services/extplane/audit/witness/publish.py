@@ -22,6 +22,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry, Counter
 
 from extplane.audit.chain.records import Checkpoint
+from extplane.audit.config import WitnessSink
 from extplane.audit.witness.wire import checkpoint_event, checkpoint_json
 from extplane.storage import ensure_private_directory, write_private_file_once
 from extplane_client.audit_sink import GrpcAuditSink
@@ -101,22 +102,26 @@ class Witnesses:
     def __init__(
         self,
         files: Sequence[Path],
-        sinks: Sequence[tuple[str, str]],
+        sinks: Sequence[WitnessSink],
         *,
         origin: str,
         registry: CollectorRegistry,
         counted: Counter,
     ) -> None:
-        """`sinks` are (address, token) of remote audit services ("" token: none)."""
+        """`sinks` are remote audit services to record each checkpoint at."""
         self._origin = origin
         self._counted = counted
         self._files = [_FileQueue(FileWitness(path), counted) for path in files]
         self._sinks: list[tuple[str, GrpcAuditSink]] = []
-        for index, (address, token) in enumerate(sinks):
-            metadata = [("authorization", f"Bearer {token}")] if token else []
-            name = f"audit-witness-{index}"
-            sink = GrpcAuditSink(address, metadata=metadata, registry=registry, name=name)
-            self._sinks.append((f"sink:{address}", sink))
+        for index, witness in enumerate(sinks):
+            sink = GrpcAuditSink(
+                witness.address,
+                token=witness.token or None,
+                tls=witness.tls,
+                registry=registry,
+                name=f"audit-witness-{index}",
+            )
+            self._sinks.append((f"sink:{witness.address}", sink))
 
     async def start(self) -> None:
         for file in self._files:
