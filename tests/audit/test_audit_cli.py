@@ -1,8 +1,10 @@
-"""`extplane audit verify` and `extplane audit public-key` against a running service."""
+"""`extplane audit verify`, `public-key` and `rotate-key`, against a running service
+(verification that does not trust it: test_audit_trust.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from pathlib import Path
@@ -10,6 +12,8 @@ from pathlib import Path
 import pytest
 from audit_support import AUDITOR_TOKEN, BILLING_TOKEN, Audit, StartAudit, event, q
 from cryptography.hazmat.primitives import serialization
+
+from extplane.keys import KeyRing, rotate
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -114,3 +118,47 @@ async def test_public_key_prints_the_pem_of_the_signing_key(audit: Audit) -> Non
         ).decode()
         == out
     )
+
+
+async def test_public_key_lists_every_key_and_as_a_jwk_set(audit: Audit) -> None:
+    running = audit.service.running
+    assert running is not None
+    directory = running.keys.ring.directory
+    old = running.keys.ring.active
+    new = rotate(directory)
+
+    code, out, err = await _extplane(
+        "audit", "public-key", "--address", audit.address, token=AUDITOR_TOKEN
+    )
+    jwks_code, jwks, _ = await _extplane(
+        "audit", "public-key", "--jwks", "--address", audit.address, token=AUDITOR_TOKEN
+    )
+
+    assert code == 0
+    assert out == new.public_key_pem + old.public_key_pem
+    assert err.splitlines() == [
+        f"key id {new.key_id} (Ed25519, active)",
+        f"key id {old.key_id} (Ed25519, retired)",
+    ]
+    assert jwks_code == 0
+    assert json.loads(jwks) == {"keys": [new.jwk(), old.jwk()]}
+
+
+async def test_rotate_key_refuses_an_empty_ring_and_first_refuses_a_full_one(
+    tmp_path: Path,
+) -> None:
+    ring = tmp_path / "keys"
+
+    code, _, err = await _extplane("audit", "rotate-key", "--key-dir", str(ring))
+    assert code == 2
+    assert err.strip() == f"extplane: {ring} holds no keys (--first makes one)"
+
+    code, out, _ = await _extplane("audit", "rotate-key", "--key-dir", str(ring), "--first")
+    assert code == 0
+    first = KeyRing.load(ring).active
+    assert out.strip() == f"active key {first.key_id} in {ring} (was none)"
+
+    code, _, err = await _extplane("audit", "rotate-key", "--key-dir", str(ring), "--first")
+    assert code == 2
+    assert err.strip() == f"extplane: {ring} already holds keys"
+    assert KeyRing.load(ring).active.key_id == first.key_id

@@ -170,3 +170,18 @@ async def test_token_hash_takes_no_token_argument() -> None:
 
     assert result.code == 2
     assert "unrecognized arguments" in result.stderr
+
+
+async def test_an_unusable_key_ring_is_named(tmp_path: Path) -> None:
+    ring = tmp_path / "keys"
+    ring.mkdir()
+    (ring / "nonsense.pem").write_text("not a key\n")
+
+    result = await run_extplane(
+        "config", "check", env={"EXTPLANE_AUDIT__SIGNING_KEY_DIR": str(ring)}
+    )
+
+    assert result.code == 2
+    assert result.stderr.startswith("extplane: invalid configuration: audit.signing_key_dir: ")
+    assert str(ring / "nonsense.pem") in result.stderr
+    assert len(result.stderr.splitlines()) == 1
