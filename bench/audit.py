@@ -84,6 +84,7 @@ class EventSource:
                     namespace=f"team-{n % 8}",
                     outcome=("allowed", "allowed", "denied")[n % 3],
                     details=self._details[n % 4],
+                    principal=f"ingest-{n % 4}",
                 )
             )
         return events
@@ -124,9 +125,11 @@ class RawTable:
                 ZERO_HASH,
                 ZERO_HASH,
                 b"",
+                principal,
+                2,
             )
             for batch in batches
-            for eid, ts, act, actor, res, ns, out, det in batch
+            for eid, ts, act, actor, res, ns, out, det, principal in batch
         ]
         conn.executemany(INSERT_RECORD, rows)
         return [len(batch) for batch in batches]
