@@ -20,6 +20,7 @@ from typing import TypeAlias, TypeVar
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
 from extplane_client import AuditQueryClient, ExtplaneError, MeteringQueryClient
+from extplane_client.conformance import ConformanceClient
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
 EXIT_OK = 0
@@ -28,7 +29,7 @@ EXIT_USAGE = 2
 EXIT_SERVICE = 3
 
 
-ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient)
+ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient, ConformanceClient)
 
 
 @dataclass(frozen=True)

@@ -76,8 +76,9 @@ class Check:
     is reported but does not make the implementation non-conformant.
 
     `applies_when` names a fact an earlier check records (e.g. `batch`: the sink
-    implements the batch RPC); when the fact is false the check is skipped with
-    `not_applicable` as the reason.
+    implements the batch RPC); the check runs only when it is true. When it is
+    false the check is skipped with `not_applicable` as the reason; when that
+    earlier check failed, it is skipped as moot (the failure is reported once).
     """
 
     name: str

@@ -68,6 +68,13 @@ class Answer(Generic[ResponseT]):
     def ok(self) -> bool:
         return self.code is grpc.StatusCode.OK
 
+    @property
+    def result(self) -> ResponseT:
+        """The response of a call that ended OK (check `ok` first)."""
+        if self.response is None:
+            raise ValueError(f"no response: the call ended {self.code.name}")
+        return self.response
+
     def status_details(self) -> tuple[status_pb2.Status | None, str]:
         """The `google.rpc.Status` of the trailer, or why it is not usable ('' = none sent)."""
         raw = [value for key, value in self.trailers if key == _STATUS_DETAILS]
@@ -130,16 +137,14 @@ class Probe:
         method: Method[RequestT, ResponseT],
         request: RequestT,
         *,
-        timeout: float | None = None,  # noqa: ASYNC109 - sent as the gRPC deadline
-    ) -> grpc.aio.UnaryUnaryCall[RequestT, ResponseT]:
+        timeout: float | None = None,
+    ) -> grpc.aio.UnaryUnaryCall[Any, ResponseT]:
         callable_ = self.channel.unary_unary(
             method.path,
             request_serializer=method.request_type.SerializeToString,
             response_deserializer=method.response_type.FromString,
         )
-        return callable_(
-            request, timeout=timeout or self.deadline_s, metadata=self.metadata
-        )
+        return callable_(request, timeout=timeout or self.deadline_s, metadata=self.metadata)
 
     async def call(
         self,

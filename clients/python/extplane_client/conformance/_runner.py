@@ -35,7 +35,8 @@ SUITES: dict[str, Callable[[dict[str, Any]], tuple[Check, ...]]] = {
     "capabilities": lambda settings: capabilities.checks(settings.get("role", "provider")),
     "handler": lambda settings: handler.CHECKS,
 }
-"""Every suite by name; `settings` are the suite's own (capabilities `role`, handler `echo_path`)."""
+"""Every suite by name; `settings` are the suite's own (capabilities `role`,
+handler `echo_path`)."""
 
 DEFAULT_DEADLINE_S = 2.0
 # A check makes a handful of calls, each bounded by the deadline; this bounds the
@@ -62,8 +63,12 @@ def suite_checks(suite: str, options: Options) -> tuple[Check, ...]:
 async def _run_one(check: Check, probe: Probe) -> Finding:
     if probe.facts.get(UNRESPONSIVE):
         return skipped("the implementation did not answer the first call (see answers_in_time)")
-    if check.applies_when and probe.facts.get(check.applies_when) is False:
-        return skipped(check.not_applicable)
+    if check.applies_when:
+        fact = probe.facts.get(check.applies_when)
+        if fact is False:
+            return skipped(check.not_applicable)
+        if fact is None:
+            return skipped(f"moot: the check deciding {check.applies_when!r} did not pass")
     budget = probe.deadline_s * _CALLS_PER_CHECK + 5
     try:
         return await asyncio.wait_for(check.probe(probe), budget)

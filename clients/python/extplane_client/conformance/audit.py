@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from extplane_client.conformance._model import Check, Clause, Finding, Level, failed, passed
 from extplane_client.conformance._probe import Method, Probe
@@ -37,7 +38,7 @@ def _minimal(event: pb.AuditEvent) -> None:
 
 
 def _unicode(event: pb.AuditEvent) -> None:
-    event.actor, event.resource = "utilisateur:zoë", "ресурс/日本-🚀"
+    event.actor, event.resource = "utilisateur:zoë", "リソース/日本-🚀"
     event.details["note"] = "free text: line one\nline two\ttabbed"
 
 
@@ -71,7 +72,11 @@ SHAPES = (
     Shape("all_fields", "every field set, with details", lambda event: None),
     Shape("minimal", "only timestamp, action, actor and outcome", _minimal),
     Shape("unicode", "non-ASCII text, a details value with a newline", _unicode),
-    Shape("longest_strings", "128/256/512/256/128-character action/actor/resource/namespace/event_id", _longest),
+    Shape(
+        "longest_strings",
+        "128/256/512/256/128-character action/actor/resource/namespace/event_id",
+        _longest,
+    ),
     Shape("many_details", "64 details entries", _many_details),
     _outcome("denied"),
     _outcome("error"),
@@ -82,7 +87,7 @@ SHAPES = (
 
 def _cleared(name: str) -> Malformed:
     def edit(event: pb.AuditEvent) -> None:
-        event.ClearField(name)
+        event.ClearField(cast(Any, name))
 
     what = "missing" if name == "timestamp" else "empty"
     clause = Clause(f"a {what} {name} is INVALID_ARGUMENT naming event.{name}", RULES)
@@ -101,9 +106,24 @@ MALFORMED = (
     _cleared("action"),
     _cleared("actor"),
     _cleared("timestamp"),
-    Malformed("long_event_id", "event.event_id", _long_event_id, Clause("an event_id over 128 characters is INVALID_ARGUMENT", RULES)),
-    Malformed("empty_details_key", "event.details", _empty_details_key, Clause("a details key must not be empty", RULES)),
-    Malformed("missing_event", "event", lambda event: None, Clause("a request without an event is INVALID_ARGUMENT naming event", RULES)),
+    Malformed(
+        "long_event_id",
+        "event.event_id",
+        _long_event_id,
+        Clause("an event_id over 128 characters is INVALID_ARGUMENT", RULES),
+    ),
+    Malformed(
+        "empty_details_key",
+        "event.details",
+        _empty_details_key,
+        Clause("a details key must not be empty", RULES),
+    ),
+    Malformed(
+        "missing_event",
+        "event",
+        lambda event: None,
+        Clause("a request without an event is INVALID_ARGUMENT naming event", RULES),
+    ),
 )
 
 
@@ -116,12 +136,15 @@ async def _sequences(probe: Probe) -> Finding:
     sent = f"{UNARY.sent(first)}, a second event, then the first again"
     if not all(answer.ok for answer in answers):
         return failed("an event was not acknowledged", sent=sent, got=got)
-    one, two, retry = (answer.response for answer in answers)
-    assert one is not None and two is not None and retry is not None
+    one, two, retry = (answer.result for answer in answers)
     if not two.sequence > one.sequence:
         return failed("a later event must get a later sequence", sent=sent, got=got)
     if not (retry.duplicate and retry.sequence == one.sequence):
-        return failed("a duplicate answers duplicate=true and its first recording's sequence", sent=sent, got=got)
+        return failed(
+            "a duplicate answers duplicate=true and its first recording's sequence",
+            sent=sent,
+            got=got,
+        )
     return passed()
 
 
@@ -147,7 +170,11 @@ CONTRACT = SinkContract(
         Check(
             "audit.sequence",
             Level.FULL,
-            Clause("sequence is the event's position in the log; a duplicate answers the first recording's", f"{DOCS}#recording"),
+            Clause(
+                "sequence is the event's position in the log; "
+                "a duplicate answers the first recording's",
+                f"{DOCS}#recording",
+            ),
             _sequences,
         ),
     ),

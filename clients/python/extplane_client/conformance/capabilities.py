@@ -28,16 +28,25 @@ CAPABILITIES = Method(
 CORE_FEATURES = ("capabilities", "gateway", "metering", "audit", "host", "runner")
 """The service features only the core sets (docs/capabilities.md, "Features")."""
 RESERVED_PREFIX = "extplane."
-CORE_METADATA = ("extplane.version", "extplane.contracts", "extplane.services", "extplane.providers")
+CORE_METADATA = (
+    "extplane.version",
+    "extplane.contracts",
+    "extplane.services",
+    "extplane.providers",
+)
 
 _SENT = CAPABILITIES.sent(pb.CapabilitiesRequest())
 
 
-def _good(probe: Probe) -> tuple[Method[pb.CapabilitiesRequest, pb.CapabilitiesResponse], pb.CapabilitiesRequest]:
+def _good(
+    probe: Probe,
+) -> tuple[Method[pb.CapabilitiesRequest, pb.CapabilitiesResponse], pb.CapabilitiesRequest]:
     return CAPABILITIES, pb.CapabilitiesRequest()
 
 
-async def _snapshot(probe: Probe) -> tuple[pb.CapabilitySnapshot | None, Answer[pb.CapabilitiesResponse]]:
+async def _snapshot(
+    probe: Probe,
+) -> tuple[pb.CapabilitySnapshot | None, Answer[pb.CapabilitiesResponse]]:
     answer = await probe.call(CAPABILITIES, pb.CapabilitiesRequest())
     response = answer.response
     if response is None or not response.HasField("snapshot"):
@@ -62,7 +71,9 @@ def _keys_check(
             return failed("no snapshot to check", sent=_SENT, got=answer.describe())
         found = offending(snapshot)
         if found:
-            return failed(f"the snapshot sets {', '.join(found)}", sent=_SENT, got=one_line(snapshot))
+            return failed(
+                f"the snapshot sets {', '.join(found)}", sent=_SENT, got=one_line(snapshot)
+            )
         return passed()
 
     clause = Clause(text, f"{DOCS}#{section}")
@@ -74,12 +85,20 @@ async def _snapshot_present(probe: Probe) -> Finding:
     if snapshot is not None:
         return passed(f"{len(snapshot.features)} features, {len(snapshot.metadata)} metadata keys")
     if answer.code is grpc.StatusCode.OK:
-        return failed("the answer has no snapshot (MISSING_SNAPSHOT); send an empty one", sent=_SENT, got=answer.describe())
+        return failed(
+            "the answer has no snapshot (MISSING_SNAPSHOT); send an empty one",
+            sent=_SENT,
+            got=answer.describe(),
+        )
     return failed("the snapshot was not served", sent=_SENT, got=answer.describe())
 
 
 def _empty_names(snapshot: pb.CapabilitySnapshot) -> list[str]:
-    return [f"an empty {section} name" for section, keys in (("feature", snapshot.features), ("metadata", snapshot.metadata)) if "" in keys]
+    return [
+        f"an empty {section} name"
+        for section, keys in (("feature", snapshot.features), ("metadata", snapshot.metadata))
+        if "" in keys
+    ]
 
 
 def _core_features(snapshot: pb.CapabilitySnapshot) -> list[str]:
@@ -87,11 +106,16 @@ def _core_features(snapshot: pb.CapabilitySnapshot) -> list[str]:
 
 
 def _reserved_metadata(snapshot: pb.CapabilitySnapshot) -> list[str]:
-    return [f"metadata.{key}" for key in sorted(snapshot.metadata) if key.startswith(RESERVED_PREFIX)]
+    return [
+        f"metadata.{key}" for key in sorted(snapshot.metadata) if key.startswith(RESERVED_PREFIX)
+    ]
 
 
 def _unprefixed(snapshot: pb.CapabilitySnapshot) -> list[str]:
-    keys = [*(f"features.{k}" for k in snapshot.features), *(f"metadata.{k}" for k in snapshot.metadata)]
+    keys = [
+        *(f"features.{k}" for k in snapshot.features),
+        *(f"metadata.{k}" for k in snapshot.metadata),
+    ]
     return [key for key in keys if "." not in key.split(".", 1)[1]]
 
 
@@ -107,7 +131,11 @@ async def _services_agree(probe: Probe) -> Finding:
     listed = [s for s in snapshot.metadata.get("extplane.services", "").split(",") if s]
     enabled = [k for k in CORE_FEATURES if snapshot.features.get(k)]
     if listed != enabled:
-        return failed(f"extplane.services lists {listed}, the features enable {enabled}", sent=_SENT, got=one_line(snapshot))
+        return failed(
+            f"extplane.services lists {listed}, the features enable {enabled}",
+            sent=_SENT,
+            got=one_line(snapshot),
+        )
     return passed()
 
 
@@ -115,9 +143,15 @@ async def _stable(probe: Probe) -> Finding:
     first, answer = await _snapshot(probe)
     second, again = await _snapshot(probe)
     if first is None or second is None:
-        return failed("no snapshot to compare", sent=_SENT, got=(again if first else answer).describe())
+        return failed(
+            "no snapshot to compare", sent=_SENT, got=(again if first else answer).describe()
+        )
     if first.SerializeToString(deterministic=True) != second.SerializeToString(deterministic=True):
-        return failed("two snapshots of an unchanged deployment differ", sent=f"twice: {_SENT}", got=f"{one_line(first)} then {one_line(second)}")
+        return failed(
+            "two snapshots of an unchanged deployment differ",
+            sent=f"twice: {_SENT}",
+            got=f"{one_line(first)} then {one_line(second)}",
+        )
     return passed()
 
 
@@ -127,7 +161,10 @@ def checks(role: Role = "provider") -> tuple[Check, ...]:
         Check(
             "capabilities.snapshot_present",
             Level.SEED,
-            Clause("Capabilities answers a snapshot (an empty one when it has nothing to add)", f"{DOCS}#degraded-providers"),
+            Clause(
+                "Capabilities answers a snapshot (an empty one when it has nothing to add)",
+                f"{DOCS}#degraded-providers",
+            ),
             _snapshot_present,
         ),
         _keys_check(
@@ -141,14 +178,44 @@ def checks(role: Role = "provider") -> tuple[Check, ...]:
     if role == "core":
         return (
             *shared,
-            _keys_check("core.keys_present", "the core snapshot holds every service feature and the extplane. metadata", "the-core-snapshot", _missing_core),
-            Check("capabilities.core.services_agree", Level.FULL, Clause("extplane.services lists exactly the services whose feature is true", f"{DOCS}#metadata"), _services_agree),
-            Check("capabilities.core.stable", Level.FULL, Clause("an unchanged deployment serves byte-identical snapshots", f"{DOCS}#metadata"), _stable),
+            _keys_check(
+                "core.keys_present",
+                "the core snapshot holds every service feature and the extplane. metadata",
+                "the-core-snapshot",
+                _missing_core,
+            ),
+            Check(
+                "capabilities.core.services_agree",
+                Level.FULL,
+                Clause(
+                    "extplane.services lists exactly the services whose feature is true",
+                    f"{DOCS}#metadata",
+                ),
+                _services_agree,
+            ),
+            Check(
+                "capabilities.core.stable",
+                Level.FULL,
+                Clause(
+                    "an unchanged deployment serves byte-identical snapshots", f"{DOCS}#metadata"
+                ),
+                _stable,
+            ),
         )
     return (
         *shared,
-        _keys_check("no_core_features", "providers add, never replace: no core service feature", "the-merge-rule", _core_features),
-        _keys_check("no_reserved_metadata", "metadata keys under extplane. are reserved for the core", "the-merge-rule", _reserved_metadata),
+        _keys_check(
+            "no_core_features",
+            "providers add, never replace: no core service feature",
+            "the-merge-rule",
+            _core_features,
+        ),
+        _keys_check(
+            "no_reserved_metadata",
+            "metadata keys under extplane. are reserved for the core",
+            "the-merge-rule",
+            _reserved_metadata,
+        ),
         _keys_check(
             "keys_prefixed",
             "keys carry the provider's own prefix, e.g. acme.invoicing (recommended)",

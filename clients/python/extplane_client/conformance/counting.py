@@ -14,8 +14,6 @@ import asyncio
 import os
 import shlex
 
-import grpc
-
 from extplane_client.audit_query import AuditQueryClient
 from extplane_client.conformance._probe import Counter
 from extplane_client.metering_query import MeteringQueryClient
@@ -23,17 +21,13 @@ from extplane_client.metering_query import MeteringQueryClient
 NAMESPACE_ENV = "EXTPLANE_CONFORMANCE_NAMESPACE"
 
 
-def query_counter(suite: str, target: str | grpc.aio.Channel, *, token: str | None) -> Counter:
-    """Counts through the suite's query service (`metering.reader` / `audit.reader` token)."""
+def query_counter(client: MeteringQueryClient | AuditQueryClient) -> Counter:
+    """Counts through a query service (a `metering.reader` / `audit.reader` token)."""
 
     async def count(namespace: str) -> int:
-        if suite == "metering":
-            async with MeteringQueryClient(target, token=token) as metering:
-                return sum([1 async for _ in metering.iter_metering_events(namespace=namespace)])
-        if suite == "audit":
-            async with AuditQueryClient(target, token=token) as audit:
-                return sum([1 async for _ in audit.iter_audit_events(namespace=namespace)])
-        raise ValueError(f"no query service counts {suite} events")
+        if isinstance(client, MeteringQueryClient):
+            return sum([1 async for _ in client.iter_metering_events(namespace=namespace)])
+        return sum([1 async for _ in client.iter_audit_events(namespace=namespace)])
 
     return count
 
@@ -65,7 +59,8 @@ def command_counter(command: str, *, timeout_s: float = 10.0) -> Counter:
         text = out.decode().strip()
         if process.returncode != 0 or not text.isdigit():
             raise CountCommandError(
-                f"{argv[0]} exited {process.returncode}, printed {text[:80]!r} {err.decode()[:200]!r}"
+                f"{argv[0]} exited {process.returncode}, printed {text[:80]!r}, "
+                f"stderr {err.decode()[:200]!r}"
             )
         return int(text)
 

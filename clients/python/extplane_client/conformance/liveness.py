@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
@@ -24,7 +25,7 @@ from extplane_client.conformance._model import (
 )
 from extplane_client.conformance._probe import Answer, Method, Probe
 
-GoodCall = Callable[[Probe], tuple[Method[Message, Message], Message]]
+GoodCall = Callable[[Probe], tuple[Method[Any, Any], Message]]
 
 UNRESPONSIVE = "unresponsive"
 """The fact set when the first call got no answer: the rest of the run is moot."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -41,12 +42,12 @@ def base_event(namespace: str, event_id: str) -> pb.MeteringEvent:
 
 def _minimal(event: pb.MeteringEvent) -> None:
     for name in ("task", "agent", "model", "event_id", *COUNTERS):
-        event.ClearField(name)
+        event.ClearField(cast(Any, name))
 
 
 def _unicode(event: pb.MeteringEvent) -> None:
     event.namespace += "-équipe-日本"
-    event.task, event.agent, event.model = "tâche ✓", "агент", "模型-🚀"
+    event.task, event.agent, event.model = "tâche ✓", "エージェント", "模型-🚀"
 
 
 def _longest(event: pb.MeteringEvent) -> None:
@@ -70,9 +71,17 @@ def _skewed_ahead(event: pb.MeteringEvent) -> None:
 
 SHAPES = (
     Shape("all_fields", "every field set", lambda event: None),
-    Shape("minimal", "only timestamp and namespace (empty task/agent/model/event_id, zero counts)", _minimal),
+    Shape(
+        "minimal",
+        "only timestamp and namespace (empty task/agent/model/event_id, zero counts)",
+        _minimal,
+    ),
     Shape("unicode", "non-ASCII text in every string", _unicode),
-    Shape("longest_strings", "256-character namespace/task/agent/model, 128-character event_id", _longest),
+    Shape(
+        "longest_strings",
+        "256-character namespace/task/agent/model, 128-character event_id",
+        _longest,
+    ),
     Shape("largest_counts", f"every count at {MAX_COUNT:.0e}", _largest_counts),
     Shape("nanoseconds", "a timestamp with nanoseconds", _nanoseconds),
     Shape("clock_ahead", "a timestamp 5 minutes ahead (producer clock skew)", _skewed_ahead),
@@ -93,7 +102,7 @@ def _negative(name: str) -> Malformed:
 
 def _clear(name: str) -> Malformed:
     def edit(event: pb.MeteringEvent) -> None:
-        event.ClearField(name)
+        event.ClearField(cast(Any, name))
 
     what = "missing" if name == "timestamp" else "empty"
     return Malformed(

@@ -96,7 +96,9 @@ def junit_xml(report: Report) -> str:
         skipped=str(len(report.names(Verdict.SKIP)) + len(report.names(Verdict.UNVERIFIABLE))),
         time=f"{sum(r.seconds for r in report.results):.3f}",
     )
-    ET.SubElement(ET.SubElement(suite, "properties"), "property", name="level", value=report.level.value)
+    ET.SubElement(
+        ET.SubElement(suite, "properties"), "property", name="level", value=report.level.value
+    )
     for result in report.results:
         check, finding = result.check, result.finding
         case = ET.SubElement(

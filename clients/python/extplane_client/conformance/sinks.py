@@ -73,10 +73,15 @@ class SinkContract:
     extra: tuple[Check, ...] = ()
 
     def wrap(self, event: Event | None) -> Message:
-        return self.unary.request_type(event=event) if event is not None else self.unary.request_type()
+        request: Message = self.unary.request_type()
+        if event is not None:
+            request.event.CopyFrom(event)  # type: ignore[attr-defined]
+        return request
 
     def wrap_batch(self, events: Sequence[Event]) -> Message:
-        return self.batch.request_type(events=list(events))
+        request: Message = self.batch.request_type()
+        request.events.extend(events)  # type: ignore[attr-defined]
+        return request
 
     def clause(self, text: str, section: str) -> Clause:
         return Clause(text, f"{self.docs}#{section}")
@@ -87,7 +92,9 @@ def batch_path(field: str, index: int) -> str:
     return f"events[{index}]." + field.removeprefix("event").lstrip(".")
 
 
-def _unexpected(what: str, method: Method[Any, Any], request: Message, answer: Answer[Any]) -> Finding:
+def _unexpected(
+    what: str, method: Method[Any, Any], request: Message, answer: Answer[Any]
+) -> Finding:
     return failed(what, sent=method.sent(request), got=answer.describe())
 
 
@@ -111,12 +118,17 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
             request, answer = await record(probe, event)
             if answer.ok:
                 return passed()
-            return _unexpected(f"a valid event ({shape.what}) was not acknowledged", sink.unary, request, answer)
+            return _unexpected(
+                f"a valid event ({shape.what}) was not acknowledged", sink.unary, request, answer
+            )
 
         return Check(
             f"{p}.accepts.{shape.name}",
             Level.SEED,
-            Clause(f"the seed RPC accepts every valid event: {shape.what}", f"{sink.docs}#{sink.validation_section}"),
+            Clause(
+                f"the seed RPC accepts every valid event: {shape.what}",
+                f"{sink.docs}#{sink.validation_section}",
+            ),
             probe_,
         )
 
@@ -127,7 +139,12 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
             request, answer = await record(probe, None if bad.field == "event" else event)
             if answer.code is grpc.StatusCode.INVALID_ARGUMENT:
                 return passed()
-            return _unexpected(f"a malformed event ({bad.field}) was not refused with INVALID_ARGUMENT", sink.unary, request, answer)
+            return _unexpected(
+                f"a malformed event ({bad.field}) was not refused with INVALID_ARGUMENT",
+                sink.unary,
+                request,
+                answer,
+            )
 
         return Check(f"{p}.refuses.{bad.name}", Level.FULL, bad.clause, probe_)
 
@@ -139,11 +156,23 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
         request, answer = await record(probe, event)
         status, problem = answer.status_details()
         if answer.code is not grpc.StatusCode.INVALID_ARGUMENT:
-            return _unexpected("the refusal to check is missing: not INVALID_ARGUMENT", sink.unary, request, answer)
+            return _unexpected(
+                "the refusal to check is missing: not INVALID_ARGUMENT", sink.unary, request, answer
+            )
         if status is None:
-            return _unexpected(problem or "no google.rpc.Status in grpc-status-details-bin", sink.unary, request, answer)
+            return _unexpected(
+                problem or "no google.rpc.Status in grpc-status-details-bin",
+                sink.unary,
+                request,
+                answer,
+            )
         if sample.field not in answer.field_violations():
-            return _unexpected(f"no google.rpc.BadRequest field violation naming {sample.field!r}", sink.unary, request, answer)
+            return _unexpected(
+                f"no google.rpc.BadRequest field violation naming {sample.field!r}",
+                sink.unary,
+                request,
+                answer,
+            )
         return passed()
 
     async def retry_acknowledged(probe: Probe) -> Finding:
@@ -151,8 +180,10 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
         request, first = await record(probe, event)
         _, second = await record(probe, event)
         if not (first.ok and second.ok):
-            return _unexpected("a retry was not acknowledged", sink.unary, request, second if first.ok else first)
-        if first.response.duplicate or not second.response.duplicate:
+            return _unexpected(
+                "a retry was not acknowledged", sink.unary, request, second if first.ok else first
+            )
+        if first.result.duplicate or not second.result.duplicate:
             return failed(
                 "the first recording must answer duplicate=false, its retry duplicate=true",
                 sent=f"twice: {sink.unary.sent(request)}",
@@ -168,7 +199,9 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
         request, first = await record(probe, event)
         _, second = await record(probe, event)
         if not (first.ok and second.ok):
-            return _unexpected("a retry was not acknowledged", sink.unary, request, second if first.ok else first)
+            return _unexpected(
+                "a retry was not acknowledged", sink.unary, request, second if first.ok else first
+            )
         stored = await probe.count(event.namespace)
         if stored != 1:
             return failed(
@@ -184,22 +217,46 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
         request, first = await record(probe, event)
         _, second = await record(probe, event)
         if not (first.ok and second.ok):
-            return _unexpected("an event without event_id was not acknowledged", sink.unary, request, second if first.ok else first)
-        if second.response.duplicate:
-            return _unexpected("an event with an empty event_id was called a duplicate", sink.unary, request, second)
+            return _unexpected(
+                "an event without event_id was not acknowledged",
+                sink.unary,
+                request,
+                second if first.ok else first,
+            )
+        if second.result.duplicate:
+            return _unexpected(
+                "an event with an empty event_id was called a duplicate",
+                sink.unary,
+                request,
+                second,
+            )
         if probe.counter is not None and (stored := await probe.count(event.namespace)) != 2:
-            return failed(f"two events without event_id are stored {stored} times, not twice", sent=f"twice: {sink.unary.sent(request)}", got=f"the counter says {stored}")
+            return failed(
+                f"two events without event_id are stored {stored} times, not twice",
+                sent=f"twice: {sink.unary.sent(request)}",
+                got=f"the counter says {stored}",
+            )
         return passed()
 
     async def ids_per_namespace(probe: Probe) -> Finding:
         event_id = probe.event_id()
-        first_event, second_event = sink.base(probe.fresh("a"), event_id), sink.base(probe.fresh("b"), event_id)
+        first_event, second_event = (
+            sink.base(probe.fresh("a"), event_id),
+            sink.base(probe.fresh("b"), event_id),
+        )
         _, first = await record(probe, first_event)
         request, second = await record(probe, second_event)
         if not (first.ok and second.ok):
-            return _unexpected("an event was not acknowledged", sink.unary, request, second if first.ok else first)
-        if second.response.duplicate:
-            return _unexpected("the same event_id in another namespace was called a duplicate", sink.unary, request, second)
+            return _unexpected(
+                "an event was not acknowledged", sink.unary, request, second if first.ok else first
+            )
+        if second.result.duplicate:
+            return _unexpected(
+                "the same event_id in another namespace was called a duplicate",
+                sink.unary,
+                request,
+                second,
+            )
         return passed()
 
     async def batch_unimplemented_when_unsupported(probe: Probe) -> Finding:
@@ -219,19 +276,30 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
             answer,
         )
 
-    async def batch(probe: Probe, events: Sequence[Event], timeout: float | None = None) -> tuple[Message, Answer[Any]]:  # noqa: ASYNC109
+    async def batch(
+        probe: Probe,
+        events: Sequence[Event],
+        timeout: float | None = None,  # noqa: ASYNC109 - sent as the gRPC deadline
+    ) -> tuple[Message, Answer[Any]]:
         request = sink.wrap_batch(events)
         return request, await probe.call(sink.batch, request, timeout=timeout)
 
     def counts(answer: Answer[Any]) -> tuple[int, int]:
-        return answer.response.accepted, answer.response.duplicates
+        return answer.result.accepted, answer.result.duplicates
 
     async def batch_accepts(probe: Probe) -> Finding:
         namespace = probe.fresh("batch")
-        request, answer = await batch(probe, [sink.base(namespace, probe.event_id()) for _ in range(3)])
+        request, answer = await batch(
+            probe, [sink.base(namespace, probe.event_id()) for _ in range(3)]
+        )
         if answer.ok and counts(answer) == (3, 0):
             return passed()
-        return _unexpected("a batch of 3 new events must answer accepted=3 duplicates=0", sink.batch, request, answer)
+        return _unexpected(
+            "a batch of 3 new events must answer accepted=3 duplicates=0",
+            sink.batch,
+            request,
+            answer,
+        )
 
     async def batch_counts_duplicates(probe: Probe) -> Finding:
         namespace, event_id = probe.fresh("batch"), probe.event_id()
@@ -252,18 +320,31 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
         sample.edit(events[1])
         request, answer = await batch(probe, events)
         if answer.code is not grpc.StatusCode.INVALID_ARGUMENT:
-            return _unexpected("a batch holding a malformed event must be refused with INVALID_ARGUMENT", sink.batch, request, answer)
+            return _unexpected(
+                "a batch holding a malformed event must be refused with INVALID_ARGUMENT",
+                sink.batch,
+                request,
+                answer,
+            )
         if probe.counter is not None:
             stored = await probe.count(namespace)
             if stored:
-                return failed(f"the refused batch left {stored} events stored", sent=sink.batch.sent(request), got=f"the counter says {stored} in {namespace!r}")
+                return failed(
+                    f"the refused batch left {stored} events stored",
+                    sent=sink.batch.sent(request),
+                    got=f"the counter says {stored} in {namespace!r}",
+                )
             return passed()
         if not probe.facts.get("reports_duplicates"):
             return unverifiable(NO_COUNTER + ", and the sink does not report duplicates")
         for good_event in (events[0], events[2]):
             _, again = await record(probe, good_event)
-            if again.ok and again.response.duplicate:
-                return failed("an event of the refused batch was stored: resent alone, it is a duplicate", sent=sink.batch.sent(request), got=again.describe())
+            if again.ok and again.result.duplicate:
+                return failed(
+                    "an event of the refused batch was stored: resent alone, it is a duplicate",
+                    sent=sink.batch.sent(request),
+                    got=again.describe(),
+                )
         return passed("resent alone, the refused batch's valid events are new")
 
     async def batch_refusal_names_index(probe: Probe) -> Finding:
@@ -271,16 +352,32 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
         sample.edit(events[1])
         request, answer = await batch(probe, events)
         expected = batch_path(sample.field, 1)
-        if answer.code is grpc.StatusCode.INVALID_ARGUMENT and expected in answer.field_violations():
+        if (
+            answer.code is grpc.StatusCode.INVALID_ARGUMENT
+            and expected in answer.field_violations()
+        ):
             return passed()
-        return _unexpected(f"the refusal must be INVALID_ARGUMENT with a BadRequest naming {expected!r}", sink.batch, request, answer)
+        return _unexpected(
+            f"the refusal must be INVALID_ARGUMENT with a BadRequest naming {expected!r}",
+            sink.batch,
+            request,
+            answer,
+        )
 
     async def batch_accepts_limit(probe: Probe) -> Finding:
         namespace = probe.fresh("batch")
-        request, answer = await batch(probe, [sink.base(namespace, probe.event_id()) for _ in range(BATCH_LIMIT)], timeout=probe.deadline_s * 5)
+        _, answer = await batch(
+            probe,
+            [sink.base(namespace, probe.event_id()) for _ in range(BATCH_LIMIT)],
+            timeout=probe.deadline_s * 5,
+        )
         if answer.ok and counts(answer) == (BATCH_LIMIT, 0):
             return passed(f"in {answer.seconds:.3f}s")
-        return failed(f"a batch of {BATCH_LIMIT} new events must be accepted whole", sent=f"{sink.batch.name}({BATCH_LIMIT} events)", got=answer.describe())
+        return failed(
+            f"a batch of {BATCH_LIMIT} new events must be accepted whole",
+            sent=f"{sink.batch.name}({BATCH_LIMIT} events)",
+            got=answer.describe(),
+        )
 
     idem = sink.idempotency_section
     batch_clause = sink.batch_section
@@ -300,20 +397,76 @@ def sink_checks(sink: SinkContract) -> tuple[Check, ...]:
         *liveness_checks(p, good, sink.service),
         *(accepts(shape) for shape in sink.shapes),
         *(refuses(bad) for bad in sink.malformed),
-        Check(f"{p}.refusal_names_field", full, sink.clause(f"a refusal carries a decodable google.rpc.Status whose BadRequest names the field ({sample.field})", sink.validation_section), refusal_names_field),
-        Check(f"{p}.idempotency.retry_acknowledged", full, sink.clause("a retry of a stored event_id is acknowledged with duplicate=true", idem), retry_acknowledged),
-        Check(f"{p}.idempotency.counted_once", full, sink.clause("a retried event_id is stored (counted) once", idem), counted_once),
-        Check(f"{p}.idempotency.empty_id_not_deduplicated", full, sink.clause("an empty event_id disables deduplication", idem), empty_id_not_deduplicated),
+        Check(
+            f"{p}.refusal_names_field",
+            full,
+            sink.clause(
+                "a refusal carries a decodable google.rpc.Status whose BadRequest "
+                f"names the field ({sample.field})",
+                sink.validation_section,
+            ),
+            refusal_names_field,
+        ),
+        Check(
+            f"{p}.idempotency.retry_acknowledged",
+            full,
+            sink.clause("a retry of a stored event_id is acknowledged with duplicate=true", idem),
+            retry_acknowledged,
+        ),
+        Check(
+            f"{p}.idempotency.counted_once",
+            full,
+            sink.clause("a retried event_id is stored (counted) once", idem),
+            counted_once,
+        ),
+        Check(
+            f"{p}.idempotency.empty_id_not_deduplicated",
+            full,
+            sink.clause("an empty event_id disables deduplication", idem),
+            empty_id_not_deduplicated,
+        ),
     ]
     if sink.ids_per_namespace:
-        checks.append(Check(f"{p}.idempotency.per_namespace", full, sink.clause("the same event_id in two namespaces is two events", idem), ids_per_namespace))
+        checks.append(
+            Check(
+                f"{p}.idempotency.per_namespace",
+                full,
+                sink.clause("the same event_id in two namespaces is two events", idem),
+                ids_per_namespace,
+            )
+        )
     checks += [
-        Check(f"{p}.batch.unimplemented_when_unsupported", full, sink.clause("the batch RPC either works or answers UNIMPLEMENTED, so clients fall back to the unary RPC", batch_clause), batch_unimplemented_when_unsupported),
-        batch_check("accepts", "a valid batch is stored; accepted counts the new events", batch_accepts),
-        batch_check("counts_duplicates", "ids repeated within a batch or stored before count as duplicates", batch_counts_duplicates),
-        batch_check("all_or_nothing", "a batch with a malformed event is refused and none of it is stored", batch_all_or_nothing),
-        batch_check("refusal_names_index", "the refusal names events[i].field", batch_refusal_names_index),
-        batch_check(f"accepts_{BATCH_LIMIT}", f"a batch of up to {BATCH_LIMIT} events is accepted", batch_accepts_limit),
+        Check(
+            f"{p}.batch.unimplemented_when_unsupported",
+            full,
+            sink.clause(
+                "the batch RPC either works or answers UNIMPLEMENTED, "
+                "so clients fall back to the unary RPC",
+                batch_clause,
+            ),
+            batch_unimplemented_when_unsupported,
+        ),
+        batch_check(
+            "accepts", "a valid batch is stored; accepted counts the new events", batch_accepts
+        ),
+        batch_check(
+            "counts_duplicates",
+            "ids repeated within a batch or stored before count as duplicates",
+            batch_counts_duplicates,
+        ),
+        batch_check(
+            "all_or_nothing",
+            "a batch with a malformed event is refused and none of it is stored",
+            batch_all_or_nothing,
+        ),
+        batch_check(
+            "refusal_names_index", "the refusal names events[i].field", batch_refusal_names_index
+        ),
+        batch_check(
+            f"accepts_{BATCH_LIMIT}",
+            f"a batch of up to {BATCH_LIMIT} events is accepted",
+            batch_accepts_limit,
+        ),
         *sink.extra,
     ]
     return tuple(checks)
