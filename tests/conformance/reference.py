@@ -95,7 +95,9 @@ class MemoryMeteringSink(metering_pb2_grpc.MeteringSinkServicer):
             await context.abort(grpc.StatusCode.INTERNAL, "no such method")
         if not 1 <= len(request.events) <= 1000:
             await refuse(context, [("events", "1 to 1000 events")])
-        found = [v for i, e in enumerate(request.events) for v in self.violations(e, f"events[{i}]")]
+        found = [
+            v for i, e in enumerate(request.events) for v in self.violations(e, f"events[{i}]")
+        ]
         if found:
             await refuse(context, found)
         duplicates = sum(self.store(event) for event in request.events)

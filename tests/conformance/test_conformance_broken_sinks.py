@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 from extplane_client.conformance import Level, Options, Verdict, exit_status, run_conformance
-
 from tests.conformance.reference import MemoryMeteringSink, serve_metering
 
 FULL = Level.FULL
