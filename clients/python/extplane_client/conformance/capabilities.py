@@ -35,6 +35,8 @@ CORE_METADATA = (
     "extplane.providers",
 )
 
+SNAPSHOT = "snapshot"
+"""The fact that the implementation serves a snapshot: the checks of its keys need one."""
 _SENT = CAPABILITIES.sent(pb.CapabilitiesRequest())
 
 
@@ -77,12 +79,15 @@ def _keys_check(
         return passed()
 
     clause = Clause(text, f"{DOCS}#{section}")
-    return Check(f"capabilities.{name}", level, clause, probe_, required=required)
+    return Check(
+        f"capabilities.{name}", level, clause, probe_, required=required, applies_when=SNAPSHOT
+    )
 
 
 async def _snapshot_present(probe: Probe) -> Finding:
     snapshot, answer = await _snapshot(probe)
     if snapshot is not None:
+        probe.facts[SNAPSHOT] = True
         return passed(f"{len(snapshot.features)} features, {len(snapshot.metadata)} metadata keys")
     if answer.code is grpc.StatusCode.OK:
         return failed(
@@ -192,6 +197,7 @@ def checks(role: Role = "provider") -> tuple[Check, ...]:
                     f"{DOCS}#metadata",
                 ),
                 _services_agree,
+                applies_when=SNAPSHOT,
             ),
             Check(
                 "capabilities.core.stable",
@@ -200,6 +206,7 @@ def checks(role: Role = "provider") -> tuple[Check, ...]:
                     "an unchanged deployment serves byte-identical snapshots", f"{DOCS}#metadata"
                 ),
                 _stable,
+                applies_when=SNAPSHOT,
             ),
         )
     return (
