@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 
 from extplane.cli_options import TOKEN_ENV, Commands, Connection, positive_seconds
@@ -120,7 +121,8 @@ async def run_conformance_command(args: argparse.Namespace) -> int:
         except ValueError as problem:  # a token that cannot travel as metadata
             return _usage_error(str(problem))
         options = Options(Level(args.level), args.deadline, counter, settings)
-        report = await client.run(args.suite, options)
+        # The client sees a channel; the report names the address as the user gave it.
+        report = replace(await client.run(args.suite, options), target=args.address)
     if args.junit is not None:
         args.junit.write_text(junit_xml(report), encoding="utf-8")
     if args.json:
