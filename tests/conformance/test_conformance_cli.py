@@ -63,8 +63,10 @@ async def test_a_failure_shows_what_was_sent_what_came_back_and_the_clause() -> 
     lines = out.splitlines()
     row = next(i for i, line in enumerate(lines) if "metering.refuses.negative_tokens_in" in line)
     assert "FAIL" in lines[row]
-    assert lines[row + 1].strip().startswith("sent:") and "tokens_in: -1" in lines[row + 1]
-    assert lines[row + 2].strip().startswith("got:") and "OK" in lines[row + 2]
+    assert lines[row + 1].strip().startswith("sent:")
+    assert "tokens_in: -1" in lines[row + 1]
+    assert lines[row + 2].strip().startswith("got:")
+    assert "OK" in lines[row + 2]
     assert lines[row + 3].strip() == (
         "contract: a negative tokens_in is INVALID_ARGUMENT naming event.tokens_in "
         "(docs/metering.md#validation)"
