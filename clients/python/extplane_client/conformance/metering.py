@@ -82,7 +82,7 @@ SHAPES = (
         "256-character namespace/task/agent/model, 128-character event_id",
         _longest,
     ),
-    Shape("largest_counts", f"every count at {MAX_COUNT:.0e}", _largest_counts),
+    Shape("largest_counts", "every count at 10^12", _largest_counts),
     Shape("nanoseconds", "a timestamp with nanoseconds", _nanoseconds),
     Shape("clock_ahead", "a timestamp 5 minutes ahead (producer clock skew)", _skewed_ahead),
 )
