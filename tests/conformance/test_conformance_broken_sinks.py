@@ -8,6 +8,7 @@ import time
 
 from extplane_client.conformance import Level, Options, Verdict, exit_status, run_conformance
 from tests.conformance.reference import MemoryMeteringSink, serve_metering
+from tests.loopback import dead_address
 
 FULL = Level.FULL
 
@@ -94,3 +95,13 @@ async def test_a_sink_that_hangs_fails_answers_in_time_and_the_run_stays_bounded
     assert "DEADLINE_EXCEEDED" in report.of("metering.answers_in_time").finding.got
     assert len(report.names(Verdict.SKIP)) == len(report.results) - 1
     assert elapsed < deadline + 2.0
+
+
+async def test_nothing_listening_is_one_failure_and_a_quick_run() -> None:
+    began = time.monotonic()
+    report = await run_conformance(
+        "metering", dead_address(), options=Options(level=FULL, deadline_s=0.3)
+    )
+    assert report.names(Verdict.FAIL) == ["metering.answers_in_time"]
+    assert "UNAVAILABLE" in report.of("metering.answers_in_time").finding.got
+    assert time.monotonic() - began < 2.0

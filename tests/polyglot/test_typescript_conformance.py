@@ -1,6 +1,7 @@
 """The conformance kit against the TypeScript unary-only MeteringSink example
 (clients/typescript/examples/metering-sink.ts): it passes `seed`, and `full`
-names exactly the clauses it does not meet."""
+names exactly the clauses it does not meet; and against the TypeScript
+capability provider, as configured and misconfigured."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from extplane_client.conformance import (
     run_conformance,
 )
 from tests.polyglot.test_typescript_metering_sink import NodeSink, typescript_sink
+from tests.polyglot.test_typescript_provider import PROVIDER_ARGS, _start_provider
 
 QUIET_S = 0.05
+FULL = Options(level=Level.FULL)
 
 
 def stdout_counter(sink: NodeSink) -> Counter:
@@ -69,4 +72,30 @@ async def test_at_full_level_it_reports_exactly_the_clauses_it_misses(node: str)
         "metering.batch.accepts_1000",
     ]
     assert report.of("metering.idempotency.counted_once").verdict is Verdict.PASS
+    assert exit_status(report) == 1
+
+
+async def test_the_typescript_capability_provider_passes_and_a_misconfigured_one_fails(
+    node: str,
+) -> None:
+    good = await _start_provider(node, *PROVIDER_ARGS)
+    try:
+        report = await run_conformance("capabilities", good.address, options=FULL)
+    finally:
+        await good.stop()
+    # `billing` carries no provider prefix; both are recommendations only.
+    assert report.names(Verdict.FAIL) == ["capabilities.health", "capabilities.keys_prefixed"]
+    assert exit_status(report) == 0
+
+    replacing = await _start_provider(
+        node, "--feature", "metering=false", "--meta", "extplane.version=9.9.9"
+    )
+    try:
+        report = await run_conformance("capabilities", replacing.address, options=FULL)
+    finally:
+        await replacing.stop()
+    assert report.names(Verdict.FAIL, required=True) == [
+        "capabilities.no_core_features",
+        "capabilities.no_reserved_metadata",
+    ]
     assert exit_status(report) == 1
