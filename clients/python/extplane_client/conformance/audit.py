@@ -8,7 +8,8 @@ from typing import Any, cast
 from extplane_client.conformance._model import Check, Clause, Finding, Level, failed, passed
 from extplane_client.conformance._probe import Method, Probe
 from extplane_client.conformance.metering import timestamp
-from extplane_client.conformance.sinks import Malformed, Shape, SinkContract, sink_checks
+from extplane_client.conformance.sink_contract import Malformed, Shape, SinkContract
+from extplane_client.conformance.sinks import sink_checks
 from extplane_protos.orloj.extensions.v1 import audit_pb2 as pb
 
 DOCS = "docs/audit.md"

@@ -9,7 +9,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from extplane_client.conformance._model import Clause, Level
 from extplane_client.conformance._probe import Method
-from extplane_client.conformance.sinks import Malformed, Shape, SinkContract, sink_checks
+from extplane_client.conformance.sink_contract import Malformed, Shape, SinkContract
+from extplane_client.conformance.sinks import sink_checks
 from extplane_protos.orloj.extensions.v1 import metering_pb2 as pb
 
 DOCS = "docs/metering.md"
