@@ -105,3 +105,20 @@ async def test_nothing_listening_is_one_failure_and_a_quick_run() -> None:
     assert report.names(Verdict.FAIL) == ["metering.answers_in_time"]
     assert "UNAVAILABLE" in report.of("metering.answers_in_time").finding.got
     assert time.monotonic() - began < 2.0
+
+
+async def test_a_failing_counter_makes_its_checks_unverifiable_not_failed() -> None:
+    async def broken_counter(namespace: str) -> int:
+        raise ConnectionError("the query service is down")
+
+    async with serve_metering(MemoryMeteringSink()) as address:
+        report = await run_conformance(
+            "metering", address, options=Options(level=FULL, counter=broken_counter)
+        )
+    assert report.names(Verdict.FAIL) == []
+    assert report.names(Verdict.UNVERIFIABLE) == [
+        "metering.idempotency.counted_once",
+        "metering.idempotency.empty_id_not_deduplicated",
+        "metering.batch.all_or_nothing",
+    ]
+    assert "the query service is down" in report.of("metering.batch.all_or_nothing").finding.note

@@ -38,6 +38,11 @@ def one_line(message: Message) -> str:
     return text if len(text) <= _TEXT_LIMIT else text[:_TEXT_LIMIT] + f"… ({len(text)} chars)"
 
 
+class CounterError(Exception):
+    """The counter failed: the kit cannot see what was stored, which says nothing
+    about the implementation (a check meeting it is unverifiable, not failed)."""
+
+
 @dataclass(frozen=True)
 class Method(Generic[RequestT, ResponseT]):
     """One unary RPC by its full path, e.g. `/orloj.extensions.v1.MeteringSink/RecordMetering`."""
@@ -182,4 +187,7 @@ class Probe:
     async def count(self, namespace: str) -> int:
         """Stored events in `namespace`, through the counter (the caller checks it is set)."""
         assert self.counter is not None
-        return await asyncio.wait_for(self.counter(namespace), self.deadline_s * 5 + _GRACE_S)
+        try:
+            return await asyncio.wait_for(self.counter(namespace), self.deadline_s * 5 + _GRACE_S)
+        except Exception as error:
+            raise CounterError(f"{type(error).__name__}: {error}") from error

@@ -25,8 +25,9 @@ from extplane_client.conformance._model import (
     Report,
     failed,
     skipped,
+    unverifiable,
 )
-from extplane_client.conformance._probe import Counter, Probe
+from extplane_client.conformance._probe import Counter, CounterError, Probe
 from extplane_client.conformance.liveness import UNRESPONSIVE
 
 SUITES: dict[str, Callable[[dict[str, Any]], tuple[Check, ...]]] = {
@@ -74,6 +75,8 @@ async def _run_one(check: Check, probe: Probe) -> Finding:
         return await asyncio.wait_for(check.probe(probe), budget)
     except TimeoutError:
         return failed(f"the check did not finish within {budget:g}s")
+    except CounterError as error:
+        return unverifiable(f"the counter failed: {error}")
     except Exception as error:  # a probe tripped over an answer it did not expect
         return failed(f"the check could not judge the answer: {type(error).__name__}: {error}")
 
