@@ -27,7 +27,7 @@ Counter = Callable[[str], Awaitable[int]]
 that makes "counted once" observable (a query service, a database, a log)."""
 
 _STATUS_DETAILS = "grpc-status-details-bin"
-_TEXT_LIMIT = 400
+_TEXT_LIMIT = 1200  # a whole event and then some; a 1000-event batch is cut
 # The kit's own bound on a call, beyond its gRPC deadline: a client library that
 # failed to enforce the deadline must still not hang the run.
 _GRACE_S = 1.0
