@@ -29,6 +29,7 @@ from extplane.config_cli import (
     run_config,
     run_token_hash,
 )
+from extplane.conformance_cli import add_conformance_parser, run_conformance_command
 from extplane.errors import StartupError
 from extplane.metering.cli import add_metering_parser, run_metering
 from extplane.runtime.logs import configure_logging
@@ -59,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_parser(commands)
     add_config_parser(commands)
     add_token_parser(commands)
+    add_conformance_parser(commands)
     return parser
 
 
@@ -114,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_serve(settings, [args.service], service=args.service))
         elif args.command == "metering":
             return asyncio.run(run_metering(args, settings, connect_host(settings.host)))
+        elif args.command == "conformance":
+            return asyncio.run(run_conformance_command(args))
         elif args.command == "audit":
             return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
         else:
