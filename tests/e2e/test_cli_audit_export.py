@@ -132,7 +132,7 @@ async def test_verify_and_public_key_still_answer_through_the_client(queries: Qu
     assert verified.stdout.startswith("intact: sequences 1..12 (12 records")
     assert key.code == 0
     assert key.stdout.startswith("-----BEGIN PUBLIC KEY-----")
-    assert "(Ed25519)" in key.stderr
+    assert "(Ed25519, active)" in key.stderr
 
 
 def _rfc3339(value_ns: int) -> str:
