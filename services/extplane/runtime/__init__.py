@@ -19,6 +19,8 @@ with its status. `docs/services.md` is the guide.
 from extplane.runtime import bounds
 from extplane.runtime.auth import (
     AUDIT_READER,
+    INSTALLS_ADMIN,
+    INSTALLS_READER,
     METERING_READER,
     Authorizer,
     AuthSettings,
@@ -66,6 +68,8 @@ __all__ = [
     "AUDIT_READER",
     "AUDIT_WRITER",
     "CHANNEL_OPTIONS",
+    "INSTALLS_ADMIN",
+    "INSTALLS_READER",
     "MAX_PAGE_SIZE",
     "METERING_READER",
     "METERING_WRITER",

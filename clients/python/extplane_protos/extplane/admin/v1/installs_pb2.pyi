@@ -659,7 +659,7 @@ class ListInstallsResponse(_message.Message):
     """Pass as page_token for the next page; empty on the last page."""
     @_builtins.property
     def installs(self) -> _containers.RepeatedCompositeFieldContainer[Global___Install]:
-        """Installs ordered by tenant, then install id."""
+        """Installs in the order they were registered."""
 
     def __init__(
         self,

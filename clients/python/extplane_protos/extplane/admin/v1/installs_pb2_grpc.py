@@ -136,8 +136,8 @@ class InstallRegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListInstalls(self, request, context):
-        """ListInstalls lists installs by tenant, then install id, with cursor
-        pagination. `page_token` must be one this API issued for the same
+        """ListInstalls lists installs in the order they were registered, with
+        cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
         filters (INVALID_ARGUMENT otherwise).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

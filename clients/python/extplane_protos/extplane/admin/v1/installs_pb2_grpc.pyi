@@ -74,8 +74,8 @@ class InstallRegistryServiceStub:
     that id.
     """
     ListInstalls: _grpc.UnaryUnaryMultiCallable[_installs_pb2.ListInstallsRequest, _installs_pb2.ListInstallsResponse]
-    """ListInstalls lists installs by tenant, then install id, with cursor
-    pagination. `page_token` must be one this API issued for the same
+    """ListInstalls lists installs in the order they were registered, with
+    cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
     filters (INVALID_ARGUMENT otherwise).
     """
 
@@ -121,8 +121,8 @@ class InstallRegistryServiceAsyncStub(InstallRegistryServiceStub):
     that id.
     """
     ListInstalls: _aio.UnaryUnaryMultiCallable[_installs_pb2.ListInstallsRequest, _installs_pb2.ListInstallsResponse]  # type: ignore[assignment]
-    """ListInstalls lists installs by tenant, then install id, with cursor
-    pagination. `page_token` must be one this API issued for the same
+    """ListInstalls lists installs in the order they were registered, with
+    cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
     filters (INVALID_ARGUMENT otherwise).
     """
 
@@ -201,8 +201,8 @@ class InstallRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _installs_pb2.ListInstallsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_installs_pb2.ListInstallsResponse, _abc.Awaitable[_installs_pb2.ListInstallsResponse]]:
-        """ListInstalls lists installs by tenant, then install id, with cursor
-        pagination. `page_token` must be one this API issued for the same
+        """ListInstalls lists installs in the order they were registered, with
+        cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
         filters (INVALID_ARGUMENT otherwise).
         """
 

@@ -676,7 +676,7 @@ export const ListInstallsRequestSchema: GenMessage<ListInstallsRequest> = /*@__P
  */
 export type ListInstallsResponse = Message<"extplane.admin.v1.ListInstallsResponse"> & {
   /**
-   * Installs ordered by tenant, then install id.
+   * Installs in the order they were registered.
    *
    * @generated from field: repeated extplane.admin.v1.Install installs = 1;
    */
@@ -808,8 +808,8 @@ export const InstallRegistryService: GenService<{
     output: typeof GetInstallResponseSchema;
   },
   /**
-   * ListInstalls lists installs by tenant, then install id, with cursor
-   * pagination. `page_token` must be one this API issued for the same
+   * ListInstalls lists installs in the order they were registered, with
+   * cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
    * filters (INVALID_ARGUMENT otherwise).
    *
    * @generated from rpc extplane.admin.v1.InstallRegistryService.ListInstalls
