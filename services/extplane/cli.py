@@ -24,6 +24,7 @@ from extplane.config_cli import (
     run_token_hash,
 )
 from extplane.errors import StartupError
+from extplane.host.cli import add_installs_parser, run_installs
 from extplane.metering.cli import add_metering_parser, run_metering
 from extplane.runtime.logs import configure_logging
 from extplane.runtime.server import host_port
@@ -50,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     caps.add_argument("--timeout", type=float, default=5.0, help="seconds (default: 5)")
     add_metering_parser(commands)
     add_audit_parser(commands)
+    add_installs_parser(commands)
     add_config_parser(commands)
     add_token_parser(commands)
     return parser
@@ -107,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_metering(args, settings, connect_host(settings.host)))
         elif args.command == "audit":
             return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
+        elif args.command == "installs":
+            return asyncio.run(run_installs(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args.address, args.timeout))
     except StartupError as err:

@@ -19,7 +19,7 @@ from typing import TypeAlias, TypeVar
 
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
-from extplane_client import AuditQueryClient, ExtplaneError, MeteringQueryClient
+from extplane_client import AuditQueryClient, ExtplaneError, InstallsClient, MeteringQueryClient
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
 EXIT_OK = 0
@@ -28,7 +28,7 @@ EXIT_USAGE = 2
 EXIT_SERVICE = 3
 
 
-ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient)
+ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient, InstallsClient)
 
 
 @dataclass(frozen=True)

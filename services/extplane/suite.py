@@ -116,9 +116,7 @@ def grpc_port(settings: Settings, name: str) -> int:
 
 def ephemeral_ports() -> dict[str, dict[str, int]]:
     """Settings that put every gRPC service on a free port (tests, smoke runs)."""
-    return {
-        entry.settings_section(name): {"port": 0} for name, entry in GRPC_SERVICES.items()
-    }
+    return {entry.settings_section(name): {"port": 0} for name, entry in GRPC_SERVICES.items()}
 
 
 def served_by(service_full_name: str) -> str | None:

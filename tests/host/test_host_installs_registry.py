@@ -36,7 +36,8 @@ async def test_a_registered_install_reads_back_as_stored(registry: Registry) -> 
         read = await client.get_install(tenant="acme", install_id="inst-1")
 
     assert read == made
-    assert read.enabled and read.revision == 1
+    assert read.enabled
+    assert read.revision == 1
     assert list(read.granted_capabilities) == ["cap:log.emit", "cap:storage.kv"]
     assert list(read.egress_allowlist) == ["*.cdn.example.com:8443", "api.example.com"]
     assert [(r.route, r.upstream_url) for r in read.ui_proxy_routes] == [
@@ -62,9 +63,7 @@ async def test_limits_default_to_algas_and_can_be_set(registry: Registry) -> Non
         storage_bytes=268_435_456,
         log_records_per_minute=600,
     )
-    tight = await _register(
-        registry, "inst-2", limits=pb.InstallLimits(storage_value_bytes=1024)
-    )
+    tight = await _register(registry, "inst-2", limits=pb.InstallLimits(storage_value_bytes=1024))
     assert tight.limits.storage_value_bytes == 1024
     assert tight.limits.storage_keys_per_namespace == 5_120
 
@@ -95,7 +94,8 @@ async def test_registering_an_existing_install_again_is_already_exists(
     assert again.value.code is grpc.StatusCode.ALREADY_EXISTS
     # The same id under another tenant is another install.
     other = await _register(registry, tenant="globex")
-    assert other.tenant == "globex" and other.revision == 1
+    assert other.tenant == "globex"
+    assert other.revision == 1
 
 
 async def test_update_replaces_what_it_sets_and_keeps_the_rest(registry: Registry) -> None:
@@ -119,7 +119,8 @@ async def test_update_replaces_what_it_sets_and_keeps_the_rest(registry: Registr
     assert changed.limits == made.limits
     assert changed.update_time.ToNanoseconds() >= made.update_time.ToNanoseconds()
     assert changed.create_time == made.create_time
-    assert cleared.revision == 3 and list(cleared.granted_capabilities) == []
+    assert cleared.revision == 3
+    assert list(cleared.granted_capabilities) == []
 
 
 async def test_an_update_with_a_stale_revision_is_aborted_and_changes_nothing(
@@ -127,9 +128,7 @@ async def test_an_update_with_a_stale_revision_is_aborted_and_changes_nothing(
 ) -> None:
     made = await _register(registry)
     async with registry.client() as client:
-        await client.update_install(
-            tenant="acme", install_id="inst-1", revision=1, version="1.1.0"
-        )
+        await client.update_install(tenant="acme", install_id="inst-1", revision=1, version="1.1.0")
         with pytest.raises(InstallsError) as stale:
             await client.update_install(
                 tenant="acme", install_id="inst-1", revision=made.revision, version="9.9.9"
@@ -137,7 +136,8 @@ async def test_an_update_with_a_stale_revision_is_aborted_and_changes_nothing(
         read = await client.get_install(tenant="acme", install_id="inst-1")
 
     assert stale.value.code is grpc.StatusCode.ABORTED
-    assert read.version == "1.1.0" and read.revision == 2
+    assert read.version == "1.1.0"
+    assert read.revision == 2
 
 
 async def test_concurrent_updates_at_one_revision_exactly_one_wins(registry: Registry) -> None:
@@ -182,10 +182,12 @@ async def test_disable_and_enable(registry: Registry) -> None:
             await client.enable_install(tenant="acme", install_id="inst-1", revision=1)
         enabled = await client.enable_install(tenant="acme", install_id="inst-1", revision=2)
 
-    assert not disabled.enabled and disabled.revision == 2
+    assert not disabled.enabled
+    assert disabled.revision == 2
     assert again == disabled  # already disabled: nothing changes
     assert stale.value.code is grpc.StatusCode.ABORTED
-    assert enabled.enabled and enabled.revision == 3
+    assert enabled.enabled
+    assert enabled.revision == 3
 
 
 async def test_changing_a_missing_install_is_not_found(registry: Registry) -> None:
@@ -228,7 +230,8 @@ async def test_list_pages_through_every_install_once_with_filters(registry: Regi
         disabled = [i.install_id async for i in client.iter_installs(enabled="disabled")]
         assert disabled == ["inst-01"]
         enabled = [i async for i in client.iter_installs(tenant="acme", enabled="enabled")]
-        assert len(enabled) == 10 and all(i.enabled for i in enabled)
+        assert len(enabled) == 10
+        assert all(i.enabled for i in enabled)
 
         first = await client.list_installs(tenant="acme", page_size=2)
         with pytest.raises(InstallsError) as replayed:

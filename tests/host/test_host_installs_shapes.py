@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 from extplane.host.installs import shapes
 
 _LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
-_DNS_NAME = st.lists(_LABEL, min_size=1, max_size=4).map(".".join).filter(
-    lambda name: not name.rsplit(".", 1)[-1].isdigit()
+_DNS_NAME = (
+    st.lists(_LABEL, min_size=1, max_size=4)
+    .map(".".join)
+    .filter(lambda name: not name.rsplit(".", 1)[-1].isdigit())
 )
 _PORT = st.integers(1, 65535)
 

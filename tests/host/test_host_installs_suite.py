@@ -149,9 +149,7 @@ EXPECTED_HTTP = {"no token": 401, "another role": 403, "forged token": 401}
 
 @on_the_suite_loop
 @pytest.mark.parametrize("attacker", ATTACKERS)
-async def test_attackers_can_neither_change_nor_read_over_grpc(
-    suite: Suite, attacker: str
-) -> None:
+async def test_attackers_can_neither_change_nor_read_over_grpc(suite: Suite, attacker: str) -> None:
     async with InstallsClient(_host(suite), token=ATTACKERS[attacker]) as client:
         calls = [
             client.register_install(
@@ -174,9 +172,7 @@ async def test_attackers_can_neither_change_nor_read_over_grpc(
 
 @on_the_suite_loop
 @pytest.mark.parametrize("attacker", ATTACKERS)
-async def test_attackers_can_neither_change_nor_read_over_http(
-    suite: Suite, attacker: str
-) -> None:
+async def test_attackers_can_neither_change_nor_read_over_http(suite: Suite, attacker: str) -> None:
     async with _http(suite, ATTACKERS[attacker]) as http:
         answers = [
             await http.post(

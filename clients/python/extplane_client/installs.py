@@ -183,7 +183,9 @@ class InstallsClient(ChannelClient):
         request = pb.ListInstallsRequest(
             tenant=tenant,
             extension_id=extension_id,
-            enabled=choice(_ENABLED, enabled, "enabled") if enabled else 0,
+            enabled=(
+                choice(_ENABLED, enabled, "enabled") if enabled else pb.ENABLED_FILTER_UNSPECIFIED
+            ),
             page_size=page_size,
             page_token=page_token,
         )
