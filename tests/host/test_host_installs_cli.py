@@ -29,8 +29,8 @@ async def test_register_update_disable_get_list(registry: Registry) -> None:
     assert install["ui_proxy_routes"] == [
         {"route": "tickets", "upstream_url": "https://tickets.internal/"}
     ]
-    assert install["limits"]["storage_bytes"] == "1048576"
-    assert install["revision"] == "1"
+    assert install["limits"]["storage_bytes"] == 1048576
+    assert install["revision"] == 1
 
     changed = await run_extplane(
         "installs", "update", "--tenant", "acme", "--install-id", "cli-1", "--revision", "1",
@@ -39,8 +39,8 @@ async def test_register_update_disable_get_list(registry: Registry) -> None:
     assert changed.code == 0, changed.stderr
     after = json.loads(changed.stdout)
     assert after["egress_allowlist"] == []
-    assert after["limits"]["log_records_per_minute"] == "60"
-    assert after["limits"]["storage_bytes"] == "1048576"  # kept: not given
+    assert after["limits"]["log_records_per_minute"] == 60
+    assert after["limits"]["storage_bytes"] == 1048576  # kept: not given
     assert after["granted_capabilities"] == install["granted_capabilities"]
 
     stale = await run_extplane(
@@ -61,7 +61,7 @@ async def test_register_update_disable_get_list(registry: Registry) -> None:
         "installs", "get", "--tenant", "acme", "--install-id", "cli-1", *where, env=READER
     )
     assert read.code == 0, read.stderr
-    assert json.loads(read.stdout)["revision"] == "3"
+    assert json.loads(read.stdout)["revision"] == 3
 
     listed = await run_extplane("installs", "list", "--disabled", *where, env=READER)
     assert listed.code == 0, listed.stderr

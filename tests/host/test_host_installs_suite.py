@@ -79,19 +79,19 @@ async def test_the_gateway_routes_every_admin_call(suite: Suite) -> None:
         made = await http.post("/v1/admin/tenants/acme/installs", json=REGISTER_BODY)
         assert made.status_code == 200, made.text
         install = made.json()["install"]
-        assert install["revision"] == "1"  # int64 as a JSON string
-        assert install["limits"]["storageValueBytes"] == "65536"
+        assert install["revision"] == 1
+        assert install["limits"]["storageValueBytes"] == 65536
 
         changed = await http.patch(
             "/v1/admin/tenants/acme/installs/web-1",
-            json={"revision": "1", "version": "1.1.0", "egressAllowlist": {"entries": []}},
+            json={"revision": 1, "version": "1.1.0", "egressAllowlist": {"entries": []}},
         )
         assert changed.status_code == 200, changed.text
         assert changed.json()["install"]["version"] == "1.1.0"
         assert changed.json()["install"]["egressAllowlist"] == []
 
         stale = await http.patch(
-            "/v1/admin/tenants/acme/installs/web-1", json={"revision": "1", "version": "9"}
+            "/v1/admin/tenants/acme/installs/web-1", json={"revision": 1, "version": "9"}
         )
         assert stale.status_code == 409
 
@@ -104,7 +104,7 @@ async def test_the_gateway_routes_every_admin_call(suite: Suite) -> None:
         assert enabled.json()["install"]["enabled"] is True
 
         read = await http.get("/v1/admin/tenants/acme/installs/web-1")
-        assert read.json()["install"]["revision"] == "4"
+        assert read.json()["install"]["revision"] == 4
         listed = await http.get("/v1/admin/installs", params={"tenant": "acme"})
         assert [i["installId"] for i in listed.json()["installs"]] == ["web-1"]
         missing = await http.get("/v1/admin/tenants/acme/installs/nope")
@@ -179,7 +179,7 @@ async def test_attackers_can_neither_change_nor_read_over_http(suite: Suite, att
                 "/v1/admin/tenants/acme/installs", json={**REGISTER_BODY, "installId": "evil"}
             ),
             await http.patch(
-                "/v1/admin/tenants/acme/installs/web-1", json={"revision": "1", "version": "6"}
+                "/v1/admin/tenants/acme/installs/web-1", json={"revision": 1, "version": "6"}
             ),
             await http.post("/v1/admin/tenants/acme/installs/web-1:disable", json={}),
             await http.get("/v1/admin/tenants/acme/installs/web-1"),

@@ -49,7 +49,7 @@ async def _register_raw(registry: Registry, request: pb.RegisterInstallRequest) 
         ),
         ({"ui_proxy_routes": [pb.UiProxyRoute(route="r")]}, "ui_proxy_routes[0].upstream_url"),
         ({"limits": pb.InstallLimits(storage_bytes=-1)}, "limits.storage_bytes"),
-        ({"limits": pb.InstallLimits(storage_value_bytes=2**40)}, "limits.storage_value_bytes"),
+        ({"limits": pb.InstallLimits(storage_value_bytes=2**25)}, "limits.storage_value_bytes"),
     ],
 )
 async def test_a_bad_register_names_the_field_and_stores_nothing(

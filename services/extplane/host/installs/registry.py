@@ -12,7 +12,13 @@ import dataclasses
 import logging
 from collections.abc import Callable
 
-from extplane.errors import AbortedError, AlreadyExistsError, NotFoundError, store_failures
+from extplane.errors import (
+    AbortedError,
+    AlreadyExistsError,
+    NotFoundError,
+    OutOfRangeError,
+    store_failures,
+)
 from extplane.host.installs.changes import ChangeLog, changed_details, settings_details
 from extplane.host.installs.model import Install, Settings
 from extplane.host.installs.store import InstallsQuery, InstallStore, ListedInstall
@@ -20,6 +26,8 @@ from extplane.host.installs.store import InstallsQuery, InstallStore, ListedInst
 _logger = logging.getLogger(__name__)
 _WRITE_FAILED = "install store write failed"
 _READ_FAILED = "install store read failed"
+# Revisions are int32 in the contract.
+LAST_REVISION = 2**31 - 1
 
 
 def _stale(install: Install, revision: int) -> AbortedError:
@@ -104,6 +112,8 @@ class InstallRegistry:
         return changed
 
     async def _replace(self, current: Install, **changes: object) -> Install:
+        if current.revision >= LAST_REVISION:
+            raise OutOfRangeError(f"install {current.resource} has reached its last revision")
         changed = dataclasses.replace(
             current,
             revision=current.revision + 1,

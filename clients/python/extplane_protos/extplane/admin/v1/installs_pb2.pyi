@@ -96,7 +96,8 @@ class InstallLimits(_message.Message):
     """Most keys in one storage namespace (default 5,120)."""
     storage_bytes: _builtins.int
     """Most bytes (keys and values) the install may store (default 268,435,456
-    = 256 MiB).
+    = 256 MiB; at most 2 GiB - 1: the store is for an extension's state, not
+    its files).
     """
     log_records_per_minute: _builtins.int
     """Most log records per minute; later ones are dropped and counted
