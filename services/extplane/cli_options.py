@@ -20,7 +20,7 @@ from typing import TypeAlias, TypeVar
 
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
-from extplane_client import AuditQueryClient, ExtplaneError, MeteringQueryClient
+from extplane_client import AuditQueryClient, ExtplaneError, InstallsClient, MeteringQueryClient
 from extplane_client.conformance import ConformanceClient
 from extplane_client.tls import ClientTls, read_certificates, read_private_key
 
@@ -31,7 +31,9 @@ EXIT_USAGE = 2
 EXIT_SERVICE = 3
 
 
-ClientT = TypeVar("ClientT", AuditQueryClient, MeteringQueryClient, ConformanceClient)
+ClientT = TypeVar(
+    "ClientT", AuditQueryClient, MeteringQueryClient, ConformanceClient, InstallsClient
+)
 
 # --tls-… flag -> the ClientTls field it sets.
 _TLS_FLAGS = {"tls_ca": "ca_file", "tls_cert": "cert_file", "tls_key": "key_file"}

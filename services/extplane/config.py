@@ -24,6 +24,7 @@ from pydantic_settings import (
 from extplane.audit.config import AuditSettings
 from extplane.capabilities.config import CapabilitiesSettings
 from extplane.gateway.config import GatewaySettings
+from extplane.host.config import HostSettings
 from extplane.metering.config import MeteringSettings
 from extplane.runtime.auth import AuthSettings
 from extplane.runtime.tls import TlsSettings
@@ -88,7 +89,7 @@ class Settings(BaseSettings):
     gateway: GatewaySettings = Field(default_factory=GatewaySettings)
     metering: MeteringSettings = Field(default_factory=MeteringSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
-    host_providers: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50054))
+    host_providers: HostSettings = Field(default_factory=HostSettings)
     runner: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50055))
 
     auth: AuthSettings = Field(default_factory=AuthSettings)

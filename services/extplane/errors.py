@@ -62,6 +62,25 @@ class OutOfRangeError(ExtplaneServerError):
     code = grpc.StatusCode.OUT_OF_RANGE
 
 
+class NotFoundError(ExtplaneServerError):
+    """The named resource does not exist."""
+
+    code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExistsError(ExtplaneServerError):
+    """A create named a resource that already exists; nothing was changed."""
+
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class AbortedError(ExtplaneServerError):
+    """A conditional change lost to another one (a stale revision); nothing was
+    changed, and the caller may read again and retry."""
+
+    code = grpc.StatusCode.ABORTED
+
+
 class UnauthenticatedError(ExtplaneServerError):
     code = grpc.StatusCode.UNAUTHENTICATED
 

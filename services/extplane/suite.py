@@ -20,6 +20,7 @@ from extplane.capabilities.service import SERVICE_NAME as CAPABILITY_PROVIDER
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
+from extplane.host.service import INSTALL_REGISTRY, HostService
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
 from extplane.metering.service import SINK_SERVICE as METERING_SINK
 from extplane.metering.service import MeteringService
@@ -41,6 +42,12 @@ class GrpcServiceEntry:
     port: Callable[[Settings], int]
     # Fully-qualified gRPC services it serves: the gateway's default upstreams.
     serves: tuple[str, ...]
+    # Its section of the settings, when not named like the service (`host` is the
+    # bind address, so the host service's section is `host_providers`).
+    section: str = ""
+
+    def settings_section(self, name: str) -> str:
+        return self.section or name
 
 
 def _capabilities(
@@ -60,6 +67,10 @@ def _metering(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> Gr
 
 def _audit(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcServiceDefinition:
     return AuditService(settings.audit, kit)
+
+
+def _host(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcServiceDefinition:
+    return HostService(settings.host_providers, kit, audit_in_process="audit" in running)
 
 
 def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
@@ -90,6 +101,13 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
         port=lambda settings: settings.audit.port,
         serves=(AUDIT_SINK, AUDIT_QUERY),
     ),
+    # After audit: the install registry's change events go to it (start order).
+    "host": GrpcServiceEntry(
+        build=_host,
+        port=lambda settings: settings.host_providers.port,
+        serves=(INSTALL_REGISTRY,),
+        section="host_providers",
+    ),
 }
 
 # Every service that exists, in start order (the gateway last: it needs upstreams).
@@ -98,6 +116,11 @@ SERVICE_NAMES: tuple[str, ...] = (*GRPC_SERVICES, GATEWAY)
 
 def grpc_port(settings: Settings, name: str) -> int:
     return GRPC_SERVICES[name].port(settings)
+
+
+def ephemeral_ports() -> dict[str, dict[str, int]]:
+    """Settings that put every gRPC service on a free port (tests, smoke runs)."""
+    return {entry.settings_section(name): {"port": 0} for name, entry in GRPC_SERVICES.items()}
 
 
 def served_by(service_full_name: str) -> str | None:
@@ -142,6 +165,7 @@ class Suite(AsyncLifecycle):
         self.metrics = MetricsEndpoint(settings.metrics, metrics)
         self.servers: dict[str, GrpcServer] = {}
         kit = service_kit(settings, self.metrics.metrics.registry)
+        kit.upstream_for = self.upstream_for
         for name in names:
             if name in GRPC_SERVICES:
                 self.servers[name] = GrpcServer(

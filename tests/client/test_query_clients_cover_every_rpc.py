@@ -11,8 +11,9 @@ import grpc
 import pytest
 from google.protobuf.descriptor import ServiceDescriptor
 
-from extplane_client import AuditQueryClient, MeteringQueryClient
+from extplane_client import AuditQueryClient, InstallsClient, MeteringQueryClient
 from extplane_client._rpc import ChannelClient
+from extplane_protos.extplane.admin.v1 import installs_pb2, installs_pb2_grpc
 from extplane_protos.orloj.extensions.v1 import (
     audit_query_pb2,
     audit_query_pb2_grpc,
@@ -30,6 +31,11 @@ CASES = [
         audit_query_pb2.DESCRIPTOR.services_by_name["AuditQueryService"],
         audit_query_pb2_grpc.AuditQueryServiceStub,
         AuditQueryClient,
+    ),
+    (
+        installs_pb2.DESCRIPTOR.services_by_name["InstallRegistryService"],
+        installs_pb2_grpc.InstallRegistryServiceStub,
+        InstallsClient,
     ),
 ]
 

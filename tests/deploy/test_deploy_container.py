@@ -52,7 +52,7 @@ IMAGE = load_image()
 WAIT_S = 30.0
 EPHEMERAL_PORTS = {
     f"EXTPLANE_{setting}__PORT": "0"
-    for setting in ("GATEWAY", "CAPABILITIES", "METERING", "AUDIT", "METRICS")
+    for setting in ("GATEWAY", "CAPABILITIES", "METERING", "AUDIT", "HOST_PROVIDERS", "METRICS")
 }
 TOKEN = "deploy-test-token-0123456789"
 WRITER_TOKEN = "deploy-test-writer-0123456789"
@@ -137,9 +137,10 @@ def _write_secret(folder: Path, name: str, database_url: str) -> None:
     """What the manifest's comment tells an operator to put in the Secret."""
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
     writer = hashlib.sha256(WRITER_TOKEN.encode()).hexdigest()
+    section = GRPC_SERVICES[name].settings_section(name) if name in GRPC_SERVICES else name
     config = (
         f'page_token_key = "{PAGE_TOKEN_KEY}"\n'
-        f'[{name}]\ndatabase_url = "{database_url}"\n'
+        f'[{section}]\ndatabase_url = "{database_url}"\n'
         f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{name}.reader"]\n'
         f'[[auth.tokens]]\nname = "runtime"\nsha256 = "{writer}"\nroles = ["{name}.writer"]\n'
     )

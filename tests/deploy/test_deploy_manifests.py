@@ -68,7 +68,10 @@ def _ports(container: dict[str, Any]) -> dict[str, int]:
 
 
 def _has_store(name: str) -> bool:
-    return name in GRPC_SERVICES and "database_url" in type(getattr(Settings(), name)).model_fields
+    if name not in GRPC_SERVICES:
+        return False
+    section = getattr(Settings(), GRPC_SERVICES[name].settings_section(name))
+    return "database_url" in type(section).model_fields
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)

@@ -156,7 +156,12 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
     assert "CapabilitySnapshot" in snapshot["description"]
     assert "Feature name -> enabled" in snapshot["properties"]["features"]["description"]
     tags = {tag["name"]: tag for tag in document["tags"]}
-    assert set(tags) == {"AuditQueryService", "CapabilityProvider", "MeteringQueryService"}
+    assert set(tags) == {
+        "AuditQueryService",
+        "CapabilityProvider",
+        "InstallRegistryService",
+        "MeteringQueryService",
+    }
     assert "deployment" in tags["CapabilityProvider"]["description"]
 
 
@@ -253,18 +258,26 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
     assert document["components"]["securitySchemes"]["bearerAuth"]["type"] == "http"
     assert document["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
     secured = {
-        path
+        (verb, path)
         for path, operations in document["paths"].items()
-        if operations["get"].get("security") == [{"bearerAuth": []}]
+        for verb, operation in operations.items()
+        if operation.get("security") == [{"bearerAuth": []}]
     }
+    installs = "/v1/admin/tenants/{tenant}/installs"
     assert secured == {
-        "/v1/metering/usage",
-        "/v1/metering/events",
-        "/v1/audit/events",
-        "/v1/audit/export",
-        "/v1/audit/verify",
-        "/v1/audit/checkpoints",
-        "/v1/audit/public-key",
+        ("get", "/v1/metering/usage"),
+        ("get", "/v1/metering/events"),
+        ("get", "/v1/audit/events"),
+        ("get", "/v1/audit/export"),
+        ("get", "/v1/audit/verify"),
+        ("get", "/v1/audit/checkpoints"),
+        ("get", "/v1/audit/public-key"),
+        ("post", installs),
+        ("get", f"{installs}/{{install_id}}"),
+        ("patch", f"{installs}/{{install_id}}"),
+        ("post", f"{installs}/{{install_id}}:disable"),
+        ("post", f"{installs}/{{install_id}}:enable"),
+        ("get", "/v1/admin/installs"),
     }
     capabilities = document["paths"]["/v1/capabilities"]["get"]
     assert "security" not in capabilities

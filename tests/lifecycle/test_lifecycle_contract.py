@@ -18,6 +18,7 @@ from extplane.capabilities.config import CapabilitiesSettings
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
+from extplane.host.service import HostService
 from extplane.metering.service import MeteringService
 from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.kit import ServiceKit
@@ -38,6 +39,7 @@ def _settings() -> Settings:
         gateway={"port": 0},
         metering={"port": 0},
         audit={"port": 0},
+        host_providers={"port": 0},
         metrics={"port": 0},
     )
 
@@ -54,6 +56,11 @@ def _metering() -> MeteringService:
 def _audit() -> AuditService:
     settings = _settings()
     return AuditService(settings.audit, _kit(settings))
+
+
+def _host() -> HostService:
+    settings = _settings()
+    return HostService(settings.host_providers, _kit(settings))
 
 
 def _kit(settings: Settings) -> ServiceKit:
@@ -90,6 +97,7 @@ COMPONENTS: dict[str, Callable[[], Lifecycle]] = {
     "capabilities service": _capabilities,
     "metering service": _metering,
     "audit service": _audit,
+    "host service": _host,
     "grpc server": _grpc_server,
     "gateway server": _gateway,
     "metrics endpoint": _metrics_endpoint,

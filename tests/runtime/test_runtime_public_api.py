@@ -23,6 +23,8 @@ def test_public_names_are_pinned() -> None:
         "AUDIT_READER",
         "AUDIT_WRITER",
         "CHANNEL_OPTIONS",
+        "INSTALLS_ADMIN",
+        "INSTALLS_READER",
         "MAX_PAGE_SIZE",
         "METERING_READER",
         "METERING_WRITER",

@@ -15,7 +15,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from extplane.config import Settings
 from extplane.runtime import Metrics
 from extplane.storage import ensure_private_directory, write_private_file_once
-from extplane.suite import GRPC_SERVICES, Suite
+from extplane.suite import Suite, ephemeral_ports
 from extplane_protos.orloj.extensions.v1 import (
     audit_pb2,
     audit_pb2_grpc,
@@ -42,7 +42,7 @@ async def test_the_suite_keeps_its_data_private(tmp_path: Path) -> None:
         {
             "data_dir": data_dir,
             "metrics": {"enabled": False},
-            **{name: {"port": 0} for name in GRPC_SERVICES},
+            **ephemeral_ports(),
         }
     )
     now = Timestamp()

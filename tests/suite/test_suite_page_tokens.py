@@ -23,7 +23,7 @@ from extplane.config import Settings
 from extplane.gateway.registry import load_bindings
 from extplane.runtime import Metrics
 from extplane.runtime.page_tokens import PageTokens
-from extplane.suite import GRPC_SERVICES, Suite
+from extplane.suite import GRPC_SERVICES, Suite, ephemeral_ports
 
 TOKEN = "reader-token-0123456789"
 AUTH = {"tokens": [{"name": "reader", "token": TOKEN, "roles": ["*"]}]}
@@ -71,7 +71,7 @@ async def suite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Suite
             "auth": AUTH,
             "metrics": {"enabled": False},
             "gateway": {"port": 0},
-            **{name: {"port": 0} for name in GRPC_SERVICES},
+            **ephemeral_ports(),
         }
     )
     async with Suite(settings, metrics=Metrics()) as running:

@@ -1,8 +1,8 @@
 """Typed Python clients and helpers for the extplane services.
 
 Generated stubs live in `extplane_protos`; this package wraps them for
-runtimes and tools: typed clients of the capability, metering query and audit
-query APIs, the runtime-side metering and audit sinks (never blocking, never
+runtimes and tools: typed clients of the capability, metering query, audit
+query and install registry APIs, the runtime-side metering and audit sinks (never blocking, never
 raising; docs/adapters.md), the Alga error mapping, test doubles
 (`extplane_client.testing`).
 """
@@ -21,6 +21,7 @@ from extplane_client.audit_types import (
 from extplane_client.capabilities import CapabilitiesClient, CapabilitiesError, CapabilitySnapshot
 from extplane_client.delivery import DeliveryOptions, DeliveryStats
 from extplane_client.errors import ExtplaneError
+from extplane_client.installs import InstallsClient, InstallsError, InstallsPage
 from extplane_client.metering_query import (
     MeteringEventsPage,
     MeteringQueryClient,
@@ -52,6 +53,9 @@ __all__ = [
     "ExtplaneError",
     "GrpcAuditSink",
     "GrpcMeteringSink",
+    "InstallsClient",
+    "InstallsError",
+    "InstallsPage",
     "MeteringEventsPage",
     "MeteringQueryClient",
     "MeteringQueryError",

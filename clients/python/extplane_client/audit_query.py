@@ -15,6 +15,7 @@ it too, after the chunks already yielded.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Literal, Protocol, TypedDict, Unpack
@@ -37,7 +38,6 @@ from extplane_client.audit_types import (
     AuditVerdict,
 )
 from extplane_client.errors import ExtplaneError
-from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2 as pb
 from extplane_protos.orloj.extensions.v1 import audit_query_pb2_grpc
 
@@ -100,15 +100,9 @@ class AuditQueryClient(ChannelClient):
 
     error_type = AuditQueryError
 
-    def __init__(
-        self,
-        target: str | grpc.aio.Channel,
-        *,
-        token: str | None = None,
-        tls: ClientTls | None = None,
-    ) -> None:
-        super().__init__(target, token=token, tls=tls)
-        self._stub = audit_query_pb2_grpc.AuditQueryServiceStub(self._channel)
+    @functools.cached_property
+    def _stub(self) -> audit_query_pb2_grpc.AuditQueryServiceAsyncStub:
+        return audit_query_pb2_grpc.AuditQueryServiceStub(self._channel)
 
     async def list_audit_events(
         self,

@@ -10,6 +10,7 @@ Every failure of the call surfaces as `CapabilitiesError`, carrying the gRPC sta
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -18,7 +19,6 @@ import grpc
 
 from extplane_client._rpc import ChannelClient
 from extplane_client.errors import ExtplaneError
-from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_pb2_grpc
 
 DEGRADED_KEY = "extplane.providers.degraded"
@@ -68,9 +68,9 @@ class CapabilitiesClient(ChannelClient):
 
     error_type = CapabilitiesError
 
-    def __init__(self, target: str | grpc.aio.Channel, *, tls: ClientTls | None = None) -> None:
-        super().__init__(target, tls=tls)
-        self._stub = capabilities_pb2_grpc.CapabilityProviderStub(self._channel)
+    @functools.cached_property
+    def _stub(self) -> capabilities_pb2_grpc.CapabilityProviderAsyncStub:
+        return capabilities_pb2_grpc.CapabilityProviderStub(self._channel)
 
     async def snapshot(self, timeout: float = 5.0) -> CapabilitySnapshot:  # noqa: ASYNC109
         """The deployment's current snapshot; raises `CapabilitiesError` on any RPC failure.

@@ -13,13 +13,12 @@ the fields the service named).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal, TypedDict, Unpack
-
-import grpc
 
 from extplane_client._rpc import (
     ChannelClient,
@@ -28,7 +27,6 @@ from extplane_client._rpc import (
     to_timestamp,
 )
 from extplane_client.errors import ExtplaneError
-from extplane_client.tls import ClientTls
 from extplane_protos.orloj.extensions.v1 import metering_pb2, metering_query_pb2_grpc
 from extplane_protos.orloj.extensions.v1 import metering_query_pb2 as pb
 
@@ -149,15 +147,9 @@ class MeteringQueryClient(ChannelClient):
 
     error_type = MeteringQueryError
 
-    def __init__(
-        self,
-        target: str | grpc.aio.Channel,
-        *,
-        token: str | None = None,
-        tls: ClientTls | None = None,
-    ) -> None:
-        super().__init__(target, token=token, tls=tls)
-        self._stub = metering_query_pb2_grpc.MeteringQueryServiceStub(self._channel)
+    @functools.cached_property
+    def _stub(self) -> metering_query_pb2_grpc.MeteringQueryServiceAsyncStub:
+        return metering_query_pb2_grpc.MeteringQueryServiceStub(self._channel)
 
     async def get_usage(
         self,

@@ -7,6 +7,7 @@ import json
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 
+import grpc
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
@@ -21,6 +22,7 @@ from extplane.gateway.comments import packaged_comments
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.console import console_routes
 from extplane.gateway.draining import RequestDrain
+from extplane.gateway.errors import RequestError
 from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
 from extplane.gateway.no_store import NoStoreForCredentials
@@ -28,7 +30,7 @@ from extplane.gateway.openapi import openapi_document
 from extplane.gateway.proxy import GatewayProxy
 from extplane.gateway.readiness import upstream_report
 from extplane.gateway.registry import HttpBinding, load_bindings
-from extplane.gateway.responses import json_response
+from extplane.gateway.responses import error_response, json_response
 from extplane.gateway.routes import RouteTable
 from extplane.gateway.types import HeaderMatcher, UpstreamResolver
 
@@ -110,7 +112,15 @@ def create_app(
             if owned:
                 await upstream_channels.stop()
 
+    async def unmatched(request: Request, exc: Exception) -> Response:
+        # Starlette's own 404 (text/plain), for a path its catch-all pattern cannot
+        # match (one holding an encoded newline): the same Status body as any other.
+        return error_response(
+            RequestError(grpc.StatusCode.NOT_FOUND, "not found", http_status=404), {}
+        )
+
     return Starlette(
+        exception_handlers={404: unmatched},
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),

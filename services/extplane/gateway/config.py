@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# The query services behind `metering.reader` / `audit.reader` roles (DESIGN section 7).
+# The query services behind `metering.reader` / `audit.reader` roles (DESIGN section 7),
+# and the admin services behind `installs.*`.
 BEARER_SERVICES = (
     "orloj.extensions.v1.MeteringQueryService",
     "orloj.extensions.v1.AuditQueryService",
+    "extplane.admin.v1.InstallRegistryService",
 )
 
 

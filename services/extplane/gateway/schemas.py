@@ -125,6 +125,8 @@ class SchemaBuilder:
                 field.json_name: self._described(self.field(field), field.full_name)
                 for field in message.fields
             },
+            # The transcoder refuses a body field the message does not have.
+            "additionalProperties": False,
         }
         required = [field.json_name for field in message.fields if bounds.is_required(field)]
         if required:

@@ -22,6 +22,8 @@ with its status. `docs/services.md` is the guide.
 from extplane.runtime import bounds
 from extplane.runtime.auth import (
     AUDIT_READER,
+    INSTALLS_ADMIN,
+    INSTALLS_READER,
     METERING_READER,
     Authorizer,
     AuthSettings,
@@ -78,6 +80,8 @@ __all__ = [
     "AUDIT_READER",
     "AUDIT_WRITER",
     "CHANNEL_OPTIONS",
+    "INSTALLS_ADMIN",
+    "INSTALLS_READER",
     "MAX_PAGE_SIZE",
     "METERING_READER",
     "METERING_WRITER",

@@ -23,6 +23,10 @@ from extplane.errors import PermissionDeniedError, UnauthenticatedError
 
 METERING_READER = "metering.reader"
 AUDIT_READER = "audit.reader"
+# The install registry: `installs.admin` changes installs and reads them;
+# `installs.reader` only reads.
+INSTALLS_ADMIN = "installs.admin"
+INSTALLS_READER = "installs.reader"
 # A token holding this role holds every role.
 ANY_ROLE = "*"
 
@@ -33,7 +37,7 @@ _logger = logging.getLogger(__name__)
 def _warn_no_tokens() -> None:
     # Once per process: `extplane up` builds an Authorizer per service.
     _logger.warning(
-        "no bearer tokens configured: the metering and audit query APIs refuse every call; "
+        "no bearer tokens configured: the query and admin APIs refuse every call; "
         "set EXTPLANE_AUTH__TOKENS (see README)"
     )
 
@@ -94,8 +98,12 @@ class Authorizer:
             role in token.roles or ANY_ROLE in token.roles for token in self._by_digest.values()
         )
 
-    def principal(self, authorization: str | None, role: str) -> tuple[grpc.StatusCode, str]:
-        """(OK, token name) or (the refusal's code, its message)."""
+    def principal(
+        self, authorization: str | None, role: str | tuple[str, ...]
+    ) -> tuple[grpc.StatusCode, str]:
+        """(OK, token name) or (the refusal's code, its message); a tuple of roles
+        admits a token holding any one of them."""
+        roles = (role,) if isinstance(role, str) else role
         if not authorization:
             return grpc.StatusCode.UNAUTHENTICATED, "missing bearer token"
         scheme, _, credential = authorization.strip().partition(" ")
@@ -108,11 +116,12 @@ class Authorizer:
         )
         if match is None:
             return grpc.StatusCode.UNAUTHENTICATED, "unknown bearer token"
-        if role not in match.roles and ANY_ROLE not in match.roles:
-            return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {role!r}"
+        if ANY_ROLE not in match.roles and not any(r in match.roles for r in roles):
+            wanted = " or ".join(repr(r) for r in roles)
+            return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {wanted}"
         return grpc.StatusCode.OK, match.name
 
-    def check(self, authorization: str | None, role: str) -> str:
+    def check(self, authorization: str | None, role: str | tuple[str, ...]) -> str:
         """The token's name; raises `UnauthenticatedError` or `PermissionDeniedError`
         when `authorization` does not hold `role`."""
         code, detail = self.principal(authorization, role)
@@ -122,7 +131,9 @@ class Authorizer:
             raise PermissionDeniedError(detail)
         return detail
 
-    async def require(self, context: grpc.aio.ServicerContext[Any, Any], role: str) -> str:
+    async def require(
+        self, context: grpc.aio.ServicerContext[Any, Any], role: str | tuple[str, ...]
+    ) -> str:
         """The caller's token name; raises `UnauthenticatedError` or
         `PermissionDeniedError` when it lacks `role`."""
         return self.check(bearer_authorization(context), role)

@@ -52,6 +52,10 @@ class ServiceKit:
     # certificates: together they decide whether sinks may take anonymous writes.
     bind_host: str = "127.0.0.1"
     client_certificates_required: bool = False
+    # Where this deployment serves a fully-qualified gRPC service (the suite's
+    # resolution, bound ports included); None outside a suite. Read it in
+    # `start()`: a port may be known only once its server is bound.
+    upstream_for: Callable[[str], str] | None = None
     _page_tokens: PageTokens | None = field(default=None, init=False, repr=False)
 
     @property

@@ -29,6 +29,7 @@ from extplane_client.conformance._model import (
 )
 from extplane_client.conformance._probe import Counter, CounterError, Probe
 from extplane_client.conformance.liveness import UNRESPONSIVE
+from extplane_client.tls import ClientTls
 
 SUITES: dict[str, Callable[[dict[str, Any]], tuple[Check, ...]]] = {
     "metering": lambda settings: metering.CHECKS,
@@ -87,8 +88,14 @@ class ConformanceClient(ChannelClient):
     `token` goes with every call as a bearer token, like every extplane client's.
     """
 
-    def __init__(self, target: str | grpc.aio.Channel, *, token: str | None = None) -> None:
-        super().__init__(target, token=token)
+    def __init__(
+        self,
+        target: str | grpc.aio.Channel,
+        *,
+        token: str | None = None,
+        tls: ClientTls | None = None,
+    ) -> None:
+        super().__init__(target, token=token, tls=tls)
         self._target = target if isinstance(target, str) else "channel"
 
     async def run(self, suite: str, options: Options | None = None) -> Report:

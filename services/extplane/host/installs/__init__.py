@@ -1,0 +1,1 @@
+"""The install registry: which extension is installed for which tenant, with what grants."""

@@ -1,0 +1,66 @@
+"""`extplane serve host` on its own, and where its change events go by default."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from host_support import ADMIN_TOKEN, AUTH
+from prometheus_client import CollectorRegistry
+
+from extplane.config import Settings
+from extplane.host.config import HostSettings
+from extplane.host.service import INSTALL_REGISTRY, HostService
+from extplane.runtime.auth import AuthSettings
+from extplane.runtime.kit import ServiceKit
+from extplane_client import InstallsClient, NoopAuditSink
+from tests.e2e.cli_process import ephemeral_env, start_cli
+
+
+def test_serve_host_runs_the_registry_alone(tmp_path: Path) -> None:
+    env = ephemeral_env(tmp_path, {"EXTPLANE_AUTH__TOKENS": json.dumps(AUTH["tokens"])})
+    running = start_cli(["serve", "host"], env, {"host"})
+    try:
+        assert set(running.addresses) <= {"host", "metrics"}
+        target = running.grpc_target("host")
+        with grpc.insecure_channel(target) as channel:
+            health = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=INSTALL_REGISTRY), timeout=10
+            )
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+
+        async def register() -> str:
+            async with InstallsClient(target, token=ADMIN_TOKEN) as client:
+                made = await client.register_install(
+                    tenant="acme", install_id="alone", extension_id="e", version="1"
+                )
+            return made.install_id
+
+        assert asyncio.run(register()) == "alone"
+        assert (tmp_path / "data" / "host.db").exists()
+    finally:
+        assert running.terminate() == 0
+
+
+async def test_without_an_audit_service_changes_go_to_a_no_op_sink(tmp_path: Path) -> None:
+    kit = ServiceKit.for_directory(
+        tmp_path, auth=AuthSettings.model_validate(AUTH), registry=CollectorRegistry()
+    )
+    alone = HostService(HostSettings(port=0), kit)
+    assert alone.audit_target() is None
+    async with alone:
+        assert isinstance(alone.audit_sink, NoopAuditSink)
+
+
+def test_the_suite_points_the_host_at_its_own_audit_service(tmp_path: Path) -> None:
+    settings = Settings.model_validate({"host_providers": {"audit_address": "audit.example:1"}})
+    assert settings.host_providers.audit_address == "audit.example:1"
+    kit = ServiceKit.for_directory(tmp_path, registry=CollectorRegistry())
+    kit.upstream_for = lambda service: "127.0.0.1:7777"
+    in_process = HostService(HostSettings(), kit, audit_in_process=True)
+    assert in_process.audit_target() == "127.0.0.1:7777"
+    configured = HostService(settings.host_providers, kit, audit_in_process=True)
+    assert configured.audit_target() == "audit.example:1"
