@@ -82,6 +82,7 @@ def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
         registry=registry,
         bind_host=settings.host,
         client_certificates_required=settings.tls.client_certificates_required,
+        client_tls=settings.client_tls,
     )
 
 

@@ -99,6 +99,7 @@ class HostService(AsyncLifecycle):
         return GrpcAuditSink(
             target,
             token=token.get_secret_value() if token is not None else None,
+            tls=self._kit.client_tls,
             registry=self._kit.registry,
             name="host_audit",
         )

@@ -28,6 +28,7 @@ from extplane.runtime.page_tokens import KEY_BYTES, PageTokens
 from extplane.runtime.process_metrics import process_metrics
 from extplane.runtime.writers import IngestPolicy, WriterGuard
 from extplane.storage.private_files import write_private_file_once
+from extplane_client.tls import ClientTls
 
 PAGE_TOKEN_KEY_FILE = "page-token.key"
 
@@ -52,6 +53,8 @@ class ServiceKit:
     # certificates: together they decide whether sinks may take anonymous writes.
     bind_host: str = "127.0.0.1"
     client_certificates_required: bool = False
+    # How this process's services dial other services (None: plaintext).
+    client_tls: ClientTls | None = None
     # Where this deployment serves a fully-qualified gRPC service (the suite's
     # resolution, bound ports included); None outside a suite. Read it in
     # `start()`: a port may be known only once its server is bound.
@@ -98,6 +101,7 @@ class ServiceKit:
         clock_ns: Callable[[], int] = time.time_ns,
         bind_host: str = "127.0.0.1",
         client_certificates_required: bool = False,
+        client_tls: ClientTls | None = None,
     ) -> ServiceKit:
         """The kit of a deployment whose embedded data lives in `data_dir`."""
         return cls(
@@ -109,6 +113,7 @@ class ServiceKit:
             clock_ns=clock_ns,
             bind_host=bind_host,
             client_certificates_required=client_certificates_required,
+            client_tls=client_tls,
         )
 
 
