@@ -14,6 +14,7 @@ from typing import Any
 import grpc
 import grpc.aio
 import jwt
+from alga_descriptors import alga_services
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from google.protobuf import message_factory
@@ -33,7 +34,6 @@ from extplane.host import (
 from extplane.keys import SigningKey
 from extplane.runtime import GrpcServer
 from extplane_protos.alga.extension.v1 import capability_pb2, handler_pb2
-from tests.host.alga_descriptors import alga_services
 
 ALL_CAPABILITIES = frozenset(
     service.GetOptions().Extensions[capability_pb2.required_capability]
@@ -86,9 +86,10 @@ class _TestHost:
     def add_to_server(self, server: grpc.aio.Server) -> None:
         self._providers.add_to_server(server)
         for service in self._others:
-            enforced = service.full_name != handler_pb2.DESCRIPTOR.services_by_name[
-                "HandlerService"
-            ].full_name
+            enforced = (
+                service.full_name
+                != handler_pb2.DESCRIPTOR.services_by_name["HandlerService"].full_name
+            )
             handlers = {
                 m.name: _recording_handler(m, self._recorder, enforced) for m in service.methods
             }

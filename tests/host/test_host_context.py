@@ -59,7 +59,9 @@ async def test_two_installs_each_see_their_own_context(
 ) -> None:
     tokens = {
         tenant: issuer.issue(
-            tenant_id=tenant, extension_id="e", install_id=f"{tenant}-i",
+            tenant_id=tenant,
+            extension_id="e",
+            install_id=f"{tenant}-i",
             capabilities=["cap:context.read"],
         )
         for tenant in ("a", "b")

@@ -15,7 +15,7 @@ import pytest
 from host_support import compact, serve_host, sign, token_metadata, unverified_payload
 from host_support import error_info as read_error_info
 
-from extplane.host import InstallTokenIssuer, InstallTokenVerifier, MAX_TTL_S
+from extplane.host import MAX_TTL_S, InstallTokenIssuer, InstallTokenVerifier
 from extplane.keys import KeyRing, SigningKey, rotate
 from extplane.keys.ed25519 import raw_public_bytes
 from extplane_client import alga_errors
