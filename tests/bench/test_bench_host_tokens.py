@@ -38,7 +38,8 @@ def test_quick_run_prints_a_ratio_for_each_row_and_the_per_call_cost() -> None:
         assert math.isfinite(ratio), f"{name}: ratio is {ratio}\n{result.stdout}"
         assert ratio > 0, f"{name}: ratio is {ratio}\n{result.stdout}"
     cost = re.search(
-        r"^verify: (\d+\.\d+) us per call with the cache, (\d+\.\d+) us without \((\d+\.\d)x faster\)$",
+        r"^verify: (\d+\.\d+) us per call with the cache, "
+        r"(\d+\.\d+) us without \((\d+\.\d)x faster\)$",
         result.stdout,
         re.MULTILINE,
     )

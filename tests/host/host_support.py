@@ -33,6 +33,7 @@ from extplane.host import (
 )
 from extplane.keys import SigningKey
 from extplane.runtime import GrpcServer
+from extplane_client.audit_sink import AuditEvent, AuditSink
 from extplane_protos.alga.extension.v1 import capability_pb2, handler_pb2
 
 ALL_CAPABILITIES = frozenset(
@@ -40,6 +41,22 @@ ALL_CAPABILITIES = frozenset(
     for service in alga_services()
     if service.GetOptions().HasExtension(capability_pb2.required_capability)
 )
+
+
+@dataclass
+class AuditLog:
+    """An in-process `AuditSink`: what the enforcement recorded."""
+
+    events: list[AuditEvent] = field(default_factory=list)
+
+    def record(self, event: AuditEvent) -> None:
+        self.events.append(event)
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        return True
+
+    def close(self, timeout: float | None = 10.0) -> bool:
+        return True
 
 
 @dataclass
@@ -106,7 +123,9 @@ class _TestHost:
 
 @asynccontextmanager
 async def serve_host(
-    verifier: InstallTokenVerifier, recorder: Recorder | None = None
+    verifier: InstallTokenVerifier,
+    recorder: Recorder | None = None,
+    audit: AuditSink | None = None,
 ) -> AsyncIterator[grpc.aio.Channel]:
     """A channel to a real host server on 127.0.0.1 (ephemeral port)."""
     server = GrpcServer(
@@ -114,7 +133,7 @@ async def serve_host(
         host="127.0.0.1",
         port=0,
         shutdown_grace_s=0,
-        interceptors=[CapabilityEnforcement(verifier)],
+        interceptors=[CapabilityEnforcement(verifier, audit=audit)],
     )
     await server.start()
     try:

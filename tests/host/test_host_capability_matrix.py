@@ -14,7 +14,14 @@ from alga_descriptors import alga_services
 from google.protobuf import message_factory
 from google.protobuf.descriptor import MethodDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from host_support import ALL_CAPABILITIES, Recorder, error_info, serve_host, token_metadata
+from host_support import (
+    ALL_CAPABILITIES,
+    AuditLog,
+    Recorder,
+    error_info,
+    serve_host,
+    token_metadata,
+)
 
 from extplane.host import CAPABILITY_DENIED, InstallTokenIssuer, InstallTokenVerifier
 from extplane_client import alga_errors
@@ -92,13 +99,21 @@ async def test_rpc_runs_with_its_capability_and_is_denied_without(
         install_id="inst-m",
         capabilities=ALL_CAPABILITIES - {capability},
     )
-    recorder = Recorder()
+    recorder, audit = Recorder(), AuditLog()
 
-    async with serve_host(verifier, recorder) as channel:
+    async with serve_host(verifier, recorder, audit) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await _call(channel, method, token_metadata(without_it))
         assert recorder.calls == []  # refused before the handler
         reply = await _call(channel, method, token_metadata(with_it))
+
+    # One audit event: the refusal (the granted call is not a denial).
+    [event] = audit.events
+    assert (event.action, event.outcome) == ("capability_deny", "denied")
+    assert event.actor == "extension/ext-m@inst-m"
+    assert event.namespace == "tenant-m"
+    assert event.resource == rpc
+    assert event.details["capability"] == capability
 
     denied = raised.value
     assert denied.code() is grpc.StatusCode.PERMISSION_DENIED

@@ -3,7 +3,8 @@
 For every RPC of a host interface (`contract.HOST_REQUIREMENTS`, read from the
 descriptors) it verifies the install token in the `x-extplane-install-token`
 metadata entry, refuses a call whose token lacks the interface's capability,
-and runs the handler with the verified claims in `current_install()`.
+and runs the handler with the verified claims in `current_install()`. Each
+refusal for a missing capability is also an audit event (`denial_audit`).
 Handlers never check capabilities, and cannot forget to. Services without the
 `required_capability` option (health, reflection, the guest's
 HandlerService) pass through untouched.
@@ -28,7 +29,9 @@ from extplane.errors import ExtplaneServerError, UnauthenticatedError
 from extplane.host.claims import InstallClaims
 from extplane.host.contract import HOST_REQUIREMENTS, Requirement
 from extplane.host.denial import CapabilityDeniedError
+from extplane.host.denial_audit import denial_event
 from extplane.host.verifier import InstallTokenVerifier
+from extplane_client.audit_sink import AuditSink, NoopAuditSink
 
 # A dedicated entry rather than `authorization`: the caller's own credential
 # (an operator or runner bearer token) travels there, and neither may ever be
@@ -72,19 +75,25 @@ def install_token(metadata: Any) -> str:
 
 
 class CapabilityEnforcement(grpc.aio.ServerInterceptor):
+    """`audit` receives a `capability_deny` event per refused capability (docs/host.md)."""
+
     def __init__(
         self,
         verifier: InstallTokenVerifier,
         requirements: Mapping[str, Requirement] = HOST_REQUIREMENTS,
+        *,
+        audit: AuditSink | None = None,
     ) -> None:
         self.verifier = verifier
         self._requirements = requirements
+        self._audit: AuditSink = audit if audit is not None else NoopAuditSink()
         self._wrapped: dict[str, tuple[_Handler, _Handler]] = {}
 
     def authorize(self, requirement: Requirement, metadata: Any) -> InstallClaims:
         """The call's verified claims, or the refusal the caller gets."""
         claims = self.verifier.verify(install_token(metadata))
         if not claims.grants(requirement.capability):
+            self._audit.record(denial_event(claims, requirement))
             raise CapabilityDeniedError(requirement)
         return claims
 
