@@ -154,7 +154,7 @@ ATTACKS: dict[str, tuple[Callable[[KeyRing, Path], str], str]] = {
         ),
         "lives longer",
     ),
-    "oversized": (lambda ring, _: "a" * 12_000, "longer than"),
+    "oversized": (lambda ring, _: "a" * 6_000, "longer than"),
 }
 
 

@@ -29,8 +29,9 @@ from extplane.keys import JWS_ALGORITHM, KeyRing, VerificationKey
 
 # Hosts and the issuer run on different machines; NTP keeps them well within this.
 DEFAULT_LEEWAY_S = 30
-# A JWT of ours is well under 2 KiB; anything far larger is refused unparsed.
-MAX_TOKEN_BYTES = 8 * 1024
+# A JWT of ours is well under 2 KiB, user fields included; anything far larger
+# is refused unparsed. (gRPC's own default metadata limit is 8 KiB in all.)
+MAX_TOKEN_BYTES = 4 * 1024
 
 IsEnabled = Callable[[str, str], bool]
 
