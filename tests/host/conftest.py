@@ -1,4 +1,5 @@
-"""Fixtures of the host tests: the install registry on a real server, over either store.
+"""Fixtures of the host tests: the install registry on a real server, over either
+store; a key ring with an issuer and a verifier of its keys.
 
 `registry` is parametrized over both backends: every test that uses it runs
 once on a SQLite file and once on a fresh schema of the real PostgreSQL
@@ -15,8 +16,10 @@ import pytest
 from host_support import AUTH, Registry
 from prometheus_client import CollectorRegistry
 
+from extplane.host import InstallTokenIssuer, InstallTokenVerifier
 from extplane.host.config import HostSettings
 from extplane.host.service import HostService
+from extplane.keys import KeyRing, rotate
 from extplane.runtime.auth import AuthSettings
 from extplane.runtime.kit import ServiceKit
 from tests.loopback import runtime_server
@@ -49,3 +52,19 @@ async def registry(database_url: str, tmp_path: Path) -> AsyncIterator[Registry]
         await channel.close()
         await server.stop(None)
         await service.stop()
+
+
+@pytest.fixture
+def ring(tmp_path: Path) -> KeyRing:
+    rotate(tmp_path / "keys")
+    return KeyRing.load(tmp_path / "keys")
+
+
+@pytest.fixture
+def issuer(ring: KeyRing) -> InstallTokenIssuer:
+    return InstallTokenIssuer(ring)
+
+
+@pytest.fixture
+def verifier(ring: KeyRing) -> InstallTokenVerifier:
+    return InstallTokenVerifier.from_ring(ring)

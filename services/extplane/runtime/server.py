@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import grpc.aio
@@ -46,7 +47,8 @@ def host_port(host: str, port: int) -> str:
 
 class GrpcServer(AsyncLifecycle):
     """Serves one `GrpcServiceDefinition` on `host:port` (port 0: an ephemeral port),
-    over TLS when `tls` enables it (mTLS with its client CA), else plaintext."""
+    over TLS when `tls` enables it (mTLS with its client CA), else plaintext;
+    `interceptors` (e.g. the host's capability enforcement) run inside the kit's."""
 
     def __init__(
         self,
@@ -57,8 +59,11 @@ class GrpcServer(AsyncLifecycle):
         shutdown_grace_s: float,
         metrics: Metrics | None = None,
         tls: TlsSettings | None = None,
+        interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
     ) -> None:
         self._definition = definition
+        # Run inside the kit's own interceptor, so what they refuse is observed.
+        self._interceptors = tuple(interceptors)
         self._tls = tls if tls is not None and tls.enabled else None
         self._host = host
         self._requested_port = port
@@ -95,7 +100,8 @@ class GrpcServer(AsyncLifecycle):
         for name in self._health_names():
             await health.set(name, NOT_SERVING)
         server = grpc.aio.server(
-            interceptors=server_interceptors(self._metrics), options=SERVER_OPTIONS
+            interceptors=[*server_interceptors(self._metrics), *self._interceptors],
+            options=SERVER_OPTIONS,
         )
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(

@@ -1,0 +1,35 @@
+"""The host providers as one deployable `GrpcServiceDefinition`.
+
+It serves the provider servicers it is given; the `CapabilityEnforcement`
+interceptor in front of them is the server's (pass `interceptors=` to
+`GrpcServer`), so every host RPC is enforced whichever servicer serves it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import grpc.aio
+
+from extplane.host.context_service import ContextServicer
+from extplane_protos.alga.extension.v1 import context_pb2, context_pb2_grpc
+
+
+class HostProviders:
+    name = "host"
+
+    def __init__(self) -> None:
+        self._context = ContextServicer()
+
+    @property
+    def service_names(self) -> Sequence[str]:
+        return [context_pb2.DESCRIPTOR.services_by_name["ContextService"].full_name]
+
+    def add_to_server(self, server: grpc.aio.Server) -> None:
+        context_pb2_grpc.add_ContextServiceServicer_to_server(self._context, server)
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
