@@ -81,6 +81,12 @@ class AbortedError(ExtplaneServerError):
     code = grpc.StatusCode.ABORTED
 
 
+class FailedPreconditionError(ExtplaneServerError):
+    """The resource is not in a state that allows the call (e.g. a disabled install)."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
 class UnauthenticatedError(ExtplaneServerError):
     code = grpc.StatusCode.UNAUTHENTICATED
 

@@ -29,6 +29,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
 from extplane.runtime.server import GrpcServer, host_port
 from extplane.runtime.service import GrpcServiceDefinition
+from extplane_protos.alga.extension.v1 import context_pb2
 
 GATEWAY = "gateway"
 
@@ -106,7 +107,10 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
     "host": GrpcServiceEntry(
         build=_host,
         port=lambda settings: settings.host_providers.port,
-        serves=(INSTALL_REGISTRY,),
+        serves=(
+            INSTALL_REGISTRY,
+            context_pb2.DESCRIPTOR.services_by_name["ContextService"].full_name,
+        ),
         section="host_providers",
     ),
 }
@@ -169,13 +173,16 @@ class Suite(AsyncLifecycle):
         kit.upstream_for = self.upstream_for
         for name in names:
             if name in GRPC_SERVICES:
+                definition = GRPC_SERVICES[name].build(settings, kit, list(names))
                 self.servers[name] = GrpcServer(
-                    GRPC_SERVICES[name].build(settings, kit, list(names)),
+                    definition,
                     host=settings.host,
                     port=grpc_port(settings, name),
                     shutdown_grace_s=settings.shutdown_grace_s,
                     metrics=self.metrics.metrics,
                     tls=settings.tls,
+                    # A service with interceptors of its own (the host's enforcement).
+                    interceptors=getattr(definition, "interceptors", ()),
                 )
         self.gateway: GatewayServer | None = None
         if GATEWAY in names:

@@ -24,6 +24,7 @@ def test_public_names_are_pinned() -> None:
         "AUDIT_WRITER",
         "CHANNEL_OPTIONS",
         "INSTALLS_ADMIN",
+        "INSTALLS_ISSUER",
         "INSTALLS_READER",
         "MAX_PAGE_SIZE",
         "METERING_READER",

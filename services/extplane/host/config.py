@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field, SecretStr, field_validator
 
 from extplane.runtime import StatefulServiceSettings, port_field
@@ -21,6 +23,24 @@ class HostSettings(StatefulServiceSettings):
         min_length=16,
         description="Bearer token sent with those events; it needs the audit.writer role "
         "whenever auth tokens are configured.",
+    )
+
+    token_key_dir: Path | None = Field(
+        default=None,
+        description="Directory of the key ring that signs install tokens (one PEM file per "
+        "key and an `active` file). Unset: `install-token-keys` in the data dir. An empty "
+        "or missing directory gets its first key at start.",
+    )
+    token_ttl_s: int = Field(
+        default=300, ge=1, le=900, description="Lifetime of an issued install token, seconds."
+    )
+    enabled_refresh_s: float = Field(
+        default=5.0,
+        ge=0.05,
+        le=60.0,
+        description="How often the host re-reads which installs are disabled: the bound "
+        "within which a disabled install's unexpired tokens stop working on every replica "
+        "(on the replica that disabled it, at once). Also how often the key ring is re-read.",
     )
 
     @field_validator("retention_days")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -24,6 +25,13 @@ DEFAULT_TTL_S = 300
 # enabled-check is wired, so the lifetime is kept short whatever is asked.
 MAX_TTL_S = 900
 TOKEN_TYPE = "JWT"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    claims: InstallClaims
+    key_id: str
 
 
 class InstallTokenIssuer:
@@ -55,6 +63,30 @@ class InstallTokenIssuer:
         ttl_s: int | None = None,
     ) -> str:
         """A signed token for one install; `ttl_s` at most MAX_TTL_S."""
+        return self.mint(
+            tenant_id=tenant_id,
+            extension_id=extension_id,
+            install_id=install_id,
+            capabilities=capabilities,
+            version_id=version_id,
+            request_id=request_id,
+            user=user,
+            ttl_s=ttl_s,
+        ).token
+
+    def mint(
+        self,
+        *,
+        tenant_id: str,
+        extension_id: str,
+        install_id: str,
+        capabilities: Iterable[str],
+        version_id: str | None = None,
+        request_id: str | None = None,
+        user: UserClaims | None = None,
+        ttl_s: int | None = None,
+    ) -> IssuedToken:
+        """`issue`, with the claims signed and the signing key's id."""
         lifetime = self._ttl_s if ttl_s is None else ttl_s
         _check_ttl(lifetime)
         for name, value in (
@@ -80,12 +112,13 @@ class InstallTokenIssuer:
             token_id=str(uuid.uuid4()),
         )
         key_id, private_key = self._signing_key()
-        return jwt.encode(
+        token = jwt.encode(
             claims.to_payload(),
             private_key,
             algorithm=JWS_ALGORITHM,
             headers={"kid": key_id, "typ": TOKEN_TYPE},
         )
+        return IssuedToken(token, claims, key_id)
 
     def _signing_key(self) -> tuple[str, Ed25519PrivateKey]:
         active: SigningKey = self._ring().active

@@ -1,22 +1,39 @@
-"""The deployable host service: for now, the install registry (the ground the host
-providers will stand on), on the host port."""
+"""The deployable host service: the install registry and the host providers
+(the Alga interfaces) on one server, the host port.
+
+The registry issues install tokens over a key ring (`token_keys`); the
+providers verify them with the same keys, and `CapabilityEnforcement` (the
+server's interceptor, `interceptors`) checks each host RPC's capability.
+While serving, a background task re-reads which installs are disabled and
+the key ring every `enabled_refresh_s`.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import grpc
 
+from extplane.errors import NotServingError
 from extplane.host.config import HostSettings
+from extplane.host.definition import HostProviders
+from extplane.host.enabled import EnabledInstalls, disabled_in
+from extplane.host.enforcement import CapabilityEnforcement
 from extplane.host.installs.changes import ChangeLog
 from extplane.host.installs.registry import InstallRegistry
 from extplane.host.installs.servicer import InstallRegistryServicer
 from extplane.host.installs.store import InstallStore
 from extplane.host.installs.store.postgres import PostgresInstallStore
 from extplane.host.installs.store.sqlite import SqliteInstallStore
+from extplane.host.installs.tokens import InstallTokens
+from extplane.host.issuer import InstallTokenIssuer
+from extplane.host.token_keys import TokenKeys, key_dir, open_ring
+from extplane.host.verifier import InstallTokenVerifier
+from extplane.keys import KeyRing
 from extplane.runtime import ServiceKit, Serving
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.storage import PostgresStore, open_store
@@ -42,11 +59,31 @@ def install_store(settings: HostSettings, data_dir: Path) -> InstallStore:
     )
 
 
-class HostService(AsyncLifecycle):
-    """`extplane.admin.v1.InstallRegistryService`, as a `GrpcServiceDefinition`.
+class _SinkOfService:
+    """The service's audit sink once started: the interceptor exists before it."""
 
-    `start()` opens the store (running its migrations) and the audit sink of the
-    change events, then serves; `stop()` stops serving, delivers queued events
+    def __init__(self, service: HostService) -> None:
+        self._service = service
+
+    def record(self, event: audit_pb2.AuditEvent) -> None:
+        sink = self._service.audit_sink
+        if sink is not None:
+            sink.record(event)
+
+    def flush(self, timeout: float | None = 10.0) -> bool:
+        return True
+
+    def close(self, timeout: float | None = 10.0) -> bool:
+        return True
+
+
+class HostService(AsyncLifecycle):
+    """`extplane.admin.v1.InstallRegistryService` and the host providers, as a
+    `GrpcServiceDefinition`; serve it with `interceptors=service.interceptors`.
+
+    `start()` opens the store (running its migrations), the token key ring
+    (creating its first key when empty) and the audit sink of the change and
+    denial events, then serves; `stop()` stops serving, delivers queued events
     (at most AUDIT_FLUSH_S), then closes the store.
 
     `audit_in_process`: the deployment runs the audit service in this process, so
@@ -61,8 +98,20 @@ class HostService(AsyncLifecycle):
         self._audit_in_process = audit_in_process
         self.store = install_store(settings, kit.data_dir)
         self.serving: Serving[InstallRegistry] = Serving(self.name)
-        self._registry = InstallRegistryServicer(self.serving, kit)
+        self.enabled = EnabledInstalls(
+            disabled_in(self.store), refresh_s=settings.enabled_refresh_s
+        )
+        # Keys arrive at start(), when the ring is read; until then nothing verifies.
+        self.verifier = InstallTokenVerifier((), is_enabled=self.enabled.is_enabled)
+        self.token_keys: TokenKeys | None = None
+        issuer = InstallTokenIssuer(self._ring, ttl_s=settings.token_ttl_s)
+        self._registry = InstallRegistryServicer(
+            self.serving, kit, InstallTokens(issuer, self._ring)
+        )
+        self._providers = HostProviders()
+        self.enforcement = CapabilityEnforcement(self.verifier, audit=_SinkOfService(self))
         self.audit_sink: AuditSink | None = None
+        self._refresher: asyncio.Task[None] | None = None
 
     @property
     def name(self) -> str:
@@ -70,10 +119,24 @@ class HostService(AsyncLifecycle):
 
     @property
     def service_names(self) -> Sequence[str]:
-        return (INSTALL_REGISTRY,)
+        return (INSTALL_REGISTRY, *self._providers.service_names)
+
+    @property
+    def interceptors(self) -> Sequence[grpc.aio.ServerInterceptor]:
+        return (self.enforcement,)
+
+    @property
+    def token_key_dir(self) -> Path:
+        return key_dir(self.settings.token_key_dir, self._kit.data_dir)
+
+    def _ring(self) -> KeyRing:
+        if self.token_keys is None:
+            raise NotServingError("the host service is not serving")
+        return self.token_keys.ring
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         installs_pb2_grpc.add_InstallRegistryServiceServicer_to_server(self._registry, server)
+        self._providers.add_to_server(server)
 
     def audit_target(self) -> str | None:
         """Where change events go: the configured address, else the audit service of
@@ -108,15 +171,46 @@ class HostService(AsyncLifecycle):
         if self.serving.is_open:
             return
         self._kit.load_page_tokens(shared_store=isinstance(self.store, PostgresStore))
+        ring = await asyncio.to_thread(open_ring, self.token_key_dir)
         await self.store.open()
+        self.token_keys = TokenKeys(ring, self.verifier)
+        await self.enabled.refresh()
         self.audit_sink = self._audit_sink()
         changes = ChangeLog(self.audit_sink, self._kit.clock_ns)
-        self.serving.open(InstallRegistry(self.store, changes, self._kit.clock_ns))
-        _logger.info("install store %s ready", self.store.description)
+        registry = InstallRegistry(
+            self.store,
+            changes,
+            self._kit.clock_ns,
+            on_enabled=lambda i: self.enabled.mark(i.tenant, i.install_id, i.enabled),
+        )
+        self.serving.open(registry)
+        self._refresher = asyncio.create_task(self._refresh_forever())
+        _logger.info(
+            "install store %s ready; install tokens signed by key %s of %s",
+            self.store.description,
+            ring.active.key_id,
+            ring.directory,
+        )
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.enabled.refresh_s)
+            try:
+                await self.enabled.refresh()
+                if self.token_keys is not None:
+                    await asyncio.to_thread(self.token_keys.refresh)
+            except Exception:
+                # Logged, retried next round; past twice refresh_s tokens are refused.
+                _logger.exception("refreshing the disabled installs or the token keys failed")
 
     async def stop(self) -> None:
         if self.serving.close() is None:
             return
+        if self._refresher is not None:
+            self._refresher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refresher
+            self._refresher = None
         sink, self.audit_sink = self.audit_sink, None
         if sink is not None:
             await asyncio.to_thread(sink.close, AUDIT_FLUSH_S)

@@ -23,6 +23,7 @@ from extplane.runtime import bounds
 from extplane.runtime.auth import (
     AUDIT_READER,
     INSTALLS_ADMIN,
+    INSTALLS_ISSUER,
     INSTALLS_READER,
     METERING_READER,
     Authorizer,
@@ -81,6 +82,7 @@ __all__ = [
     "AUDIT_WRITER",
     "CHANNEL_OPTIONS",
     "INSTALLS_ADMIN",
+    "INSTALLS_ISSUER",
     "INSTALLS_READER",
     "MAX_PAGE_SIZE",
     "METERING_READER",

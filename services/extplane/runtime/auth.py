@@ -27,6 +27,9 @@ AUDIT_READER = "audit.reader"
 # `installs.reader` only reads.
 INSTALLS_ADMIN = "installs.admin"
 INSTALLS_READER = "installs.reader"
+# Issues install tokens (the runner, a polyglot extension host); neither admin
+# nor reader implies it: a token minted for an install acts as that install.
+INSTALLS_ISSUER = "installs.issuer"
 # A token holding this role holds every role.
 ANY_ROLE = "*"
 

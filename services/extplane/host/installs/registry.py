@@ -39,11 +39,18 @@ def _stale(install: Install, revision: int) -> AbortedError:
 
 class InstallRegistry:
     def __init__(
-        self, store: InstallStore, changes: ChangeLog, clock_ns: Callable[[], int]
+        self,
+        store: InstallStore,
+        changes: ChangeLog,
+        clock_ns: Callable[[], int],
+        *,
+        on_enabled: Callable[[Install], None] = lambda install: None,
     ) -> None:
         self._store = store
         self._changes = changes
         self._clock_ns = clock_ns
+        # Told of each enable/disable as it is stored (the host's enabled-check).
+        self._on_enabled = on_enabled
 
     async def get(self, tenant: str, install_id: str) -> Install:
         with store_failures(_READ_FAILED, _logger):
@@ -104,6 +111,7 @@ class InstallRegistry:
         if current.enabled == enabled:
             return current
         changed = await self._replace(current, enabled=enabled)
+        self._on_enabled(changed)
         details = {"enabled": str(enabled).lower()}
         if reason:
             details["reason"] = reason

@@ -2,7 +2,8 @@
 
 Changes need a token with `installs.admin`; reads one with `installs.reader`
 or `installs.admin`, on the gRPC path and through the gateway alike. The
-token's name is the actor of the change's audit event.
+token's name is the actor of the change's audit event. Install tokens are
+issued to `installs.issuer` only; their public keys are served to anyone.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ from extplane.host.installs.model import Install
 from extplane.host.installs.registry import InstallRegistry
 from extplane.host.installs.store import InstallsQuery
 from extplane.host.installs.to_proto import install_proto
+from extplane.host.installs.tokens import InstallTokens
 from extplane.runtime import (
     INSTALLS_ADMIN,
+    INSTALLS_ISSUER,
     INSTALLS_READER,
     ServiceKit,
     Serving,
@@ -35,9 +38,12 @@ _ENABLED = {pb.ENABLED_FILTER_ENABLED: True, pb.ENABLED_FILTER_DISABLED: False}
 
 
 class InstallRegistryServicer(pb_grpc.InstallRegistryServiceServicer):
-    def __init__(self, serving: Serving[InstallRegistry], kit: ServiceKit) -> None:
+    def __init__(
+        self, serving: Serving[InstallRegistry], kit: ServiceKit, tokens: InstallTokens
+    ) -> None:
         self._serving = serving
         self._kit = kit
+        self._tokens = tokens
 
     async def _admit(
         self, context: Context, role: str | tuple[str, ...]
@@ -124,3 +130,19 @@ class InstallRegistryServicer(pb_grpc.InstallRegistryServiceServicer):
                 INSTALLS_PAGE, scope, (page.last.seq,)
             )
         return answer
+
+    async def IssueInstallToken(  # noqa: N802 - the generated servicer names the RPC method
+        self, request: pb.IssueInstallTokenRequest, context: Context
+    ) -> pb.IssueInstallTokenResponse:
+        _, registry = await self._admit(context, INSTALLS_ISSUER)
+        bounds.check(request)
+        validation.check_names(request.tenant, request.install_id)
+        install = await registry.get(request.tenant, request.install_id)
+        return self._tokens.issue(install, request)
+
+    async def GetInstallTokenKeys(  # noqa: N802 - the generated servicer names the RPC method
+        self, request: pb.GetInstallTokenKeysRequest, context: Context
+    ) -> pb.GetInstallTokenKeysResponse:
+        # Public keys: no bearer token needed, so a host anywhere can verify.
+        self._serving.current  # noqa: B018 - UNAVAILABLE until started, like every RPC
+        return self._tokens.keys()

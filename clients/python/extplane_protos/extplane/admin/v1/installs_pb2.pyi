@@ -675,3 +675,202 @@ class ListInstallsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListInstallsResponse: _TypeAlias = ListInstallsResponse  # noqa: Y015
+
+@_typing.final
+class InstallTokenUser(_message.Message):
+    """InstallTokenUser is the user an execution acts for (Alga `user-data`)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    USER_NAME_FIELD_NUMBER: _builtins.int
+    USER_EMAIL_FIELD_NUMBER: _builtins.int
+    USER_TYPE_FIELD_NUMBER: _builtins.int
+    CLIENT_NAME_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """The user's id; required when a user is given."""
+    user_name: _builtins.str
+    """Display name."""
+    user_email: _builtins.str
+    """Email address."""
+    user_type: _builtins.str
+    """The user's type (e.g. internal, client)."""
+    client_name: _builtins.str
+    """The user's client's name."""
+    client_id: _builtins.str
+    """The user's client's id, when the user belongs to one."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        user_name: _builtins.str = ...,
+        user_email: _builtins.str = ...,
+        user_type: _builtins.str = ...,
+        client_name: _builtins.str = ...,
+        client_id: _builtins.str | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_client_id", b"_client_id", "client_id", b"client_id"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_client_id", b"_client_id", "client_id", b"client_id", "client_name", b"client_name", "user_email", b"user_email", "user_id", b"user_id", "user_name", b"user_name", "user_type", b"user_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType__client_id: _TypeAlias = _typing.Literal["client_id"]  # noqa: Y015
+    _WhichOneofArgType__client_id: _TypeAlias = _typing.Literal["_client_id", b"_client_id"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__client_id) -> _WhichOneofReturnType__client_id | None: ...
+
+Global___InstallTokenUser: _TypeAlias = InstallTokenUser  # noqa: Y015
+
+@_typing.final
+class IssueInstallTokenRequest(_message.Message):
+    """IssueInstallTokenRequest names the install and the execution it is for."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TENANT_FIELD_NUMBER: _builtins.int
+    INSTALL_ID_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    USER_FIELD_NUMBER: _builtins.int
+    tenant: _builtins.str
+    """The install's tenant."""
+    install_id: _builtins.str
+    """The install's id."""
+    request_id: _builtins.str
+    """The execution's request id, echoed by context.get-context and logs."""
+    @_builtins.property
+    def user(self) -> Global___InstallTokenUser:
+        """The user the execution acts for; unset: no user (user.* answers
+        not-available).
+        """
+
+    def __init__(
+        self,
+        *,
+        tenant: _builtins.str = ...,
+        install_id: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+        user: Global___InstallTokenUser | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["user", b"user"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["install_id", b"install_id", "request_id", b"request_id", "tenant", b"tenant", "user", b"user"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInstallTokenRequest: _TypeAlias = IssueInstallTokenRequest  # noqa: Y015
+
+@_typing.final
+class IssueInstallTokenResponse(_message.Message):
+    """IssueInstallTokenResponse is the signed token and when it expires."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    KEY_ID_FIELD_NUMBER: _builtins.int
+    token: _builtins.str
+    """The JWT, sent to host providers in the `x-extplane-install-token`
+    metadata entry.
+    """
+    key_id: _builtins.str
+    """Id of the key that signed it (the JWT header's `kid`)."""
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When it stops verifying."""
+
+    def __init__(
+        self,
+        *,
+        token: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+        key_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "key_id", b"key_id", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___IssueInstallTokenResponse: _TypeAlias = IssueInstallTokenResponse  # noqa: Y015
+
+@_typing.final
+class GetInstallTokenKeysRequest(_message.Message):
+    """GetInstallTokenKeysRequest is empty."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInstallTokenKeysRequest: _TypeAlias = GetInstallTokenKeysRequest  # noqa: Y015
+
+@_typing.final
+class JsonWebKey(_message.Message):
+    """JsonWebKey is one Ed25519 public key as an RFC 8037 JWK."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KTY_FIELD_NUMBER: _builtins.int
+    CRV_FIELD_NUMBER: _builtins.int
+    X_FIELD_NUMBER: _builtins.int
+    KID_FIELD_NUMBER: _builtins.int
+    ALG_FIELD_NUMBER: _builtins.int
+    USE_FIELD_NUMBER: _builtins.int
+    kty: _builtins.str
+    """Key type: always "OKP"."""
+    crv: _builtins.str
+    """Curve: always "Ed25519"."""
+    x: _builtins.str
+    """The public key, base64url without padding."""
+    kid: _builtins.str
+    """Key id: the SHA-256 of the key, as tokens name it in `kid`."""
+    alg: _builtins.str
+    """Algorithm: always "EdDSA"."""
+    use: _builtins.str
+    """Use: always "sig"."""
+    def __init__(
+        self,
+        *,
+        kty: _builtins.str = ...,
+        crv: _builtins.str = ...,
+        x: _builtins.str = ...,
+        kid: _builtins.str = ...,
+        alg: _builtins.str = ...,
+        use: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alg", b"alg", "crv", b"crv", "kid", b"kid", "kty", b"kty", "use", b"use", "x", b"x"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JsonWebKey: _TypeAlias = JsonWebKey  # noqa: Y015
+
+@_typing.final
+class GetInstallTokenKeysResponse(_message.Message):
+    """GetInstallTokenKeysResponse is a JWKS."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEYS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___JsonWebKey]:
+        """The keys, the active one first."""
+
+    def __init__(
+        self,
+        *,
+        keys: _abc.Iterable[Global___JsonWebKey] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["keys", b"keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetInstallTokenKeysResponse: _TypeAlias = GetInstallTokenKeysResponse  # noqa: Y015

@@ -74,6 +74,16 @@ class InstallRegistryServiceStub:
                 request_serializer=extplane_dot_admin_dot_v1_dot_installs__pb2.ListInstallsRequest.SerializeToString,
                 response_deserializer=extplane_dot_admin_dot_v1_dot_installs__pb2.ListInstallsResponse.FromString,
                 _registered_method=True)
+        self.IssueInstallToken = channel.unary_unary(
+                '/extplane.admin.v1.InstallRegistryService/IssueInstallToken',
+                request_serializer=extplane_dot_admin_dot_v1_dot_installs__pb2.IssueInstallTokenRequest.SerializeToString,
+                response_deserializer=extplane_dot_admin_dot_v1_dot_installs__pb2.IssueInstallTokenResponse.FromString,
+                _registered_method=True)
+        self.GetInstallTokenKeys = channel.unary_unary(
+                '/extplane.admin.v1.InstallRegistryService/GetInstallTokenKeys',
+                request_serializer=extplane_dot_admin_dot_v1_dot_installs__pb2.GetInstallTokenKeysRequest.SerializeToString,
+                response_deserializer=extplane_dot_admin_dot_v1_dot_installs__pb2.GetInstallTokenKeysResponse.FromString,
+                _registered_method=True)
 
 
 class InstallRegistryServiceServicer:
@@ -144,6 +154,27 @@ class InstallRegistryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def IssueInstallToken(self, request, context):
+        """IssueInstallToken signs a short-lived install token (an EdDSA JWT) for an
+        existing, enabled install, carrying its tenant, extension, install,
+        version and granted capabilities, and the request id and user given
+        here. Needs the `installs.issuer` role (the runner, a polyglot extension
+        host); `installs.admin` alone is not enough. NOT_FOUND for an unknown
+        install, FAILED_PRECONDITION for a disabled one. Issuing is not audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInstallTokenKeys(self, request, context):
+        """GetInstallTokenKeys answers the public keys install tokens verify with,
+        as a JWKS (RFC 7517): the active signing key first, then the retired
+        ones still trusted. Public keys only, so it needs no bearer token.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_InstallRegistryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -176,6 +207,16 @@ def add_InstallRegistryServiceServicer_to_server(servicer, server):
                     servicer.ListInstalls,
                     request_deserializer=extplane_dot_admin_dot_v1_dot_installs__pb2.ListInstallsRequest.FromString,
                     response_serializer=extplane_dot_admin_dot_v1_dot_installs__pb2.ListInstallsResponse.SerializeToString,
+            ),
+            'IssueInstallToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.IssueInstallToken,
+                    request_deserializer=extplane_dot_admin_dot_v1_dot_installs__pb2.IssueInstallTokenRequest.FromString,
+                    response_serializer=extplane_dot_admin_dot_v1_dot_installs__pb2.IssueInstallTokenResponse.SerializeToString,
+            ),
+            'GetInstallTokenKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInstallTokenKeys,
+                    request_deserializer=extplane_dot_admin_dot_v1_dot_installs__pb2.GetInstallTokenKeysRequest.FromString,
+                    response_serializer=extplane_dot_admin_dot_v1_dot_installs__pb2.GetInstallTokenKeysResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -350,6 +391,60 @@ class InstallRegistryService:
             '/extplane.admin.v1.InstallRegistryService/ListInstalls',
             extplane_dot_admin_dot_v1_dot_installs__pb2.ListInstallsRequest.SerializeToString,
             extplane_dot_admin_dot_v1_dot_installs__pb2.ListInstallsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def IssueInstallToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/extplane.admin.v1.InstallRegistryService/IssueInstallToken',
+            extplane_dot_admin_dot_v1_dot_installs__pb2.IssueInstallTokenRequest.SerializeToString,
+            extplane_dot_admin_dot_v1_dot_installs__pb2.IssueInstallTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInstallTokenKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/extplane.admin.v1.InstallRegistryService/GetInstallTokenKeys',
+            extplane_dot_admin_dot_v1_dot_installs__pb2.GetInstallTokenKeysRequest.SerializeToString,
+            extplane_dot_admin_dot_v1_dot_installs__pb2.GetInstallTokenKeysResponse.FromString,
             options,
             channel_credentials,
             insecure,

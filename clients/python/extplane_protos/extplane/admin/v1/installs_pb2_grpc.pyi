@@ -78,6 +78,19 @@ class InstallRegistryServiceStub:
     cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
     filters (INVALID_ARGUMENT otherwise).
     """
+    IssueInstallToken: _grpc.UnaryUnaryMultiCallable[_installs_pb2.IssueInstallTokenRequest, _installs_pb2.IssueInstallTokenResponse]
+    """IssueInstallToken signs a short-lived install token (an EdDSA JWT) for an
+    existing, enabled install, carrying its tenant, extension, install,
+    version and granted capabilities, and the request id and user given
+    here. Needs the `installs.issuer` role (the runner, a polyglot extension
+    host); `installs.admin` alone is not enough. NOT_FOUND for an unknown
+    install, FAILED_PRECONDITION for a disabled one. Issuing is not audited.
+    """
+    GetInstallTokenKeys: _grpc.UnaryUnaryMultiCallable[_installs_pb2.GetInstallTokenKeysRequest, _installs_pb2.GetInstallTokenKeysResponse]
+    """GetInstallTokenKeys answers the public keys install tokens verify with,
+    as a JWKS (RFC 7517): the active signing key first, then the retired
+    ones still trusted. Public keys only, so it needs no bearer token.
+    """
 
 @_typing.type_check_only
 class InstallRegistryServiceAsyncStub(InstallRegistryServiceStub):
@@ -124,6 +137,19 @@ class InstallRegistryServiceAsyncStub(InstallRegistryServiceStub):
     """ListInstalls lists installs in the order they were registered, with
     cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
     filters (INVALID_ARGUMENT otherwise).
+    """
+    IssueInstallToken: _aio.UnaryUnaryMultiCallable[_installs_pb2.IssueInstallTokenRequest, _installs_pb2.IssueInstallTokenResponse]  # type: ignore[assignment]
+    """IssueInstallToken signs a short-lived install token (an EdDSA JWT) for an
+    existing, enabled install, carrying its tenant, extension, install,
+    version and granted capabilities, and the request id and user given
+    here. Needs the `installs.issuer` role (the runner, a polyglot extension
+    host); `installs.admin` alone is not enough. NOT_FOUND for an unknown
+    install, FAILED_PRECONDITION for a disabled one. Issuing is not audited.
+    """
+    GetInstallTokenKeys: _aio.UnaryUnaryMultiCallable[_installs_pb2.GetInstallTokenKeysRequest, _installs_pb2.GetInstallTokenKeysResponse]  # type: ignore[assignment]
+    """GetInstallTokenKeys answers the public keys install tokens verify with,
+    as a JWKS (RFC 7517): the active signing key first, then the retired
+    ones still trusted. Public keys only, so it needs no bearer token.
     """
 
 class InstallRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -204,6 +230,31 @@ class InstallRegistryServiceServicer(metaclass=_abc_1.ABCMeta):
         """ListInstalls lists installs in the order they were registered, with
         cursor pagination: each install that exists throughout is listed once. `page_token` must be one this API issued for the same
         filters (INVALID_ARGUMENT otherwise).
+        """
+
+    @_abc_1.abstractmethod
+    def IssueInstallToken(
+        self,
+        request: _installs_pb2.IssueInstallTokenRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_installs_pb2.IssueInstallTokenResponse, _abc.Awaitable[_installs_pb2.IssueInstallTokenResponse]]:
+        """IssueInstallToken signs a short-lived install token (an EdDSA JWT) for an
+        existing, enabled install, carrying its tenant, extension, install,
+        version and granted capabilities, and the request id and user given
+        here. Needs the `installs.issuer` role (the runner, a polyglot extension
+        host); `installs.admin` alone is not enough. NOT_FOUND for an unknown
+        install, FAILED_PRECONDITION for a disabled one. Issuing is not audited.
+        """
+
+    @_abc_1.abstractmethod
+    def GetInstallTokenKeys(
+        self,
+        request: _installs_pb2.GetInstallTokenKeysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_installs_pb2.GetInstallTokenKeysResponse, _abc.Awaitable[_installs_pb2.GetInstallTokenKeysResponse]]:
+        """GetInstallTokenKeys answers the public keys install tokens verify with,
+        as a JWKS (RFC 7517): the active signing key first, then the retired
+        ones still trusted. Public keys only, so it needs no bearer token.
         """
 
 def add_InstallRegistryServiceServicer_to_server(servicer: InstallRegistryServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

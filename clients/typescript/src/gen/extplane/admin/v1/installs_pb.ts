@@ -20,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file extplane/admin/v1/installs.proto.
  */
 export const file_extplane_admin_v1_installs: GenFile = /*@__PURE__*/
-  fileDesc("CiBleHRwbGFuZS9hZG1pbi92MS9pbnN0YWxscy5wcm90bxIRZXh0cGxhbmUuYWRtaW4udjEiUQoMVWlQcm94eVJvdXRlEhwKBXJvdXRlGAEgASgJQg3iQQEC2vMYBRiAASABEiMKDHVwc3RyZWFtX3VybBgCIAEoCUIN4kEBAtrzGAUYgBAgASK7AQoNSW5zdGFsbExpbWl0cxIoChNzdG9yYWdlX3ZhbHVlX2J5dGVzGAEgASgFQgva8xgHCAAQgICACBIvChpzdG9yYWdlX2tleXNfcGVyX25hbWVzcGFjZRgCIAEoBUIL2vMYBwgAEICt4gQSIwoNc3RvcmFnZV9ieXRlcxgDIAEoBUIM2vMYCAgAEP////8HEioKFmxvZ19yZWNvcmRzX3Blcl9taW51dGUYBCABKAVCCtrzGAYIABDAhD0i/QIKB0luc3RhbGwSDgoGdGVuYW50GAEgASgJEhIKCmluc3RhbGxfaWQYAiABKAkSFAoMZXh0ZW5zaW9uX2lkGAMgASgJEg8KB3ZlcnNpb24YBCABKAkSHAoUZ3JhbnRlZF9jYXBhYmlsaXRpZXMYBSADKAkSDwoHZW5hYmxlZBgGIAEoCBIYChBlZ3Jlc3NfYWxsb3dsaXN0GAcgAygJEjgKD3VpX3Byb3h5X3JvdXRlcxgIIAMoCzIfLmV4dHBsYW5lLmFkbWluLnYxLlVpUHJveHlSb3V0ZRIwCgZsaW1pdHMYCSABKAsyIC5leHRwbGFuZS5hZG1pbi52MS5JbnN0YWxsTGltaXRzEhAKCHJldmlzaW9uGAogASgFEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2wIKFlJlZ2lzdGVySW5zdGFsbFJlcXVlc3QSHQoGdGVuYW50GAEgASgJQg3iQQEC2vMYBRiAASABEiEKCmluc3RhbGxfaWQYAiABKAlCDeJBAQLa8xgFGIABIAESIwoMZXh0ZW5zaW9uX2lkGAMgASgJQg3iQQEC2vMYBRiAAiABEh0KB3ZlcnNpb24YBCABKAlCDOJBAQLa8xgEGEAgARIoChRncmFudGVkX2NhcGFiaWxpdGllcxgFIAMoCUIK2vMYBhhAIAE4ARIlChBlZ3Jlc3NfYWxsb3dsaXN0GAYgAygJQgva8xgHGIUCIAE4ARI4Cg91aV9wcm94eV9yb3V0ZXMYByADKAsyHy5leHRwbGFuZS5hZG1pbi52MS5VaVByb3h5Um91dGUSMAoGbGltaXRzGAggASgLMiAuZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbExpbWl0cyJGChdSZWdpc3Rlckluc3RhbGxSZXNwb25zZRIrCgdpbnN0YWxsGAEgASgLMhouZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbCI0ChBDYXBhYmlsaXR5R3JhbnRzEiAKDGNhcGFiaWxpdGllcxgBIAMoCUIK2vMYBhhAIAE4ASIvCg9FZ3Jlc3NBbGxvd2xpc3QSHAoHZW50cmllcxgBIAMoCUIL2vMYBxiFAiABOAEiQAoNVWlQcm94eVJvdXRlcxIvCgZyb3V0ZXMYASADKAsyHy5leHRwbGFuZS5hZG1pbi52MS5VaVByb3h5Um91dGUikAMKFFVwZGF0ZUluc3RhbGxSZXF1ZXN0Eh0KBnRlbmFudBgBIAEoCUIN4kEBAtrzGAUYgAEgARIhCgppbnN0YWxsX2lkGAIgASgJQg3iQQEC2vMYBRiAASABEhwKCHJldmlzaW9uGAMgASgFQgriQQEC2vMYAggBEh4KB3ZlcnNpb24YBCABKAlCCNrzGAQYQCABSACIAQESQQoUZ3JhbnRlZF9jYXBhYmlsaXRpZXMYBSABKAsyIy5leHRwbGFuZS5hZG1pbi52MS5DYXBhYmlsaXR5R3JhbnRzEjwKEGVncmVzc19hbGxvd2xpc3QYBiABKAsyIi5leHRwbGFuZS5hZG1pbi52MS5FZ3Jlc3NBbGxvd2xpc3QSOQoPdWlfcHJveHlfcm91dGVzGAcgASgLMiAuZXh0cGxhbmUuYWRtaW4udjEuVWlQcm94eVJvdXRlcxIwCgZsaW1pdHMYCCABKAsyIC5leHRwbGFuZS5hZG1pbi52MS5JbnN0YWxsTGltaXRzQgoKCF92ZXJzaW9uIkQKFVVwZGF0ZUluc3RhbGxSZXNwb25zZRIrCgdpbnN0YWxsGAEgASgLMhouZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbCKOAQoVRGlzYWJsZUluc3RhbGxSZXF1ZXN0Eh0KBnRlbmFudBgBIAEoCUIN4kEBAtrzGAUYgAEgARIhCgppbnN0YWxsX2lkGAIgASgJQg3iQQEC2vMYBRiAASABEhgKCHJldmlzaW9uGAMgASgFQgba8xgCCAASGQoGcmVhc29uGAQgASgJQgna8xgFGIAEIAEiRQoWRGlzYWJsZUluc3RhbGxSZXNwb25zZRIrCgdpbnN0YWxsGAEgASgLMhouZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbCKNAQoURW5hYmxlSW5zdGFsbFJlcXVlc3QSHQoGdGVuYW50GAEgASgJQg3iQQEC2vMYBRiAASABEiEKCmluc3RhbGxfaWQYAiABKAlCDeJBAQLa8xgFGIABIAESGAoIcmV2aXNpb24YAyABKAVCBtrzGAIIABIZCgZyZWFzb24YBCABKAlCCdrzGAUYgAQgASJEChVFbmFibGVJbnN0YWxsUmVzcG9uc2USKwoHaW5zdGFsbBgBIAEoCzIaLmV4dHBsYW5lLmFkbWluLnYxLkluc3RhbGwiVQoRR2V0SW5zdGFsbFJlcXVlc3QSHQoGdGVuYW50GAEgASgJQg3iQQEC2vMYBRiAASABEiEKCmluc3RhbGxfaWQYAiABKAlCDeJBAQLa8xgFGIABIAEiQQoSR2V0SW5zdGFsbFJlc3BvbnNlEisKB2luc3RhbGwYASABKAsyGi5leHRwbGFuZS5hZG1pbi52MS5JbnN0YWxsIr4BChNMaXN0SW5zdGFsbHNSZXF1ZXN0EhkKBnRlbmFudBgBIAEoCUIJ2vMYBRiAASABEh8KDGV4dGVuc2lvbl9pZBgCIAEoCUIJ2vMYBRiAAiABEjEKB2VuYWJsZWQYAyABKA4yIC5leHRwbGFuZS5hZG1pbi52MS5FbmFibGVkRmlsdGVyEhkKCXBhZ2Vfc2l6ZRgEIAEoBUIG2vMYAggAEh0KCnBhZ2VfdG9rZW4YBSABKAlCCdrzGAUYgAQgASJdChRMaXN0SW5zdGFsbHNSZXNwb25zZRIsCghpbnN0YWxscxgBIAMoCzIaLmV4dHBsYW5lLmFkbWluLnYxLkluc3RhbGwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJKmgKDUVuYWJsZWRGaWx0ZXISHgoaRU5BQkxFRF9GSUxURVJfVU5TUEVDSUZJRUQQABIaChZFTkFCTEVEX0ZJTFRFUl9FTkFCTEVEEAESGwoXRU5BQkxFRF9GSUxURVJfRElTQUJMRUQQAjK+BwoWSW5zdGFsbFJlZ2lzdHJ5U2VydmljZRKYAQoPUmVnaXN0ZXJJbnN0YWxsEikuZXh0cGxhbmUuYWRtaW4udjEuUmVnaXN0ZXJJbnN0YWxsUmVxdWVzdBoqLmV4dHBsYW5lLmFkbWluLnYxLlJlZ2lzdGVySW5zdGFsbFJlc3BvbnNlIi6C0+STAig6ASoiIy92MS9hZG1pbi90ZW5hbnRzL3t0ZW5hbnR9L2luc3RhbGxzEp8BCg1VcGRhdGVJbnN0YWxsEicuZXh0cGxhbmUuYWRtaW4udjEuVXBkYXRlSW5zdGFsbFJlcXVlc3QaKC5leHRwbGFuZS5hZG1pbi52MS5VcGRhdGVJbnN0YWxsUmVzcG9uc2UiO4LT5JMCNToBKjIwL3YxL2FkbWluL3RlbmFudHMve3RlbmFudH0vaW5zdGFsbHMve2luc3RhbGxfaWR9EqoBCg5EaXNhYmxlSW5zdGFsbBIoLmV4dHBsYW5lLmFkbWluLnYxLkRpc2FibGVJbnN0YWxsUmVxdWVzdBopLmV4dHBsYW5lLmFkbWluLnYxLkRpc2FibGVJbnN0YWxsUmVzcG9uc2UiQ4LT5JMCPToBKiI4L3YxL2FkbWluL3RlbmFudHMve3RlbmFudH0vaW5zdGFsbHMve2luc3RhbGxfaWR9OmRpc2FibGUSpgEKDUVuYWJsZUluc3RhbGwSJy5leHRwbGFuZS5hZG1pbi52MS5FbmFibGVJbnN0YWxsUmVxdWVzdBooLmV4dHBsYW5lLmFkbWluLnYxLkVuYWJsZUluc3RhbGxSZXNwb25zZSJCgtPkkwI8OgEqIjcvdjEvYWRtaW4vdGVuYW50cy97dGVuYW50fS9pbnN0YWxscy97aW5zdGFsbF9pZH06ZW5hYmxlEpMBCgpHZXRJbnN0YWxsEiQuZXh0cGxhbmUuYWRtaW4udjEuR2V0SW5zdGFsbFJlcXVlc3QaJS5leHRwbGFuZS5hZG1pbi52MS5HZXRJbnN0YWxsUmVzcG9uc2UiOILT5JMCMhIwL3YxL2FkbWluL3RlbmFudHMve3RlbmFudH0vaW5zdGFsbHMve2luc3RhbGxfaWR9EnsKDExpc3RJbnN0YWxscxImLmV4dHBsYW5lLmFkbWluLnYxLkxpc3RJbnN0YWxsc1JlcXVlc3QaJy5leHRwbGFuZS5hZG1pbi52MS5MaXN0SW5zdGFsbHNSZXNwb25zZSIagtPkkwIUEhIvdjEvYWRtaW4vaW5zdGFsbHNiBnByb3RvMw", [file_extplane_options_v1_bounds, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_timestamp]);
+  fileDesc("CiBleHRwbGFuZS9hZG1pbi92MS9pbnN0YWxscy5wcm90bxIRZXh0cGxhbmUuYWRtaW4udjEiUQoMVWlQcm94eVJvdXRlEhwKBXJvdXRlGAEgASgJQg3iQQEC2vMYBRiAASABEiMKDHVwc3RyZWFtX3VybBgCIAEoCUIN4kEBAtrzGAUYgBAgASK7AQoNSW5zdGFsbExpbWl0cxIoChNzdG9yYWdlX3ZhbHVlX2J5dGVzGAEgASgFQgva8xgHCAAQgICACBIvChpzdG9yYWdlX2tleXNfcGVyX25hbWVzcGFjZRgCIAEoBUIL2vMYBwgAEICt4gQSIwoNc3RvcmFnZV9ieXRlcxgDIAEoBUIM2vMYCAgAEP////8HEioKFmxvZ19yZWNvcmRzX3Blcl9taW51dGUYBCABKAVCCtrzGAYIABDAhD0i/QIKB0luc3RhbGwSDgoGdGVuYW50GAEgASgJEhIKCmluc3RhbGxfaWQYAiABKAkSFAoMZXh0ZW5zaW9uX2lkGAMgASgJEg8KB3ZlcnNpb24YBCABKAkSHAoUZ3JhbnRlZF9jYXBhYmlsaXRpZXMYBSADKAkSDwoHZW5hYmxlZBgGIAEoCBIYChBlZ3Jlc3NfYWxsb3dsaXN0GAcgAygJEjgKD3VpX3Byb3h5X3JvdXRlcxgIIAMoCzIfLmV4dHBsYW5lLmFkbWluLnYxLlVpUHJveHlSb3V0ZRIwCgZsaW1pdHMYCSABKAsyIC5leHRwbGFuZS5hZG1pbi52MS5JbnN0YWxsTGltaXRzEhAKCHJldmlzaW9uGAogASgFEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAi2wIKFlJlZ2lzdGVySW5zdGFsbFJlcXVlc3QSHQoGdGVuYW50GAEgASgJQg3iQQEC2vMYBRiAASABEiEKCmluc3RhbGxfaWQYAiABKAlCDeJBAQLa8xgFGIABIAESIwoMZXh0ZW5zaW9uX2lkGAMgASgJQg3iQQEC2vMYBRiAAiABEh0KB3ZlcnNpb24YBCABKAlCDOJBAQLa8xgEGEAgARIoChRncmFudGVkX2NhcGFiaWxpdGllcxgFIAMoCUIK2vMYBhhAIAE4ARIlChBlZ3Jlc3NfYWxsb3dsaXN0GAYgAygJQgva8xgHGIUCIAE4ARI4Cg91aV9wcm94eV9yb3V0ZXMYByADKAsyHy5leHRwbGFuZS5hZG1pbi52MS5VaVByb3h5Um91dGUSMAoGbGltaXRzGAggASgLMiAuZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbExpbWl0cyJGChdSZWdpc3Rlckluc3RhbGxSZXNwb25zZRIrCgdpbnN0YWxsGAEgASgLMhouZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbCI0ChBDYXBhYmlsaXR5R3JhbnRzEiAKDGNhcGFiaWxpdGllcxgBIAMoCUIK2vMYBhhAIAE4ASIvCg9FZ3Jlc3NBbGxvd2xpc3QSHAoHZW50cmllcxgBIAMoCUIL2vMYBxiFAiABOAEiQAoNVWlQcm94eVJvdXRlcxIvCgZyb3V0ZXMYASADKAsyHy5leHRwbGFuZS5hZG1pbi52MS5VaVByb3h5Um91dGUikAMKFFVwZGF0ZUluc3RhbGxSZXF1ZXN0Eh0KBnRlbmFudBgBIAEoCUIN4kEBAtrzGAUYgAEgARIhCgppbnN0YWxsX2lkGAIgASgJQg3iQQEC2vMYBRiAASABEhwKCHJldmlzaW9uGAMgASgFQgriQQEC2vMYAggBEh4KB3ZlcnNpb24YBCABKAlCCNrzGAQYQCABSACIAQESQQoUZ3JhbnRlZF9jYXBhYmlsaXRpZXMYBSABKAsyIy5leHRwbGFuZS5hZG1pbi52MS5DYXBhYmlsaXR5R3JhbnRzEjwKEGVncmVzc19hbGxvd2xpc3QYBiABKAsyIi5leHRwbGFuZS5hZG1pbi52MS5FZ3Jlc3NBbGxvd2xpc3QSOQoPdWlfcHJveHlfcm91dGVzGAcgASgLMiAuZXh0cGxhbmUuYWRtaW4udjEuVWlQcm94eVJvdXRlcxIwCgZsaW1pdHMYCCABKAsyIC5leHRwbGFuZS5hZG1pbi52MS5JbnN0YWxsTGltaXRzQgoKCF92ZXJzaW9uIkQKFVVwZGF0ZUluc3RhbGxSZXNwb25zZRIrCgdpbnN0YWxsGAEgASgLMhouZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbCKOAQoVRGlzYWJsZUluc3RhbGxSZXF1ZXN0Eh0KBnRlbmFudBgBIAEoCUIN4kEBAtrzGAUYgAEgARIhCgppbnN0YWxsX2lkGAIgASgJQg3iQQEC2vMYBRiAASABEhgKCHJldmlzaW9uGAMgASgFQgba8xgCCAASGQoGcmVhc29uGAQgASgJQgna8xgFGIAEIAEiRQoWRGlzYWJsZUluc3RhbGxSZXNwb25zZRIrCgdpbnN0YWxsGAEgASgLMhouZXh0cGxhbmUuYWRtaW4udjEuSW5zdGFsbCKNAQoURW5hYmxlSW5zdGFsbFJlcXVlc3QSHQoGdGVuYW50GAEgASgJQg3iQQEC2vMYBRiAASABEiEKCmluc3RhbGxfaWQYAiABKAlCDeJBAQLa8xgFGIABIAESGAoIcmV2aXNpb24YAyABKAVCBtrzGAIIABIZCgZyZWFzb24YBCABKAlCCdrzGAUYgAQgASJEChVFbmFibGVJbnN0YWxsUmVzcG9uc2USKwoHaW5zdGFsbBgBIAEoCzIaLmV4dHBsYW5lLmFkbWluLnYxLkluc3RhbGwiVQoRR2V0SW5zdGFsbFJlcXVlc3QSHQoGdGVuYW50GAEgASgJQg3iQQEC2vMYBRiAASABEiEKCmluc3RhbGxfaWQYAiABKAlCDeJBAQLa8xgFGIABIAEiQQoSR2V0SW5zdGFsbFJlc3BvbnNlEisKB2luc3RhbGwYASABKAsyGi5leHRwbGFuZS5hZG1pbi52MS5JbnN0YWxsIr4BChNMaXN0SW5zdGFsbHNSZXF1ZXN0EhkKBnRlbmFudBgBIAEoCUIJ2vMYBRiAASABEh8KDGV4dGVuc2lvbl9pZBgCIAEoCUIJ2vMYBRiAAiABEjEKB2VuYWJsZWQYAyABKA4yIC5leHRwbGFuZS5hZG1pbi52MS5FbmFibGVkRmlsdGVyEhkKCXBhZ2Vfc2l6ZRgEIAEoBUIG2vMYAggAEh0KCnBhZ2VfdG9rZW4YBSABKAlCCdrzGAUYgAQgASJdChRMaXN0SW5zdGFsbHNSZXNwb25zZRIsCghpbnN0YWxscxgBIAMoCzIaLmV4dHBsYW5lLmFkbWluLnYxLkluc3RhbGwSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIt0BChBJbnN0YWxsVG9rZW5Vc2VyEh4KB3VzZXJfaWQYASABKAlCDeJBAQLa8xgFGIACIAESHAoJdXNlcl9uYW1lGAIgASgJQgna8xgFGIACIAESHQoKdXNlcl9lbWFpbBgDIAEoCUIJ2vMYBRiAAiABEhsKCXVzZXJfdHlwZRgEIAEoCUII2vMYBBhAIAESHgoLY2xpZW50X25hbWUYBSABKAlCCdrzGAUYgAIgARIhCgljbGllbnRfaWQYBiABKAlCCdrzGAUYgAIgAUgAiAEBQgwKCl9jbGllbnRfaWQirgEKGElzc3VlSW5zdGFsbFRva2VuUmVxdWVzdBIdCgZ0ZW5hbnQYASABKAlCDeJBAQLa8xgFGIABIAESIQoKaW5zdGFsbF9pZBgCIAEoCUIN4kEBAtrzGAUYgAEgARIdCgpyZXF1ZXN0X2lkGAMgASgJQgna8xgFGIABIAESMQoEdXNlchgEIAEoCzIjLmV4dHBsYW5lLmFkbWluLnYxLkluc3RhbGxUb2tlblVzZXIiawoZSXNzdWVJbnN0YWxsVG9rZW5SZXNwb25zZRINCgV0b2tlbhgBIAEoCRIvCgtleHBpcmVfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDgoGa2V5X2lkGAMgASgJIhwKGkdldEluc3RhbGxUb2tlbktleXNSZXF1ZXN0IlgKCkpzb25XZWJLZXkSCwoDa3R5GAEgASgJEgsKA2NydhgCIAEoCRIJCgF4GAMgASgJEgsKA2tpZBgEIAEoCRILCgNhbGcYBSABKAkSCwoDdXNlGAYgASgJIkoKG0dldEluc3RhbGxUb2tlbktleXNSZXNwb25zZRIrCgRrZXlzGAEgAygLMh0uZXh0cGxhbmUuYWRtaW4udjEuSnNvbldlYktleSpoCg1FbmFibGVkRmlsdGVyEh4KGkVOQUJMRURfRklMVEVSX1VOU1BFQ0lGSUVEEAASGgoWRU5BQkxFRF9GSUxURVJfRU5BQkxFRBABEhsKF0VOQUJMRURfRklMVEVSX0RJU0FCTEVEEAIyiwoKFkluc3RhbGxSZWdpc3RyeVNlcnZpY2USmAEKD1JlZ2lzdGVySW5zdGFsbBIpLmV4dHBsYW5lLmFkbWluLnYxLlJlZ2lzdGVySW5zdGFsbFJlcXVlc3QaKi5leHRwbGFuZS5hZG1pbi52MS5SZWdpc3Rlckluc3RhbGxSZXNwb25zZSIugtPkkwIoOgEqIiMvdjEvYWRtaW4vdGVuYW50cy97dGVuYW50fS9pbnN0YWxscxKfAQoNVXBkYXRlSW5zdGFsbBInLmV4dHBsYW5lLmFkbWluLnYxLlVwZGF0ZUluc3RhbGxSZXF1ZXN0GiguZXh0cGxhbmUuYWRtaW4udjEuVXBkYXRlSW5zdGFsbFJlc3BvbnNlIjuC0+STAjU6ASoyMC92MS9hZG1pbi90ZW5hbnRzL3t0ZW5hbnR9L2luc3RhbGxzL3tpbnN0YWxsX2lkfRKqAQoORGlzYWJsZUluc3RhbGwSKC5leHRwbGFuZS5hZG1pbi52MS5EaXNhYmxlSW5zdGFsbFJlcXVlc3QaKS5leHRwbGFuZS5hZG1pbi52MS5EaXNhYmxlSW5zdGFsbFJlc3BvbnNlIkOC0+STAj06ASoiOC92MS9hZG1pbi90ZW5hbnRzL3t0ZW5hbnR9L2luc3RhbGxzL3tpbnN0YWxsX2lkfTpkaXNhYmxlEqYBCg1FbmFibGVJbnN0YWxsEicuZXh0cGxhbmUuYWRtaW4udjEuRW5hYmxlSW5zdGFsbFJlcXVlc3QaKC5leHRwbGFuZS5hZG1pbi52MS5FbmFibGVJbnN0YWxsUmVzcG9uc2UiQoLT5JMCPDoBKiI3L3YxL2FkbWluL3RlbmFudHMve3RlbmFudH0vaW5zdGFsbHMve2luc3RhbGxfaWR9OmVuYWJsZRKTAQoKR2V0SW5zdGFsbBIkLmV4dHBsYW5lLmFkbWluLnYxLkdldEluc3RhbGxSZXF1ZXN0GiUuZXh0cGxhbmUuYWRtaW4udjEuR2V0SW5zdGFsbFJlc3BvbnNlIjiC0+STAjISMC92MS9hZG1pbi90ZW5hbnRzL3t0ZW5hbnR9L2luc3RhbGxzL3tpbnN0YWxsX2lkfRJ7CgxMaXN0SW5zdGFsbHMSJi5leHRwbGFuZS5hZG1pbi52MS5MaXN0SW5zdGFsbHNSZXF1ZXN0GicuZXh0cGxhbmUuYWRtaW4udjEuTGlzdEluc3RhbGxzUmVzcG9uc2UiGoLT5JMCFBISL3YxL2FkbWluL2luc3RhbGxzErYBChFJc3N1ZUluc3RhbGxUb2tlbhIrLmV4dHBsYW5lLmFkbWluLnYxLklzc3VlSW5zdGFsbFRva2VuUmVxdWVzdBosLmV4dHBsYW5lLmFkbWluLnYxLklzc3VlSW5zdGFsbFRva2VuUmVzcG9uc2UiRoLT5JMCQDoBKiI7L3YxL2FkbWluL3RlbmFudHMve3RlbmFudH0vaW5zdGFsbHMve2luc3RhbGxfaWR9Omlzc3VlVG9rZW4SkQEKE0dldEluc3RhbGxUb2tlbktleXMSLS5leHRwbGFuZS5hZG1pbi52MS5HZXRJbnN0YWxsVG9rZW5LZXlzUmVxdWVzdBouLmV4dHBsYW5lLmFkbWluLnYxLkdldEluc3RhbGxUb2tlbktleXNSZXNwb25zZSIbgtPkkwIVEhMvdjEvYWRtaW4vandrcy5qc29uYgZwcm90bzM", [file_extplane_options_v1_bounds, file_google_api_annotations, file_google_api_field_behavior, file_google_protobuf_timestamp]);
 
 /**
  * UiProxyRoute maps a route name an extension calls (`ui-proxy.call`) to the
@@ -699,6 +699,233 @@ export const ListInstallsResponseSchema: GenMessage<ListInstallsResponse> = /*@_
   messageDesc(file_extplane_admin_v1_installs, 17);
 
 /**
+ * InstallTokenUser is the user an execution acts for (Alga `user-data`).
+ *
+ * @generated from message extplane.admin.v1.InstallTokenUser
+ */
+export type InstallTokenUser = Message<"extplane.admin.v1.InstallTokenUser"> & {
+  /**
+   * The user's id; required when a user is given.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Display name.
+   *
+   * @generated from field: string user_name = 2;
+   */
+  userName: string;
+
+  /**
+   * Email address.
+   *
+   * @generated from field: string user_email = 3;
+   */
+  userEmail: string;
+
+  /**
+   * The user's type (e.g. internal, client).
+   *
+   * @generated from field: string user_type = 4;
+   */
+  userType: string;
+
+  /**
+   * The user's client's name.
+   *
+   * @generated from field: string client_name = 5;
+   */
+  clientName: string;
+
+  /**
+   * The user's client's id, when the user belongs to one.
+   *
+   * @generated from field: optional string client_id = 6;
+   */
+  clientId?: string | undefined;
+};
+
+/**
+ * Describes the message extplane.admin.v1.InstallTokenUser.
+ * Use `create(InstallTokenUserSchema)` to create a new message.
+ */
+export const InstallTokenUserSchema: GenMessage<InstallTokenUser> = /*@__PURE__*/
+  messageDesc(file_extplane_admin_v1_installs, 18);
+
+/**
+ * IssueInstallTokenRequest names the install and the execution it is for.
+ *
+ * @generated from message extplane.admin.v1.IssueInstallTokenRequest
+ */
+export type IssueInstallTokenRequest = Message<"extplane.admin.v1.IssueInstallTokenRequest"> & {
+  /**
+   * The install's tenant.
+   *
+   * @generated from field: string tenant = 1;
+   */
+  tenant: string;
+
+  /**
+   * The install's id.
+   *
+   * @generated from field: string install_id = 2;
+   */
+  installId: string;
+
+  /**
+   * The execution's request id, echoed by context.get-context and logs.
+   *
+   * @generated from field: string request_id = 3;
+   */
+  requestId: string;
+
+  /**
+   * The user the execution acts for; unset: no user (user.* answers
+   * not-available).
+   *
+   * @generated from field: extplane.admin.v1.InstallTokenUser user = 4;
+   */
+  user?: InstallTokenUser | undefined;
+};
+
+/**
+ * Describes the message extplane.admin.v1.IssueInstallTokenRequest.
+ * Use `create(IssueInstallTokenRequestSchema)` to create a new message.
+ */
+export const IssueInstallTokenRequestSchema: GenMessage<IssueInstallTokenRequest> = /*@__PURE__*/
+  messageDesc(file_extplane_admin_v1_installs, 19);
+
+/**
+ * IssueInstallTokenResponse is the signed token and when it expires.
+ *
+ * @generated from message extplane.admin.v1.IssueInstallTokenResponse
+ */
+export type IssueInstallTokenResponse = Message<"extplane.admin.v1.IssueInstallTokenResponse"> & {
+  /**
+   * The JWT, sent to host providers in the `x-extplane-install-token`
+   * metadata entry.
+   *
+   * @generated from field: string token = 1;
+   */
+  token: string;
+
+  /**
+   * When it stops verifying.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Id of the key that signed it (the JWT header's `kid`).
+   *
+   * @generated from field: string key_id = 3;
+   */
+  keyId: string;
+};
+
+/**
+ * Describes the message extplane.admin.v1.IssueInstallTokenResponse.
+ * Use `create(IssueInstallTokenResponseSchema)` to create a new message.
+ */
+export const IssueInstallTokenResponseSchema: GenMessage<IssueInstallTokenResponse> = /*@__PURE__*/
+  messageDesc(file_extplane_admin_v1_installs, 20);
+
+/**
+ * GetInstallTokenKeysRequest is empty.
+ *
+ * @generated from message extplane.admin.v1.GetInstallTokenKeysRequest
+ */
+export type GetInstallTokenKeysRequest = Message<"extplane.admin.v1.GetInstallTokenKeysRequest"> & {
+};
+
+/**
+ * Describes the message extplane.admin.v1.GetInstallTokenKeysRequest.
+ * Use `create(GetInstallTokenKeysRequestSchema)` to create a new message.
+ */
+export const GetInstallTokenKeysRequestSchema: GenMessage<GetInstallTokenKeysRequest> = /*@__PURE__*/
+  messageDesc(file_extplane_admin_v1_installs, 21);
+
+/**
+ * JsonWebKey is one Ed25519 public key as an RFC 8037 JWK.
+ *
+ * @generated from message extplane.admin.v1.JsonWebKey
+ */
+export type JsonWebKey = Message<"extplane.admin.v1.JsonWebKey"> & {
+  /**
+   * Key type: always "OKP".
+   *
+   * @generated from field: string kty = 1;
+   */
+  kty: string;
+
+  /**
+   * Curve: always "Ed25519".
+   *
+   * @generated from field: string crv = 2;
+   */
+  crv: string;
+
+  /**
+   * The public key, base64url without padding.
+   *
+   * @generated from field: string x = 3;
+   */
+  x: string;
+
+  /**
+   * Key id: the SHA-256 of the key, as tokens name it in `kid`.
+   *
+   * @generated from field: string kid = 4;
+   */
+  kid: string;
+
+  /**
+   * Algorithm: always "EdDSA".
+   *
+   * @generated from field: string alg = 5;
+   */
+  alg: string;
+
+  /**
+   * Use: always "sig".
+   *
+   * @generated from field: string use = 6;
+   */
+  use: string;
+};
+
+/**
+ * Describes the message extplane.admin.v1.JsonWebKey.
+ * Use `create(JsonWebKeySchema)` to create a new message.
+ */
+export const JsonWebKeySchema: GenMessage<JsonWebKey> = /*@__PURE__*/
+  messageDesc(file_extplane_admin_v1_installs, 22);
+
+/**
+ * GetInstallTokenKeysResponse is a JWKS.
+ *
+ * @generated from message extplane.admin.v1.GetInstallTokenKeysResponse
+ */
+export type GetInstallTokenKeysResponse = Message<"extplane.admin.v1.GetInstallTokenKeysResponse"> & {
+  /**
+   * The keys, the active one first.
+   *
+   * @generated from field: repeated extplane.admin.v1.JsonWebKey keys = 1;
+   */
+  keys: JsonWebKey[];
+};
+
+/**
+ * Describes the message extplane.admin.v1.GetInstallTokenKeysResponse.
+ * Use `create(GetInstallTokenKeysResponseSchema)` to create a new message.
+ */
+export const GetInstallTokenKeysResponseSchema: GenMessage<GetInstallTokenKeysResponse> = /*@__PURE__*/
+  messageDesc(file_extplane_admin_v1_installs, 23);
+
+/**
  * EnabledFilter selects installs by state.
  *
  * @generated from enum extplane.admin.v1.EnabledFilter
@@ -819,6 +1046,33 @@ export const InstallRegistryService: GenService<{
     methodKind: "unary";
     input: typeof ListInstallsRequestSchema;
     output: typeof ListInstallsResponseSchema;
+  },
+  /**
+   * IssueInstallToken signs a short-lived install token (an EdDSA JWT) for an
+   * existing, enabled install, carrying its tenant, extension, install,
+   * version and granted capabilities, and the request id and user given
+   * here. Needs the `installs.issuer` role (the runner, a polyglot extension
+   * host); `installs.admin` alone is not enough. NOT_FOUND for an unknown
+   * install, FAILED_PRECONDITION for a disabled one. Issuing is not audited.
+   *
+   * @generated from rpc extplane.admin.v1.InstallRegistryService.IssueInstallToken
+   */
+  issueInstallToken: {
+    methodKind: "unary";
+    input: typeof IssueInstallTokenRequestSchema;
+    output: typeof IssueInstallTokenResponseSchema;
+  },
+  /**
+   * GetInstallTokenKeys answers the public keys install tokens verify with,
+   * as a JWKS (RFC 7517): the active signing key first, then the retired
+   * ones still trusted. Public keys only, so it needs no bearer token.
+   *
+   * @generated from rpc extplane.admin.v1.InstallRegistryService.GetInstallTokenKeys
+   */
+  getInstallTokenKeys: {
+    methodKind: "unary";
+    input: typeof GetInstallTokenKeysRequestSchema;
+    output: typeof GetInstallTokenKeysResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_extplane_admin_v1_installs, 0);
