@@ -12,9 +12,10 @@
             ...
 
 Changes need a token with `installs.admin`; reads `installs.reader` or
-`installs.admin`. Answers are the generated `Install` messages. A failed call
-raises `InstallsError` carrying the gRPC status code (ABORTED for a stale
-revision) and, for INVALID_ARGUMENT, the fields the service named.
+`installs.admin`; `issue_install_token` needs `installs.issuer`. Answers are
+the generated `Install` messages. A failed call raises `InstallsError`
+carrying the gRPC status code (ABORTED for a stale revision) and, for
+INVALID_ARGUMENT, the fields the service named.
 """
 
 from __future__ import annotations
@@ -155,6 +156,36 @@ class InstallsClient(ChannelClient):
         )
         response = await self._unary(self._stub.EnableInstall, request, timeout)
         return response.install
+
+    async def issue_install_token(
+        self,
+        *,
+        tenant: str,
+        install_id: str,
+        request_id: str = "",
+        user: pb.InstallTokenUser | None = None,
+        timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
+    ) -> pb.IssueInstallTokenResponse:
+        """A short-lived install token (needs `installs.issuer`): send it to the
+        host providers as `x-extplane-install-token`."""
+        request = pb.IssueInstallTokenRequest(
+            tenant=tenant, install_id=install_id, request_id=request_id, user=user
+        )
+        response: pb.IssueInstallTokenResponse = await self._unary(
+            self._stub.IssueInstallToken, request, timeout
+        )
+        return response
+
+    async def get_install_token_keys(
+        self,
+        *,
+        timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
+    ) -> pb.GetInstallTokenKeysResponse:
+        """The public keys install tokens verify with (no bearer token needed)."""
+        response: pb.GetInstallTokenKeysResponse = await self._unary(
+            self._stub.GetInstallTokenKeys, pb.GetInstallTokenKeysRequest(), timeout
+        )
+        return response
 
     async def get_install(
         self,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -88,10 +89,16 @@ class HostService(AsyncLifecycle):
 
     `audit_in_process`: the deployment runs the audit service in this process, so
     change events go there when no `audit_address` is configured.
+    `enabled_clock` ages the disabled-installs snapshot (tests move it).
     """
 
     def __init__(
-        self, settings: HostSettings, kit: ServiceKit, *, audit_in_process: bool = False
+        self,
+        settings: HostSettings,
+        kit: ServiceKit,
+        *,
+        audit_in_process: bool = False,
+        enabled_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._kit = kit
@@ -99,7 +106,7 @@ class HostService(AsyncLifecycle):
         self.store = install_store(settings, kit.data_dir)
         self.serving: Serving[InstallRegistry] = Serving(self.name)
         self.enabled = EnabledInstalls(
-            disabled_in(self.store), refresh_s=settings.enabled_refresh_s
+            disabled_in(self.store), refresh_s=settings.enabled_refresh_s, clock=enabled_clock
         )
         # Keys arrive at start(), when the ring is read; until then nothing verifies.
         self.verifier = InstallTokenVerifier((), is_enabled=self.enabled.is_enabled)
