@@ -277,8 +277,11 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
         ("patch", f"{installs}/{{install_id}}"),
         ("post", f"{installs}/{{install_id}}:disable"),
         ("post", f"{installs}/{{install_id}}:enable"),
+        ("post", f"{installs}/{{install_id}}:issueToken"),
         ("get", "/v1/admin/installs"),
     }
+    # The JWKS is public keys: no token.
+    assert "security" not in document["paths"]["/v1/admin/jwks.json"]["get"]
     capabilities = document["paths"]["/v1/capabilities"]["get"]
     assert "security" not in capabilities
     assert "401" not in capabilities["responses"]

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from extplane import __version__
 from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.comments import packaged_comments
-from extplane.gateway.config import GatewaySettings
+from extplane.gateway.config import PUBLIC_METHODS, GatewaySettings
 from extplane.gateway.console import console_routes
 from extplane.gateway.draining import RequestDrain
 from extplane.gateway.errors import RequestError
@@ -82,6 +82,7 @@ def create_app(
         version=__version__,
         comments=packaged_comments(),
         bearer_services=frozenset(settings.bearer_services),
+        public_methods=frozenset(PUBLIC_METHODS),
         download_media_types=download_media_types,
     )
     document_body = json.dumps(document, separators=(",", ":")).encode()

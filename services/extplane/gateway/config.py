@@ -11,6 +11,8 @@ BEARER_SERVICES = (
     "orloj.extensions.v1.AuditQueryService",
     "extplane.admin.v1.InstallRegistryService",
 )
+# Methods of those services that answer without a token: published public keys.
+PUBLIC_METHODS = ("extplane.admin.v1.InstallRegistryService.GetInstallTokenKeys",)
 
 
 class GatewaySettings(BaseModel):

@@ -229,11 +229,13 @@ def openapi_document(
     version: str,
     comments: Mapping[str, str] | None = None,
     bearer_services: Collection[str] = (),
+    public_methods: Collection[str] = (),
     download_media_types: Mapping[str, Sequence[str]] | None = None,
 ) -> Schema:
     """The document; `comments` (full proto name -> comment) become summaries and
     descriptions (see `comments.packaged_comments`). Routes of `bearer_services`
-    (full service names) require the `bearerAuth` scheme."""
+    (full service names) require the `bearerAuth` scheme, but `public_methods`
+    (full method names) of them."""
     comments = comments or {}
     download_media_types = download_media_types or {}
     schemas = SchemaBuilder(comments)
@@ -245,7 +247,10 @@ def openapi_document(
         verb = binding.http_method.lower()
         if verb not in _OPENAPI_METHODS:
             continue
-        bearer = binding.service_name in bearer_services
+        bearer = (
+            binding.service_name in bearer_services
+            and binding.method.full_name not in public_methods
+        )
         secured = secured or bearer
         operations = paths.setdefault(binding.template.openapi_path(), {})
         operations[verb] = _operation(
