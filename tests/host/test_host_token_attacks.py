@@ -96,20 +96,26 @@ def _unknown_kid(ring: KeyRing, tmp_path: Path) -> str:
     return _issue(InstallTokenIssuer(other))
 
 
-NOW = time.time()
+def _from_now(offset_s: float) -> Callable[[], float]:
+    """A clock `offset_s` from the moment the token is made (not from import: a long
+    test session would age a fixed instant into another attack)."""
+    made = time.time() + offset_s
+    return lambda: made
+
+
 ATTACKS: dict[str, tuple[Callable[[KeyRing, Path], str], str]] = {
     "garbage": (lambda ring, _: "not-a-jwt", "not a well-formed JWT"),
     "two-segments": (lambda ring, _: "eyJhbGciOiJFZERTQSJ9.e30", "not a well-formed JWT"),
     "expired": (
-        lambda ring, _: _issue(InstallTokenIssuer(ring, clock=lambda: NOW - 3600)),
+        lambda ring, _: _issue(InstallTokenIssuer(ring, clock=_from_now(-3600))),
         "expired",
     ),
     "expired-just-past-the-skew-allowance": (
-        lambda ring, _: _issue(InstallTokenIssuer(ring, ttl_s=60, clock=lambda: NOW - 95)),
+        lambda ring, _: _issue(InstallTokenIssuer(ring, ttl_s=60, clock=_from_now(-95))),
         "expired",
     ),
     "not-yet-valid": (
-        lambda ring, _: _issue(InstallTokenIssuer(ring, clock=lambda: NOW + 120)),
+        lambda ring, _: _issue(InstallTokenIssuer(ring, clock=_from_now(120))),
         "not valid yet",
     ),
     "forged-signature": (lambda ring, _: _other_key_same_kid(ring), "signature does not verify"),
@@ -150,7 +156,8 @@ ATTACKS: dict[str, tuple[Callable[[KeyRing, Path], str], str]] = {
     ),
     "lifetime-beyond-the-maximum": (
         lambda ring, _: sign(
-            _payload(ring, exp=int(NOW) + MAX_TTL_S + 600, nbf=int(NOW)), ring.active
+            _payload(ring, exp=int(time.time()) + MAX_TTL_S + 600, nbf=int(time.time())),
+            ring.active,
         ),
         "lives longer",
     ),

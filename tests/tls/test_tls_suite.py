@@ -72,6 +72,7 @@ def test_the_suite_announces_secure_addresses(suite: Suite) -> None:
         "capabilities": "grpcs",
         "metering": "grpcs",
         "audit": "grpcs",
+        "host": "grpcs",
         "gateway": "https",
     }
 
