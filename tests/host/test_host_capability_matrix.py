@@ -23,7 +23,7 @@ from host_support import (
     token_metadata,
 )
 
-from extplane.host import CAPABILITY_DENIED, InstallTokenIssuer, InstallTokenVerifier
+from extplane.host import CAPABILITY_DENIED, InstallTokenIssuer, InstallTokenVerifier, UserClaims
 from extplane_client import alga_errors
 from extplane_protos.alga.extension.v1 import capability_pb2, handler_pb2
 from tests.contracts.contract_support import markdown_table
@@ -91,7 +91,11 @@ async def test_rpc_runs_with_its_capability_and_is_denied_without(
     capability = _capability(method)
     assert capability is not None
     with_it = issuer.issue(
-        tenant_id="tenant-m", extension_id="ext-m", install_id="inst-m", capabilities=[capability]
+        tenant_id="tenant-m",
+        extension_id="ext-m",
+        install_id="inst-m",
+        capabilities=[capability],
+        user=UserClaims(user_id="user-m"),  # for the user providers; the others ignore it
     )
     without_it = issuer.issue(
         tenant_id="tenant-m",
@@ -130,6 +134,8 @@ async def test_rpc_runs_with_its_capability_and_is_denied_without(
 
     if method.containing_service.name == "ContextService":
         assert reply.context.install_id == "inst-m"  # the real provider
+    elif method.containing_service.name in ("UserService", "UserV2Service"):
+        assert (reply.user.tenant_id, reply.user.user_id) == ("tenant-m", "user-m")
     else:
         [(name, install)] = recorder.calls
         assert name == rpc

@@ -12,7 +12,15 @@ from collections.abc import Sequence
 import grpc.aio
 
 from extplane.host.context_service import ContextServicer
-from extplane_protos.alga.extension.v1 import context_pb2, context_pb2_grpc
+from extplane.host.user_service import UserServicer, UserV2Servicer
+from extplane_protos.alga.extension.v1 import (
+    context_pb2,
+    context_pb2_grpc,
+    user_pb2,
+    user_pb2_grpc,
+    user_v2_pb2,
+    user_v2_pb2_grpc,
+)
 
 
 class HostProviders:
@@ -23,10 +31,16 @@ class HostProviders:
 
     @property
     def service_names(self) -> Sequence[str]:
-        return [context_pb2.DESCRIPTOR.services_by_name["ContextService"].full_name]
+        return [
+            context_pb2.DESCRIPTOR.services_by_name["ContextService"].full_name,
+            user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+            user_v2_pb2.DESCRIPTOR.services_by_name["UserV2Service"].full_name,
+        ]
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         context_pb2_grpc.add_ContextServiceServicer_to_server(self._context, server)
+        user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(), server)
+        user_v2_pb2_grpc.add_UserV2ServiceServicer_to_server(UserV2Servicer(), server)
 
     async def start(self) -> None:
         return None
