@@ -32,6 +32,7 @@ from extplane.host.installs.store.postgres import PostgresInstallStore
 from extplane.host.installs.store.sqlite import SqliteInstallStore
 from extplane.host.installs.tokens import InstallTokens
 from extplane.host.issuer import InstallTokenIssuer
+from extplane.host.storage.servicer import STORAGE_SERVICE, StorageServicer
 from extplane.host.token_keys import TokenKeys, key_dir, open_ring
 from extplane.host.verifier import InstallTokenVerifier
 from extplane.keys import KeyRing
@@ -39,6 +40,7 @@ from extplane.runtime import ServiceKit, Serving
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.storage import PostgresStore, open_store
 from extplane_client import AuditSink, GrpcAuditSink, NoopAuditSink
+from extplane_protos.alga.extension.v1 import storage_pb2_grpc
 from extplane_protos.extplane.admin.v1 import installs_pb2, installs_pb2_grpc
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
@@ -126,7 +128,7 @@ class HostService(AsyncLifecycle):
 
     @property
     def service_names(self) -> Sequence[str]:
-        return (INSTALL_REGISTRY, *self._providers.service_names)
+        return (INSTALL_REGISTRY, STORAGE_SERVICE, *self._providers.service_names)
 
     @property
     def interceptors(self) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -144,6 +146,7 @@ class HostService(AsyncLifecycle):
     def add_to_server(self, server: grpc.aio.Server) -> None:
         installs_pb2_grpc.add_InstallRegistryServiceServicer_to_server(self._registry, server)
         self._providers.add_to_server(server)
+        storage_pb2_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.store), server)
 
     def audit_target(self) -> str | None:
         """Where change events go: the configured address, else the audit service of

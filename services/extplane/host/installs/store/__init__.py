@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
 from extplane.host.installs.model import Install
+from extplane.host.storage.store import StorageStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,9 @@ class ListedInstall(NamedTuple):
     install: Install
 
 
-class InstallStore(Protocol):
+class InstallStore(StorageStore, Protocol):
+    """The host service's store: the installs, and the storage provider's entries."""
+
     @property
     def description(self) -> str:
         """Where the installs are, for logs (never a password)."""

@@ -10,7 +10,8 @@ from extplane.host.installs.model import Install
 from extplane.host.installs.store import InstallsQuery, ListedInstall
 from extplane.host.installs.store import sql as statements
 from extplane.host.installs.store.schema import COMPONENT, MIGRATIONS
-from extplane.storage import PostgresStore, postgres_sql
+from extplane.host.storage.postgres import PostgresStorageEntries
+from extplane.storage import postgres_sql
 
 _INSERT = postgres_sql(statements.INSERT)
 _SELECT_ONE = postgres_sql(statements.SELECT_ONE)
@@ -21,7 +22,7 @@ def _changed_one(status: str) -> bool:
     return status.rsplit(" ", 1)[-1] == "1"
 
 
-class PostgresInstallStore(PostgresStore):
+class PostgresInstallStore(PostgresStorageEntries):
     component = COMPONENT
     migrations = MIGRATIONS
 

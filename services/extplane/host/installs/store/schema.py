@@ -3,7 +3,9 @@
 `host_installs`: one row per (tenant, install_id); `seq` is the registration
 order lists page in (SQLite's rowid; an identity column on PostgreSQL). The lists (capabilities,
 egress allowlist, proxy routes) are JSON text: they are read and written
-whole, never queried into. Times are integer nanoseconds since the epoch.
+whole, never queried into. Migration 2 adds the `storage` interface's
+entries (`host_storage`, keyed by tenant, install, namespace and key) and each
+install's byte total (`host_storage_usage`). Times are integer nanoseconds since the epoch.
 PostgreSQL compares the text columns in the "C" collation, byte order as
 SQLite does, so both stores agree on which ids are equal.
 """
@@ -41,6 +43,34 @@ def _create(seq: str, text: str, bigint: str) -> tuple[str, ...]:
     )
 
 
+STORAGE_TABLE = "host_storage"
+USAGE_TABLE = "host_storage_usage"
+
+
+def _create_storage(text: str, bigint: str, blob: str) -> tuple[str, ...]:
+    # `size` is the value's length, kept so quotas never re-read the values;
+    # `host_storage_usage` holds each install's total, and its row is what a
+    # write locks, so one install's writes (and their quota checks) serialize.
+    return (
+        f"""CREATE TABLE {STORAGE_TABLE} (
+            tenant TEXT{text} NOT NULL,
+            install_id TEXT{text} NOT NULL,
+            namespace TEXT{text} NOT NULL,
+            key TEXT{text} NOT NULL,
+            value {blob} NOT NULL,
+            size {bigint} NOT NULL,
+            revision {bigint} NOT NULL,
+            PRIMARY KEY (tenant, install_id, namespace, key)
+        )""",
+        f"""CREATE TABLE {USAGE_TABLE} (
+            tenant TEXT{text} NOT NULL,
+            install_id TEXT{text} NOT NULL,
+            bytes {bigint} NOT NULL,
+            PRIMARY KEY (tenant, install_id)
+        )""",
+    )
+
+
 MIGRATIONS = (
     Migration(
         1,
@@ -49,5 +79,11 @@ MIGRATIONS = (
         postgres=_create(
             "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", ' COLLATE "C"', "BIGINT"
         ),
+    ),
+    Migration(
+        2,
+        "storage",
+        sqlite=_create_storage("", "INTEGER", "BLOB"),
+        postgres=_create_storage(' COLLATE "C"', "BIGINT", "BYTEA"),
     ),
 )

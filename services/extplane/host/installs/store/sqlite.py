@@ -8,10 +8,10 @@ from extplane.host.installs.model import Install
 from extplane.host.installs.store import InstallsQuery, ListedInstall
 from extplane.host.installs.store import sql as statements
 from extplane.host.installs.store.schema import COMPONENT, MIGRATIONS
-from extplane.storage import SqliteStore
+from extplane.host.storage.sqlite import SqliteStorageEntries
 
 
-class SqliteInstallStore(SqliteStore):
+class SqliteInstallStore(SqliteStorageEntries):
     component = COMPONENT
     migrations = MIGRATIONS
 

@@ -1,0 +1,377 @@
+"""The `storage` provider over the real wire, on both backends: the host
+service as deployed (registry, enforcement, StorageService on one server);
+installs registered and tokens issued through the registry, as a runner does.
+
+CRUD and revisions; compare-and-set raced by many clients (one winner per
+revision); paging 300 keys while others are written (each pre-existing key
+exactly once); tenant and install isolation, cursors included; the limits;
+a missing capability answered STORAGE_ERROR_DENIED by the interceptor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.rpc.error_details_pb2 import BadRequest
+from grpc_status import rpc_status
+from host_support import ADMIN_TOKEN, AUTH, error_info, token_metadata
+from prometheus_client import CollectorRegistry
+
+from extplane.host.config import HostSettings
+from extplane.host.service import HostService
+from extplane.runtime import GrpcServer
+from extplane.runtime.auth import AuthSettings
+from extplane.runtime.kit import ServiceKit
+from extplane_client import InstallsClient, alga_errors
+from extplane_protos.alga.extension.v1 import storage_pb2 as pb
+from extplane_protos.alga.extension.v1 import storage_pb2_grpc, types_pb2
+from extplane_protos.extplane.admin.v1 import installs_pb2
+
+ISSUER_TOKEN = "storage-issuer-token-0123456789"
+STORAGE_AUTH = {
+    "tokens": [
+        *AUTH["tokens"],
+        {"name": "runner", "token": ISSUER_TOKEN, "roles": ["installs.issuer"]},
+    ]
+}
+KV = "cap:storage.kv"
+
+
+@dataclass
+class Host:
+    address: str
+    channel: grpc.aio.Channel
+
+    async def install(
+        self,
+        tenant: str,
+        install_id: str,
+        capabilities: tuple[str, ...] = (KV,),
+        limits: installs_pb2.InstallLimits | None = None,
+    ) -> tuple[tuple[str, str], ...]:
+        """Register an install and return the metadata carrying its fresh token."""
+        async with InstallsClient(self.address, token=ADMIN_TOKEN) as admin:
+            await admin.register_install(
+                tenant=tenant,
+                install_id=install_id,
+                extension_id="com.example.kv",
+                version="1.0.0",
+                granted_capabilities=capabilities,
+                limits=limits,
+            )
+        async with InstallsClient(self.address, token=ISSUER_TOKEN) as issuer:
+            issued = await issuer.issue_install_token(tenant=tenant, install_id=install_id)
+        return token_metadata(issued.token)
+
+    def stub(self) -> storage_pb2_grpc.StorageServiceStub:
+        return storage_pb2_grpc.StorageServiceStub(self.channel)
+
+
+@pytest.fixture
+async def host(database_url: str, tmp_path: Path) -> AsyncIterator[Host]:
+    kit = ServiceKit.for_directory(
+        tmp_path / "data",
+        auth=AuthSettings.model_validate(STORAGE_AUTH),
+        registry=CollectorRegistry(),
+    )
+    service = HostService(HostSettings(port=0, database_url=database_url), kit)
+    server = GrpcServer(
+        service, host="127.0.0.1", port=0, shutdown_grace_s=0, interceptors=service.interceptors
+    )
+    await server.start()
+    try:
+        async with grpc.aio.insecure_channel(server.address) as channel:
+            yield Host(server.address, channel)
+    finally:
+        await server.stop(0)
+
+
+def _entry(namespace: str, key: str, value: bytes, revision: int | None = None) -> Any:
+    entry = types_pb2.StorageEntry(namespace=namespace, key=key, value=value)
+    if revision is not None:
+        entry.revision = revision
+    return entry
+
+
+async def _failure(call: Coroutine[Any, Any, Any]) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    return caught.value
+
+
+async def _variant(call: Coroutine[Any, Any, Any]) -> str:
+    error = await _failure(call)
+    found = alga_errors.variant_from_error(error)
+    assert found is not None, error
+    return found.name
+
+
+async def _invalid_field(call: Coroutine[Any, Any, Any]) -> str:
+    error = await _failure(call)
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    assert status is not None
+    bad = BadRequest()
+    assert any(detail.Unpack(bad) for detail in status.details)
+    return bad.field_violations[0].field
+
+
+async def test_put_get_delete_and_revisions(host: Host) -> None:
+    md = await host.install("acme", "kv-1")
+    stub = host.stub()
+    first = await stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"v1")), metadata=md)
+    assert first.entry.revision == 1
+    second = await stub.Put(
+        pb.StorageServicePutRequest(entry=_entry("ns", "k", b"v2")), metadata=md
+    )
+    assert second.entry.revision == 2
+    cas = await stub.Put(
+        pb.StorageServicePutRequest(entry=_entry("ns", "k", b"v3", revision=2)), metadata=md
+    )
+    assert (cas.entry.revision, cas.entry.value) == (3, b"v3")
+
+    got = await stub.Get(pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md)
+    assert (got.entry.key, got.entry.value, got.entry.revision) == ("k", b"v3", 3)
+
+    stale = stub.Put(
+        pb.StorageServicePutRequest(entry=_entry("ns", "k", b"old", revision=2)), metadata=md
+    )
+    assert await _variant(stale) == "STORAGE_ERROR_CONFLICT"
+    missing_cas = stub.Put(
+        pb.StorageServicePutRequest(entry=_entry("ns", "nope", b"x", revision=1)), metadata=md
+    )
+    assert await _variant(missing_cas) == "STORAGE_ERROR_CONFLICT"
+    unchanged = await stub.Get(pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md)
+    assert unchanged.entry.value == b"v3"
+
+    await stub.Delete(pb.StorageServiceDeleteRequest(namespace="ns", key="k"), metadata=md)
+    gone = stub.Get(pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md)
+    error = await _failure(gone)
+    assert error.code() == grpc.StatusCode.NOT_FOUND
+    assert alga_errors.variant_from_error(error) is not None
+    again = stub.Delete(pb.StorageServiceDeleteRequest(namespace="ns", key="k"), metadata=md)
+    assert await _variant(again) == "STORAGE_ERROR_MISSING"
+    # A key written again after its delete starts over at revision 1.
+    reborn = await stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"")), metadata=md)
+    assert reborn.entry.revision == 1
+
+
+async def test_concurrent_compare_and_set_has_one_winner_per_revision(host: Host) -> None:
+    md = await host.install("acme", "kv-race")
+    await host.stub().Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"0")), metadata=md)
+    channels = [grpc.aio.insecure_channel(host.address) for _ in range(8)]
+    try:
+        for revision in range(1, 6):
+
+            async def attempt(client: int, rev: int = revision) -> bool:
+                stub = storage_pb2_grpc.StorageServiceStub(channels[client % len(channels)])
+                request = pb.StorageServicePutRequest(
+                    entry=_entry("ns", "k", f"{client}".encode(), revision=rev)
+                )
+                try:
+                    reply = await stub.Put(request, metadata=md)
+                except grpc.aio.AioRpcError as error:
+                    variant = alga_errors.variant_from_error(error)
+                    assert variant is not None
+                    assert variant.name == "STORAGE_ERROR_CONFLICT"
+                    return False
+                assert reply.entry.revision == rev + 1
+                return True
+
+            won = await asyncio.gather(*(attempt(c) for c in range(16)))
+            assert sum(won) == 1, won
+            winner = won.index(True)
+            got = await host.stub().Get(
+                pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md
+            )
+            assert (got.entry.revision, got.entry.value) == (revision + 1, f"{winner}".encode())
+    finally:
+        await asyncio.gather(*(c.close() for c in channels))
+
+
+async def _page_all(
+    list_page: Callable[[str | None], Coroutine[Any, Any, pb.StorageServiceListResponse]],
+) -> list[str]:
+    keys: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = await list_page(cursor)
+        keys.extend(e.key for e in page.entries)
+        if not page.HasField("next_cursor"):
+            return keys
+        assert page.next_cursor == page.entries[-1].key
+        cursor = page.next_cursor
+
+
+async def test_paging_under_concurrent_writes_returns_each_key_once(host: Host) -> None:
+    md = await host.install("acme", "kv-pages")
+    stub = host.stub()
+    existing = [f"key-{i:04d}" for i in range(0, 600, 2)]  # 300 keys, gaps between them
+    for key in existing:
+        await stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", key, b"x")), metadata=md)
+    stop = asyncio.Event()
+
+    async def write_others() -> None:
+        i = 1
+        while not stop.is_set():
+            # New keys between existing ones, and rewrites of existing ones.
+            await stub.Put(
+                pb.StorageServicePutRequest(entry=_entry("ns", f"key-{i % 600:04d}", b"y")),
+                metadata=md,
+            )
+            i += 2 if i % 3 else 1
+
+    writer = asyncio.create_task(write_others())
+
+    async def page(cursor: str | None) -> pb.StorageServiceListResponse:
+        request = pb.StorageServiceListRequest(namespace="ns", page_size=7)
+        if cursor is not None:
+            request.cursor = cursor
+        await asyncio.sleep(0)
+        return await stub.List(request, metadata=md)
+
+    try:
+        listed = await _page_all(page)
+    finally:
+        stop.set()
+        await writer
+    assert listed == sorted(listed)
+    assert len(listed) == len(set(listed))
+    assert set(existing) <= set(listed)
+
+
+async def test_list_page_sizes_and_the_end(host: Host) -> None:
+    md = await host.install("acme", "kv-sizes")
+    stub = host.stub()
+    for i in range(130):
+        await stub.Put(
+            pb.StorageServicePutRequest(entry=_entry("ns", f"k{i:03d}", b"")), metadata=md
+        )
+    default = await stub.List(pb.StorageServiceListRequest(namespace="ns"), metadata=md)
+    assert len(default.entries) == 25
+    assert default.next_cursor == "k024"
+    capped = await stub.List(
+        pb.StorageServiceListRequest(namespace="ns", page_size=5000), metadata=md
+    )
+    assert len(capped.entries) == 100
+    last = await stub.List(
+        pb.StorageServiceListRequest(namespace="ns", cursor="k124", page_size=5), metadata=md
+    )
+    assert [e.key for e in last.entries] == [f"k{i}" for i in range(125, 130)]
+    assert not last.HasField("next_cursor")
+    assert all(e.HasField("revision") for e in last.entries)
+    empty = await stub.List(pb.StorageServiceListRequest(namespace="other"), metadata=md)
+    assert list(empty.entries) == []
+    assert not empty.HasField("next_cursor")
+
+
+async def test_installs_and_tenants_never_see_each_others_keys(host: Host) -> None:
+    a = await host.install("acme", "shared-id")
+    other_install = await host.install("acme", "other")
+    other_tenant = await host.install("globex", "shared-id")
+    stub = host.stub()
+    for i in range(30):
+        await stub.Put(
+            pb.StorageServicePutRequest(entry=_entry("ns", f"a{i:02d}", b"A")), metadata=a
+        )
+    a_page = await stub.List(pb.StorageServiceListRequest(namespace="ns"), metadata=a)
+    assert a_page.HasField("next_cursor")
+    for md in (other_install, other_tenant):
+        listed = await stub.List(pb.StorageServiceListRequest(namespace="ns"), metadata=md)
+        assert list(listed.entries) == []
+        with_a_cursor = await stub.List(
+            pb.StorageServiceListRequest(namespace="ns", cursor=a_page.next_cursor), metadata=md
+        )
+        assert list(with_a_cursor.entries) == []
+        get = stub.Get(pb.StorageServiceGetRequest(namespace="ns", key="a00"), metadata=md)
+        assert await _variant(get) == "STORAGE_ERROR_MISSING"
+        delete = stub.Delete(pb.StorageServiceDeleteRequest(namespace="ns", key="a00"), metadata=md)
+        assert await _variant(delete) == "STORAGE_ERROR_MISSING"
+        cas = stub.Put(
+            pb.StorageServicePutRequest(entry=_entry("ns", "a00", b"B", revision=1)), metadata=md
+        )
+        assert await _variant(cas) == "STORAGE_ERROR_CONFLICT"
+        # Its own write of the same key is its own entry.
+        own = await stub.Put(
+            pb.StorageServicePutRequest(entry=_entry("ns", "a00", b"B")), metadata=md
+        )
+        assert own.entry.revision == 1
+    still = await stub.Get(pb.StorageServiceGetRequest(namespace="ns", key="a00"), metadata=a)
+    assert (still.entry.value, still.entry.revision) == (b"A", 1)
+
+
+async def test_without_the_capability_storage_is_denied(host: Host) -> None:
+    md = await host.install("acme", "no-kv", capabilities=("cap:context.read",))
+    stub = host.stub()
+    calls = [
+        stub.Get(pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md),
+        stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"v")), metadata=md),
+        stub.Delete(pb.StorageServiceDeleteRequest(namespace="ns", key="k"), metadata=md),
+        stub.List(pb.StorageServiceListRequest(namespace="ns"), metadata=md),
+    ]
+    for call in calls:
+        error = await _failure(call)
+        assert error.code() == grpc.StatusCode.PERMISSION_DENIED
+        info = error_info(error)
+        assert info is not None
+        assert info.reason == "STORAGE_ERROR_DENIED"
+        assert info.domain == "alga.extension"
+
+
+async def test_names_are_checked_and_the_field_named(host: Host) -> None:
+    md = await host.install("acme", "kv-names")
+    stub = host.stub()
+    put = lambda ns, key: stub.Put(  # noqa: E731
+        pb.StorageServicePutRequest(entry=_entry(ns, key, b"")), metadata=md
+    )
+    assert await _invalid_field(put("", "k")) == "entry.namespace"
+    assert await _invalid_field(put("bad/ns", "k")) == "entry.namespace"
+    assert await _invalid_field(put("n" * 65, "k")) == "entry.namespace"
+    assert await _invalid_field(put("ns", "")) == "entry.key"
+    assert await _invalid_field(put("ns", "line\nbreak")) == "entry.key"
+    assert await _invalid_field(put("ns", "k" * 513)) == "entry.key"
+    get = stub.Get(pb.StorageServiceGetRequest(namespace="ns", key=""), metadata=md)
+    assert await _invalid_field(get) == "key"
+    listing = stub.List(pb.StorageServiceListRequest(namespace="ns", cursor="\x00"), metadata=md)
+    assert await _invalid_field(listing) == "cursor"
+    fine = await put("a.b_c-D9", "k" * 512)
+    assert fine.entry.revision == 1
+
+
+async def test_the_installs_limits_are_enforced(host: Host) -> None:
+    limits = installs_pb2.InstallLimits(
+        storage_value_bytes=10, storage_keys_per_namespace=3, storage_bytes=25
+    )
+    md = await host.install("acme", "kv-small", limits=limits)
+    stub = host.stub()
+
+    def put(ns: str, key: str, value: bytes) -> Coroutine[Any, Any, Any]:
+        return stub.Put(pb.StorageServicePutRequest(entry=_entry(ns, key, value)), metadata=md)
+
+    assert await _invalid_field(put("ns", "big", b"x" * 11)) == "entry.value"
+    for key in ("a", "b", "c"):
+        await put("ns", key, b"x" * 5)
+    assert await _invalid_field(put("ns", "d", b"")) == "entry.key"
+    await put("ns", "a", b"x" * 10)  # a rewrite is not a new key: 20 bytes now
+    await put("other", "a", b"x" * 5)  # 25 bytes: at the limit
+    assert await _invalid_field(put("other", "b", b"x")) == "entry.value"
+    await stub.Delete(pb.StorageServiceDeleteRequest(namespace="ns", key="a"), metadata=md)
+    # The delete freed a key and 10 bytes.
+    await put("ns", "d", b"x" * 10)
+
+
+async def test_default_limits_are_alga_s(host: Host) -> None:
+    md = await host.install("acme", "kv-default")
+    stub = host.stub()
+    fits = await stub.Put(
+        pb.StorageServicePutRequest(entry=_entry("ns", "k", b"x" * 65536)), metadata=md
+    )
+    assert fits.entry.revision == 1
+    over = stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"x" * 65537)), metadata=md)
+    assert await _invalid_field(over) == "entry.value"
