@@ -21,6 +21,7 @@ from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
 from extplane.host.service import INSTALL_REGISTRY, HostService
+from extplane.host.storage.servicer import STORAGE_SERVICE
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
 from extplane.metering.service import SINK_SERVICE as METERING_SINK
 from extplane.metering.service import MeteringService
@@ -110,6 +111,7 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
         serves=(
             INSTALL_REGISTRY,
             context_pb2.DESCRIPTOR.services_by_name["ContextService"].full_name,
+            STORAGE_SERVICE,
         ),
         section="host_providers",
     ),

@@ -128,7 +128,7 @@ class HostService(AsyncLifecycle):
 
     @property
     def service_names(self) -> Sequence[str]:
-        return (INSTALL_REGISTRY, STORAGE_SERVICE, *self._providers.service_names)
+        return (INSTALL_REGISTRY, *self._providers.service_names, STORAGE_SERVICE)
 
     @property
     def interceptors(self) -> Sequence[grpc.aio.ServerInterceptor]:
