@@ -30,7 +30,7 @@ from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
 from extplane.runtime.server import GrpcServer, host_port
 from extplane.runtime.service import GrpcServiceDefinition
-from extplane_protos.alga.extension.v1 import context_pb2
+from extplane_protos.alga.extension.v1 import context_pb2, user_pb2, user_v2_pb2
 
 GATEWAY = "gateway"
 
@@ -111,6 +111,8 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
         serves=(
             INSTALL_REGISTRY,
             context_pb2.DESCRIPTOR.services_by_name["ContextService"].full_name,
+            user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name,
+            user_v2_pb2.DESCRIPTOR.services_by_name["UserV2Service"].full_name,
             STORAGE_SERVICE,
         ),
         section="host_providers",
