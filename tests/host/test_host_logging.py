@@ -15,6 +15,7 @@ import pytest_asyncio
 from host_support import ADMIN_TOKEN, AUTH, error_info, token_metadata
 
 from extplane.config import Settings
+from extplane.host.extension_logs import LogRecord, RecentLogs
 from extplane.host.extension_logs.message import safe_message
 from extplane.host.service import HostService
 from extplane.runtime import Metrics
@@ -203,3 +204,19 @@ async def test_without_log_emit_every_call_is_denied_not_dropped(suite: Suite) -
     assert info is not None
     assert info.reason == "CAPABILITY_DENIED"
     assert _host(suite).logs.recent.of("acme", "log-5") == []
+
+
+def test_the_ring_keeps_the_newest_records_of_the_most_recent_installs() -> None:
+    def record(install_id: str, message: str) -> LogRecord:
+        return LogRecord("info", message, "acme", "ext", install_id, None, 0)
+
+    recent = RecentLogs(per_install=2, installs=2)
+    for n in range(3):
+        recent.add(record("a", f"a{n}"))
+    recent.add(record("b", "b0"))
+    recent.add(record("a", "a3"))  # `a` is now the most recent; `b` the oldest
+    recent.add(record("c", "c0"))
+
+    assert [r.message for r in recent.of("acme", "a")] == ["a2", "a3"]
+    assert recent.of("acme", "b") == []
+    assert [r.message for r in recent.of("acme", "c")] == ["c0"]
