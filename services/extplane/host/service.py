@@ -24,7 +24,9 @@ from extplane.host.config import HostSettings
 from extplane.host.definition import HostProviders
 from extplane.host.enabled import EnabledInstalls, disabled_in
 from extplane.host.enforcement import CapabilityEnforcement
+from extplane.host.extension_logs import LOGGING_SERVICE, LoggingServicer
 from extplane.host.installs.changes import ChangeLog
+from extplane.host.installs.model import DEFAULT_LOG_RECORDS_PER_MINUTE
 from extplane.host.installs.registry import InstallRegistry
 from extplane.host.installs.servicer import InstallRegistryServicer
 from extplane.host.installs.store import InstallStore
@@ -40,7 +42,7 @@ from extplane.runtime import ServiceKit, Serving
 from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.storage import PostgresStore, open_store
 from extplane_client import AuditSink, GrpcAuditSink, NoopAuditSink
-from extplane_protos.alga.extension.v1 import storage_pb2_grpc
+from extplane_protos.alga.extension.v1 import logging_pb2_grpc, storage_pb2_grpc
 from extplane_protos.extplane.admin.v1 import installs_pb2, installs_pb2_grpc
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
@@ -118,6 +120,7 @@ class HostService(AsyncLifecycle):
             self.serving, kit, InstallTokens(issuer, self._ring)
         )
         self._providers = HostProviders()
+        self.logs = LoggingServicer(self._log_rate, kit.registry, clock_ns=kit.clock_ns)
         self.enforcement = CapabilityEnforcement(self.verifier, audit=_SinkOfService(self))
         self.audit_sink: AuditSink | None = None
         self._refresher: asyncio.Task[None] | None = None
@@ -128,7 +131,12 @@ class HostService(AsyncLifecycle):
 
     @property
     def service_names(self) -> Sequence[str]:
-        return (INSTALL_REGISTRY, *self._providers.service_names, STORAGE_SERVICE)
+        return (
+            INSTALL_REGISTRY,
+            *self._providers.service_names,
+            STORAGE_SERVICE,
+            LOGGING_SERVICE,
+        )
 
     @property
     def interceptors(self) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -147,6 +155,15 @@ class HostService(AsyncLifecycle):
         installs_pb2_grpc.add_InstallRegistryServiceServicer_to_server(self._registry, server)
         self._providers.add_to_server(server)
         storage_pb2_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.store), server)
+        logging_pb2_grpc.add_LoggingServiceServicer_to_server(self.logs, server)
+
+    async def _log_rate(self, tenant: str, install_id: str) -> int:
+        """The install's records per minute; the default for one this registry
+        does not hold (its token verified, so it still may log, at the default)."""
+        install = await self.store.get(tenant, install_id)
+        if install is None:
+            return DEFAULT_LOG_RECORDS_PER_MINUTE
+        return install.settings.limits.log_records_per_minute
 
     def audit_target(self) -> str | None:
         """Where change events go: the configured address, else the audit service of
