@@ -60,7 +60,7 @@ def _capabilities(
         settings.capabilities,
         running_services=running,
         registry=kit.registry,
-        client_tls=settings.client_tls,
+        client_tls=kit.client_tls,
     )
 
 
