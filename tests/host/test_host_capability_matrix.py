@@ -6,13 +6,8 @@ CAPABILITY_DENIED; the handler never runs)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import grpc
 import pytest
-from alga_descriptors import alga_services
-from google.protobuf import message_factory
-from google.protobuf.descriptor import MethodDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from host_support import (
     ALL_CAPABILITIES,
@@ -22,58 +17,17 @@ from host_support import (
     serve_host,
     token_metadata,
 )
+from matrix_support import (
+    DOCUMENTED_ERROR_ENUMS,
+    HOST_METHODS,
+    call_rpc,
+    capability_of,
+    expected_denial,
+)
 
-from extplane.host import CAPABILITY_DENIED, InstallTokenIssuer, InstallTokenVerifier, UserClaims
+from extplane.host import InstallTokenIssuer, InstallTokenVerifier, UserClaims
 from extplane_client import alga_errors
-from extplane_protos.alga.extension.v1 import capability_pb2, handler_pb2
-from tests.contracts.contract_support import markdown_table
-
-_POOL_ENUMS = {value.type.name: value.type for value in alga_errors.error_variants()}
-
-
-def _capability(method: MethodDescriptor) -> str | None:
-    options = method.containing_service.GetOptions()
-    if not options.HasExtension(capability_pb2.required_capability):
-        return None
-    return options.Extensions[capability_pb2.required_capability]
-
-
-HOST_METHODS = {
-    method.full_name: method
-    for service in alga_services()
-    for method in service.methods
-    if _capability(method)
-}
-DOCUMENTED_ERROR_ENUMS = {
-    row["RPC"]: row["error enum"] for row in markdown_table("WIT functions → RPCs")
-}
-
-
-def _expected_denial(method: MethodDescriptor) -> tuple[str, str]:
-    """(ErrorInfo reason, domain) a call without the capability gets, per the docs."""
-    enum_name = DOCUMENTED_ERROR_ENUMS[method.full_name]
-    if enum_name == "—":
-        return CAPABILITY_DENIED, "extplane"
-    denials = [
-        value.name
-        for value in _POOL_ENUMS[enum_name].values
-        if alga_errors.variant_for_reason(value.name) is not None
-        and alga_errors.status_for(value) is grpc.StatusCode.PERMISSION_DENIED
-    ]
-    assert len(denials) == 1, (enum_name, denials)
-    return denials[0], alga_errors.ERROR_DOMAIN
-
-
-async def _call(channel: grpc.aio.Channel, method: MethodDescriptor, metadata: Any) -> Any:
-    request = message_factory.GetMessageClass(method.input_type)
-    response = message_factory.GetMessageClass(method.output_type)
-    path = f"/{method.containing_service.full_name}/{method.name}"
-    call = channel.unary_unary(
-        path,
-        request_serializer=lambda message: message.SerializeToString(),
-        response_deserializer=response.FromString,
-    )
-    return await call(request(), metadata=metadata)
+from extplane_protos.alga.extension.v1 import handler_pb2
 
 
 def test_the_matrix_covers_every_documented_host_rpc() -> None:
@@ -88,7 +42,7 @@ async def test_rpc_runs_with_its_capability_and_is_denied_without(
     rpc: str, issuer: InstallTokenIssuer, verifier: InstallTokenVerifier
 ) -> None:
     method = HOST_METHODS[rpc]
-    capability = _capability(method)
+    capability = capability_of(method)
     assert capability is not None
     with_it = issuer.issue(
         tenant_id="tenant-m",
@@ -107,9 +61,9 @@ async def test_rpc_runs_with_its_capability_and_is_denied_without(
 
     async with serve_host(verifier, recorder, audit) as channel:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
-            await _call(channel, method, token_metadata(without_it))
+            await call_rpc(channel, method, token_metadata(without_it))
         assert recorder.calls == []  # refused before the handler
-        reply = await _call(channel, method, token_metadata(with_it))
+        reply = await call_rpc(channel, method, token_metadata(with_it))
 
     # One audit event: the refusal (the granted call is not a denial).
     [event] = audit.events
@@ -124,7 +78,7 @@ async def test_rpc_runs_with_its_capability_and_is_denied_without(
     assert capability in (denied.details() or "")
     info = error_info(denied)
     assert info is not None
-    assert (info.reason, info.domain) == _expected_denial(method)
+    assert (info.reason, info.domain) == expected_denial(method)
     assert info.metadata["capability"] == capability
     if info.domain == alga_errors.ERROR_DOMAIN:
         # The runner maps it back to the WIT variant losslessly.
@@ -149,7 +103,7 @@ async def test_unannotated_services_pass_through_without_a_token(
     recorder = Recorder()
     execute = handler_pb2.DESCRIPTOR.services_by_name["HandlerService"].methods_by_name["Execute"]
     async with serve_host(verifier, recorder) as channel:
-        await _call(channel, execute, ())
+        await call_rpc(channel, execute, ())
         health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
     assert health.status == health_pb2.HealthCheckResponse.SERVING
     assert recorder.calls == [(execute.full_name, None)]
@@ -164,6 +118,6 @@ async def test_a_token_granting_nothing_is_denied_everywhere(
     async with serve_host(verifier, recorder) as channel:
         for method in HOST_METHODS.values():
             with pytest.raises(grpc.aio.AioRpcError) as raised:
-                await _call(channel, method, token_metadata(token))
+                await call_rpc(channel, method, token_metadata(token))
             assert raised.value.code() is grpc.StatusCode.PERMISSION_DENIED, method.full_name
     assert recorder.calls == []
