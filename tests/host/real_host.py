@@ -9,6 +9,8 @@ to (`audit_address`), so a denial is checked where an operator would see it.
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -81,13 +83,25 @@ class RealHost:
             )
         return token_metadata(issued.token)
 
-    def audit_delivered(self) -> list[Any]:
+    async def audit_delivered(self) -> list[Any]:
         """Every event the audit service holds once the host's queue is delivered."""
         assert self.audit is not None, "serve_real_host(audit=...) to see audit events"
         sink = self.service.audit_sink
         assert sink is not None
-        assert sink.flush(WAIT_S)
+        assert await asyncio.to_thread(sink.flush, WAIT_S)
         return list(self.audit.stored)
+
+
+def served_service_names() -> frozenset[str]:
+    """The services HostService serves, asked of one that is never started."""
+    with tempfile.TemporaryDirectory() as directory:
+        kit = ServiceKit.for_directory(
+            Path(directory),
+            auth=AuthSettings.model_validate(ISSUING_AUTH),
+            registry=CollectorRegistry(),
+        )
+        settings = HostSettings(port=0, database_url=f"sqlite:{Path(directory) / 'host.db'}")
+        return frozenset(HostService(settings, kit).service_names)
 
 
 @asynccontextmanager
