@@ -1,0 +1,303 @@
+"""Tenant and install isolation of the real host providers, on both backends.
+
+Four installs write the same namespaces and keys: tenant A's a1 and a2, and
+tenant B's b1 and a1 (the same install id in another tenant). For every
+ordered (reader, owner) pair, nothing the reader reads or lists ever shows
+the owner's data, whatever namespace, key or cursor it sends, the owner's own
+list cursors included (refused as invalid input, or reading the reader's own
+data only); and the owner's data is still there, untouched.
+
+One `Isolation` per provider: a provider that keeps per-install data (secrets,
+clients, services) is covered by adding its class to PROVIDERS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import grpc
+import pytest
+from real_host import Metadata, RealHost, serve_real_host
+
+from extplane_client import alga_errors
+from extplane_protos.alga.extension.v1 import (
+    logging_pb2,
+    logging_pb2_grpc,
+    storage_pb2,
+    storage_pb2_grpc,
+    types_pb2,
+)
+
+
+@dataclass(frozen=True)
+class Party:
+    tenant: str
+    install_id: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.tenant}-{self.install_id}"
+
+
+PARTIES = {
+    "A/a1": Party("tenant-a", "a1"),
+    "A/a2": Party("tenant-a", "a2"),
+    "B/b1": Party("tenant-b", "b1"),
+    "B/a1": Party("tenant-b", "a1"),
+}
+
+
+class _Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass
+class World:
+    """The host, each party's token, and what each provider noted of each party's writes."""
+
+    host: RealHost
+    tokens: dict[str, Metadata]
+    extension_logs: _Captured
+    written: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+
+class Isolation(Protocol):
+    name: str
+    capability: str
+
+    async def write(self, world: World, party: str) -> Any:
+        """Write `party`'s data; what the checks need of it (its cursors, say)."""
+
+    async def check(self, world: World, reader: str, owner: str) -> None:
+        """`reader` sees none of `owner`'s data, and `owner` still sees all of it."""
+
+
+async def _refused(call: Any) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call
+    return raised.value
+
+
+def _variant(error: grpc.aio.AioRpcError) -> str | None:
+    found = alga_errors.variant_from_error(error)
+    return None if found is None else found.name
+
+
+SHARED_KEYS = [f"k{i:02d}" for i in range(30)]
+PRIVATE_KEYS = [f"p{i:02d}" for i in range(12)]
+
+
+def _private(party: str) -> str:
+    """The namespace only `party` writes."""
+    return f"only-{PARTIES[party].label}"
+
+
+class Storage:
+    name = "storage"
+    capability = "cap:storage.kv"
+
+    def _stub(self, world: World) -> storage_pb2_grpc.StorageServiceStub:
+        return storage_pb2_grpc.StorageServiceStub(world.host.channel)
+
+    @staticmethod
+    def _value(party: str, key: str) -> bytes:
+        return f"{PARTIES[party].label}:{key}".encode()
+
+    async def write(self, world: World, party: str) -> dict[str, str]:
+        stub, md = self._stub(world), world.tokens[party]
+        writes = [("shared", key) for key in SHARED_KEYS]
+        writes += [(_private(party), key) for key in PRIVATE_KEYS]
+        await asyncio.gather(
+            *(
+                stub.Put(
+                    storage_pb2.StorageServicePutRequest(
+                        entry=types_pb2.StorageEntry(
+                            namespace=ns, key=key, value=self._value(party, key)
+                        )
+                    ),
+                    metadata=md,
+                )
+                for ns, key in writes
+            )
+        )
+        cursors = {}
+        for ns in ("shared", _private(party)):
+            page = await stub.List(
+                storage_pb2.StorageServiceListRequest(namespace=ns, page_size=5), metadata=md
+            )
+            assert page.HasField("next_cursor")
+            cursors[ns] = page.next_cursor
+        return cursors
+
+    async def _list(
+        self, world: World, party: str, namespace: str, cursor: str | None = None
+    ) -> list[types_pb2.StorageEntry] | grpc.aio.AioRpcError:
+        """Every entry `party` lists from `cursor` on, paged to the end; or the refusal."""
+        stub, md = self._stub(world), world.tokens[party]
+        entries: list[types_pb2.StorageEntry] = []
+        while True:
+            request = storage_pb2.StorageServiceListRequest(namespace=namespace, page_size=7)
+            if cursor is not None:
+                request.cursor = cursor
+            try:
+                page = await stub.List(request, metadata=md)
+            except grpc.aio.AioRpcError as error:
+                assert not entries  # a refusal comes at once or never
+                return error
+            entries.extend(page.entries)
+            if not page.HasField("next_cursor"):
+                return entries
+            cursor = page.next_cursor
+
+    def _only_own(
+        self, found: list[types_pb2.StorageEntry] | grpc.aio.AioRpcError, reader: str
+    ) -> list[str] | None:
+        """The keys listed, each checked to be `reader`'s own entry; None: refused
+        as invalid input (no other refusal is acceptable)."""
+        if isinstance(found, grpc.aio.AioRpcError):
+            assert found.code() is grpc.StatusCode.INVALID_ARGUMENT, found
+            return None
+        for entry in found:
+            assert entry.value == self._value(reader, entry.key), (reader, entry)
+        return [entry.key for entry in found]
+
+    async def check(self, world: World, reader: str, owner: str) -> None:
+        stub, md = self._stub(world), world.tokens[reader]
+        owner_cursors: dict[str, str] = world.written[(self.name, owner)]
+
+        # Its own namespaces, in full: its own entries, no one else's.
+        assert self._only_own(await self._list(world, reader, "shared"), reader) == SHARED_KEYS
+        # The owner's cursors: refused, or the reader's own entries after that key.
+        for ns, cursor in owner_cursors.items():
+            listed = self._only_own(await self._list(world, reader, ns, cursor), reader)
+            own_keys = SHARED_KEYS if ns == "shared" else []
+            assert listed is None or listed == [k for k in own_keys if k > cursor], (ns, listed)
+        # The owner's namespace holds nothing of the reader's.
+        assert self._only_own(await self._list(world, reader, _private(owner)), reader) == []
+
+        got = await stub.Get(
+            storage_pb2.StorageServiceGetRequest(namespace="shared", key="k00"), metadata=md
+        )
+        assert got.entry.value == self._value(reader, "k00")
+        theirs = storage_pb2.StorageServiceGetRequest(namespace=_private(owner), key="p00")
+        assert _variant(await _refused(stub.Get(theirs, metadata=md))) == "STORAGE_ERROR_MISSING"
+        delete = storage_pb2.StorageServiceDeleteRequest(namespace=_private(owner), key="p00")
+        assert _variant(await _refused(stub.Delete(delete, metadata=md))) == "STORAGE_ERROR_MISSING"
+        # A compare-and-set at the owner's revision finds no entry of the reader's.
+        cas = storage_pb2.StorageServicePutRequest(
+            entry=types_pb2.StorageEntry(
+                namespace=_private(owner), key="p00", value=b"overwritten", revision=1
+            )
+        )
+        assert _variant(await _refused(stub.Put(cas, metadata=md))) == "STORAGE_ERROR_CONFLICT"
+
+        # The owner's data is all there, unchanged.
+        assert self._only_own(await self._list(world, owner, "shared"), owner) == SHARED_KEYS
+        assert self._only_own(await self._list(world, owner, _private(owner)), owner) == (
+            PRIVATE_KEYS
+        )
+
+
+@contextmanager
+def _captured_extension_logs() -> Iterator[_Captured]:
+    handler = _Captured()
+    logger = logging.getLogger("extplane.extension")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+class Logs:
+    """What an operator reads of an install's logs: the host's recent records of
+    it, and the records of the `extplane.extension` logger tagged with it."""
+
+    name = "logs"
+    capability = "cap:log.emit"
+    LEVELS = ("info", "warn", "error")
+
+    @staticmethod
+    def _message(party: str, level: str) -> str:
+        return f"{PARTIES[party].label} says {level}"
+
+    async def write(self, world: World, party: str) -> None:
+        stub = logging_pb2_grpc.LoggingServiceStub(world.host.channel)
+        md = world.tokens[party]
+        await stub.Info(
+            logging_pb2.LoggingServiceInfoRequest(message=self._message(party, "info")), metadata=md
+        )
+        await stub.Warn(
+            logging_pb2.LoggingServiceWarnRequest(message=self._message(party, "warn")), metadata=md
+        )
+        await stub.Error(
+            logging_pb2.LoggingServiceErrorRequest(message=self._message(party, "error")),
+            metadata=md,
+        )
+
+    def _recent(self, world: World, party: str) -> list[tuple[str, str]]:
+        at = PARTIES[party]
+        records = world.host.service.logs.recent.of(at.tenant, at.install_id)
+        for record in records:
+            assert (record.tenant_id, record.install_id) == (at.tenant, at.install_id)
+            assert record.extension_id == f"com.example.{at.install_id}"
+        return [(record.level, record.message) for record in records]
+
+    async def check(self, world: World, reader: str, owner: str) -> None:
+        for party in (reader, owner):
+            assert self._recent(world, party) == [
+                (level, self._message(party, level)) for level in self.LEVELS
+            ]
+        for party in (reader, owner):
+            at = PARTIES[party]
+            tagged = [
+                r.getMessage()
+                for r in world.extension_logs.records
+                if (getattr(r, "tenant_id", None), getattr(r, "install_id", None))
+                == (at.tenant, at.install_id)
+            ]
+            assert [message.split(": ", 1)[1] for message in tagged] == [
+                self._message(party, level) for level in self.LEVELS
+            ]
+
+
+PROVIDERS: dict[str, Isolation] = {"storage": Storage(), "logs": Logs()}
+PAIRS = [
+    (provider, reader, owner)
+    for provider in PROVIDERS
+    for reader, owner in itertools.permutations(PARTIES, 2)
+]
+
+
+@pytest.mark.parametrize(("provider", "reader", "owner"), PAIRS)
+async def test_a_reader_never_sees_the_owners_data(
+    provider: str, reader: str, owner: str, database_url: str, tmp_path: Path
+) -> None:
+    with _captured_extension_logs() as captured:
+        async with serve_real_host(database_url, tmp_path / "data") as host:
+            capabilities = sorted({isolation.capability for isolation in PROVIDERS.values()})
+            tokens = {
+                name: await host.install(party.tenant, party.install_id, capabilities)
+                for name, party in PARTIES.items()
+            }
+            world = World(host, tokens, captured)
+            isolation = PROVIDERS[provider]
+            # Every party writes, not only the pair: a leak from any third party shows too.
+            for party in PARTIES:
+                world.written[(isolation.name, party)] = await isolation.write(world, party)
+            await isolation.check(world, reader, owner)
