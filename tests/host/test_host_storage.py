@@ -3,16 +3,16 @@ service as deployed (registry, enforcement, StorageService on one server);
 installs registered and tokens issued through the registry, as a runner does.
 
 CRUD and revisions; compare-and-set raced by many clients (one winner per
-revision); paging 300 keys while others are written (each pre-existing key
-exactly once); tenant and install isolation, cursors included; the limits;
-a missing capability answered STORAGE_ERROR_DENIED by the interceptor.
+revision); paging 1,000 keys while others are written and deleted (each
+pre-existing key exactly once, in order); tenant and install isolation,
+cursors included; the limits; a missing capability answered
+STORAGE_ERROR_DENIED by the interceptor.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -20,76 +20,32 @@ import grpc
 import pytest
 from google.rpc.error_details_pb2 import BadRequest
 from grpc_status import rpc_status
-from host_support import ADMIN_TOKEN, AUTH, error_info, token_metadata
-from prometheus_client import CollectorRegistry
+from host_support import error_info
+from real_host import Metadata, RealHost, serve_real_host
 
-from extplane.host.config import HostSettings
-from extplane.host.service import HostService
-from extplane.runtime import GrpcServer
-from extplane.runtime.auth import AuthSettings
-from extplane.runtime.kit import ServiceKit
-from extplane_client import InstallsClient, alga_errors
+from extplane.host.storage.names import DEFAULT_PAGE_SIZE
+from extplane_client import alga_errors
 from extplane_protos.alga.extension.v1 import storage_pb2 as pb
 from extplane_protos.alga.extension.v1 import storage_pb2_grpc, types_pb2
 from extplane_protos.extplane.admin.v1 import installs_pb2
+from tests.adapter.sinks import WAIT_S
 
-ISSUER_TOKEN = "storage-issuer-token-0123456789"
-STORAGE_AUTH = {
-    "tokens": [
-        *AUTH["tokens"],
-        {"name": "runner", "token": ISSUER_TOKEN, "roles": ["installs.issuer"]},
-    ]
-}
 KV = "cap:storage.kv"
 
 
-@dataclass
-class Host:
-    address: str
-    channel: grpc.aio.Channel
-
-    async def install(
-        self,
-        tenant: str,
-        install_id: str,
-        capabilities: tuple[str, ...] = (KV,),
-        limits: installs_pb2.InstallLimits | None = None,
-    ) -> tuple[tuple[str, str], ...]:
-        """Register an install and return the metadata carrying its fresh token."""
-        async with InstallsClient(self.address, token=ADMIN_TOKEN) as admin:
-            await admin.register_install(
-                tenant=tenant,
-                install_id=install_id,
-                extension_id="com.example.kv",
-                version="1.0.0",
-                granted_capabilities=capabilities,
-                limits=limits,
-            )
-        async with InstallsClient(self.address, token=ISSUER_TOKEN) as issuer:
-            issued = await issuer.issue_install_token(tenant=tenant, install_id=install_id)
-        return token_metadata(issued.token)
-
-    def stub(self) -> storage_pb2_grpc.StorageServiceStub:
-        return storage_pb2_grpc.StorageServiceStub(self.channel)
-
-
 @pytest.fixture
-async def host(database_url: str, tmp_path: Path) -> AsyncIterator[Host]:
-    kit = ServiceKit.for_directory(
-        tmp_path / "data",
-        auth=AuthSettings.model_validate(STORAGE_AUTH),
-        registry=CollectorRegistry(),
-    )
-    service = HostService(HostSettings(port=0, database_url=database_url), kit)
-    server = GrpcServer(
-        service, host="127.0.0.1", port=0, shutdown_grace_s=0, interceptors=service.interceptors
-    )
-    await server.start()
-    try:
-        async with grpc.aio.insecure_channel(server.address) as channel:
-            yield Host(server.address, channel)
-    finally:
-        await server.stop(0)
+async def host(database_url: str, tmp_path: Path) -> AsyncIterator[RealHost]:
+    async with serve_real_host(database_url, tmp_path / "data") as served:
+        yield served
+
+
+async def _kv(host: RealHost, tenant: str, install_id: str, **fields: Any) -> Metadata:
+    """A fresh install granted storage, and its token's metadata."""
+    return await host.install(tenant, install_id, [KV], **fields)
+
+
+def _stub(host: RealHost) -> storage_pb2_grpc.StorageServiceStub:
+    return storage_pb2_grpc.StorageServiceStub(host.channel)
 
 
 def _entry(namespace: str, key: str, value: bytes, revision: int | None = None) -> Any:
@@ -122,9 +78,9 @@ async def _invalid_field(call: Coroutine[Any, Any, Any]) -> str:
     return bad.field_violations[0].field
 
 
-async def test_put_get_delete_and_revisions(host: Host) -> None:
-    md = await host.install("acme", "kv-1")
-    stub = host.stub()
+async def test_put_get_delete_and_revisions(host: RealHost) -> None:
+    md = await _kv(host, "acme", "kv-1")
+    stub = _stub(host)
     first = await stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"v1")), metadata=md)
     assert first.entry.revision == 1
     second = await stub.Put(
@@ -162,15 +118,16 @@ async def test_put_get_delete_and_revisions(host: Host) -> None:
     assert reborn.entry.revision == 1
 
 
-async def test_concurrent_compare_and_set_has_one_winner_per_revision(host: Host) -> None:
-    md = await host.install("acme", "kv-race")
-    await host.stub().Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"0")), metadata=md)
-    channels = [grpc.aio.insecure_channel(host.address) for _ in range(8)]
+async def test_concurrent_compare_and_set_has_one_winner_per_revision(host: RealHost) -> None:
+    """16 clients, each on a channel of its own, race a compare-and-set per revision."""
+    md = await _kv(host, "acme", "kv-race")
+    await _stub(host).Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"0")), metadata=md)
+    channels = [grpc.aio.insecure_channel(host.address) for _ in range(16)]
     try:
-        for revision in range(1, 6):
+        for revision in range(1, 9):
 
             async def attempt(client: int, rev: int = revision) -> bool:
-                stub = storage_pb2_grpc.StorageServiceStub(channels[client % len(channels)])
+                stub = storage_pb2_grpc.StorageServiceStub(channels[client])
                 request = pb.StorageServicePutRequest(
                     entry=_entry("ns", "k", f"{client}".encode(), revision=rev)
                 )
@@ -184,10 +141,10 @@ async def test_concurrent_compare_and_set_has_one_winner_per_revision(host: Host
                 assert reply.entry.revision == rev + 1
                 return True
 
-            won = await asyncio.gather(*(attempt(c) for c in range(16)))
+            won = await asyncio.gather(*(attempt(c) for c in range(len(channels))))
             assert sum(won) == 1, won
             winner = won.index(True)
-            got = await host.stub().Get(
+            got = await _stub(host).Get(
                 pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md
             )
             assert (got.entry.revision, got.entry.value) == (revision + 1, f"{winner}".encode())
@@ -195,60 +152,83 @@ async def test_concurrent_compare_and_set_has_one_winner_per_revision(host: Host
         await asyncio.gather(*(c.close() for c in channels))
 
 
-async def _page_all(
-    list_page: Callable[[str | None], Coroutine[Any, Any, pb.StorageServiceListResponse]],
-) -> list[str]:
-    keys: list[str] = []
-    cursor: str | None = None
-    while True:
-        page = await list_page(cursor)
-        keys.extend(e.key for e in page.entries)
-        if not page.HasField("next_cursor"):
-            return keys
-        assert page.next_cursor == page.entries[-1].key
-        cursor = page.next_cursor
-
-
-async def test_paging_under_concurrent_writes_returns_each_key_once(host: Host) -> None:
-    md = await host.install("acme", "kv-pages")
-    stub = host.stub()
-    existing = [f"key-{i:04d}" for i in range(0, 600, 2)]  # 300 keys, gaps between them
-    for key in existing:
-        await stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", key, b"x")), metadata=md)
-    stop = asyncio.Event()
-
-    async def write_others() -> None:
-        i = 1
-        while not stop.is_set():
-            # New keys between existing ones, and rewrites of existing ones.
-            await stub.Put(
-                pb.StorageServicePutRequest(entry=_entry("ns", f"key-{i % 600:04d}", b"y")),
-                metadata=md,
+async def _put_all(
+    stub: storage_pb2_grpc.StorageServiceStub, md: Metadata, keys: list[str], value: bytes
+) -> None:
+    """Write every key, a hundred at a time in flight."""
+    for start in range(0, len(keys), 100):
+        await asyncio.gather(
+            *(
+                stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", key, value)), metadata=md)
+                for key in keys[start : start + 100]
             )
-            i += 2 if i % 3 else 1
+        )
 
-    writer = asyncio.create_task(write_others())
 
-    async def page(cursor: str | None) -> pb.StorageServiceListResponse:
-        request = pb.StorageServiceListRequest(namespace="ns", page_size=7)
-        if cursor is not None:
-            request.cursor = cursor
-        await asyncio.sleep(0)
-        return await stub.List(request, metadata=md)
+async def test_paging_1000_keys_while_others_are_written_and_deleted(host: RealHost) -> None:
+    """Each of 1,000 pre-existing keys is listed exactly once, in key order, while
+    clients on their own channels keep writing and deleting other keys of the
+    namespace (between the existing ones, before the first, after the last) and
+    rewriting existing ones. Every page waits for the churn to move first."""
+    md = await _kv(host, "acme", "kv-pages")
+    existing = [f"key-{i:04d}" for i in range(0, 2000, 2)]  # odd numbers: the gaps
+    await _put_all(_stub(host), md, existing, b"x")
+    stop, moved = asyncio.Event(), asyncio.Event()
+    churned = [0]
 
+    async def churn(task: int, tasks: int) -> None:
+        async with grpc.aio.insecure_channel(host.address) as channel:
+            stub = storage_pb2_grpc.StorageServiceStub(channel)
+            i = task
+            while not stop.is_set():
+                # Keys of this task alone, so its own delete always finds its own write.
+                for key in (f"key-{(2 * i + 1) % 2000:04d}", f"a-{i}", f"zz-{i}"):
+                    await stub.Put(
+                        pb.StorageServicePutRequest(entry=_entry("ns", key, b"o")), metadata=md
+                    )
+                    if i % 2:
+                        await stub.Delete(
+                            pb.StorageServiceDeleteRequest(namespace="ns", key=key), metadata=md
+                        )
+                await stub.Put(
+                    pb.StorageServicePutRequest(entry=_entry("ns", existing[i % 1000], b"y")),
+                    metadata=md,
+                )
+                i += tasks
+                churned[0] += 1
+                moved.set()
+
+    churners = [asyncio.create_task(churn(t, 4)) for t in range(4)]
+    listed: list[str] = []
+    pages = 0
     try:
-        listed = await _page_all(page)
+        cursor: str | None = None
+        while True:
+            moved.clear()
+            await asyncio.wait_for(moved.wait(), WAIT_S)  # the churn ran before this page
+            request = pb.StorageServiceListRequest(namespace="ns")  # the provider's page size
+            if cursor is not None:
+                request.cursor = cursor
+            page = await _stub(host).List(request, metadata=md)
+            pages += 1
+            listed.extend(e.key for e in page.entries)
+            if not page.HasField("next_cursor"):
+                break
+            assert page.next_cursor == page.entries[-1].key
+            cursor = page.next_cursor
     finally:
         stop.set()
-        await writer
-    assert listed == sorted(listed)
-    assert len(listed) == len(set(listed))
-    assert set(existing) <= set(listed)
+        await asyncio.gather(*churners)
+
+    assert listed == sorted(set(listed))  # strictly ascending: nothing twice
+    assert [key for key in listed if key in set(existing)] == existing
+    assert pages >= len(existing) // DEFAULT_PAGE_SIZE
+    assert churned[0] >= pages
 
 
-async def test_list_page_sizes_and_the_end(host: Host) -> None:
-    md = await host.install("acme", "kv-sizes")
-    stub = host.stub()
+async def test_list_page_sizes_and_the_end(host: RealHost) -> None:
+    md = await _kv(host, "acme", "kv-sizes")
+    stub = _stub(host)
     for i in range(130):
         await stub.Put(
             pb.StorageServicePutRequest(entry=_entry("ns", f"k{i:03d}", b"")), metadata=md
@@ -271,11 +251,11 @@ async def test_list_page_sizes_and_the_end(host: Host) -> None:
     assert not empty.HasField("next_cursor")
 
 
-async def test_installs_and_tenants_never_see_each_others_keys(host: Host) -> None:
-    a = await host.install("acme", "shared-id")
-    other_install = await host.install("acme", "other")
-    other_tenant = await host.install("globex", "shared-id")
-    stub = host.stub()
+async def test_installs_and_tenants_never_see_each_others_keys(host: RealHost) -> None:
+    a = await _kv(host, "acme", "shared-id")
+    other_install = await _kv(host, "acme", "other")
+    other_tenant = await _kv(host, "globex", "shared-id")
+    stub = _stub(host)
     for i in range(30):
         await stub.Put(
             pb.StorageServicePutRequest(entry=_entry("ns", f"a{i:02d}", b"A")), metadata=a
@@ -306,9 +286,9 @@ async def test_installs_and_tenants_never_see_each_others_keys(host: Host) -> No
     assert (still.entry.value, still.entry.revision) == (b"A", 1)
 
 
-async def test_without_the_capability_storage_is_denied(host: Host) -> None:
-    md = await host.install("acme", "no-kv", capabilities=("cap:context.read",))
-    stub = host.stub()
+async def test_without_the_capability_storage_is_denied(host: RealHost) -> None:
+    md = await host.install("acme", "no-kv", ["cap:context.read"])
+    stub = _stub(host)
     calls = [
         stub.Get(pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md),
         stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"v")), metadata=md),
@@ -324,9 +304,9 @@ async def test_without_the_capability_storage_is_denied(host: Host) -> None:
         assert info.domain == "alga.extension"
 
 
-async def test_names_are_checked_and_the_field_named(host: Host) -> None:
-    md = await host.install("acme", "kv-names")
-    stub = host.stub()
+async def test_names_are_checked_and_the_field_named(host: RealHost) -> None:
+    md = await _kv(host, "acme", "kv-names")
+    stub = _stub(host)
     put = lambda ns, key: stub.Put(  # noqa: E731
         pb.StorageServicePutRequest(entry=_entry(ns, key, b"")), metadata=md
     )
@@ -344,12 +324,12 @@ async def test_names_are_checked_and_the_field_named(host: Host) -> None:
     assert fine.entry.revision == 1
 
 
-async def test_the_installs_limits_are_enforced(host: Host) -> None:
+async def test_the_installs_limits_are_enforced(host: RealHost) -> None:
     limits = installs_pb2.InstallLimits(
         storage_value_bytes=10, storage_keys_per_namespace=3, storage_bytes=25
     )
-    md = await host.install("acme", "kv-small", limits=limits)
-    stub = host.stub()
+    md = await _kv(host, "acme", "kv-small", limits=limits)
+    stub = _stub(host)
 
     def put(ns: str, key: str, value: bytes) -> Coroutine[Any, Any, Any]:
         return stub.Put(pb.StorageServicePutRequest(entry=_entry(ns, key, value)), metadata=md)
@@ -366,9 +346,9 @@ async def test_the_installs_limits_are_enforced(host: Host) -> None:
     await put("ns", "d", b"x" * 10)
 
 
-async def test_default_limits_are_alga_s(host: Host) -> None:
-    md = await host.install("acme", "kv-default")
-    stub = host.stub()
+async def test_default_limits_are_alga_s(host: RealHost) -> None:
+    md = await _kv(host, "acme", "kv-default")
+    stub = _stub(host)
     fits = await stub.Put(
         pb.StorageServicePutRequest(entry=_entry("ns", "k", b"x" * 65536)), metadata=md
     )
