@@ -1,25 +1,41 @@
 """Every install-token attack, over the real wire: each is UNAUTHENTICATED with
-a message that names the problem and never repeats the token."""
+a message that names the problem and never repeats the token.
+
+Each runs against the test host (a verifier of the test's ring) and against
+the real host service on both backends (its ring, verifier and providers);
+the real host also follows a key rotation (the retired key verifying until it
+is removed) and refuses a disabled install on another replica once its
+refresh bound has passed (clocks driven by the test).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import grpc
+import jwt
 import pytest
-from host_support import compact, serve_host, sign, token_metadata, unverified_payload
+from host_support import ADMIN_TOKEN, compact, serve_host, sign, token_metadata, unverified_payload
 from host_support import error_info as read_error_info
+from real_host import RealHost, serve_real_host
 
 from extplane.host import MAX_TTL_S, InstallTokenIssuer, InstallTokenVerifier
 from extplane.keys import KeyRing, SigningKey, rotate
 from extplane.keys.ed25519 import raw_public_bytes
-from extplane_client import alga_errors
-from extplane_protos.alga.extension.v1 import context_pb2, context_pb2_grpc
+from extplane_client import InstallsClient, alga_errors
+from extplane_protos.alga.extension.v1 import (
+    context_pb2,
+    context_pb2_grpc,
+    storage_pb2,
+    storage_pb2_grpc,
+)
 
 CAPS = ["cap:context.read"]
 
@@ -256,7 +272,136 @@ def test_the_issuer_bounds_the_lifetime(ring: KeyRing) -> None:
 def test_the_token_header_names_the_signing_key_and_eddsa(
     ring: KeyRing, issuer: InstallTokenIssuer
 ) -> None:
-    import jwt
-
     header = jwt.get_unverified_header(_issue(issuer))
     assert header == {"alg": "EdDSA", "kid": ring.active.key_id, "typ": "JWT"}
+
+
+# The same attacks against the real host service, on both backends: its own key
+# ring, verifier and enforcement, in front of its real providers (context, and
+# storage with its store), tokens of a registered install issued by its registry.
+
+
+@pytest.fixture
+async def real_host(database_url: str, tmp_path: Path) -> AsyncIterator[RealHost]:
+    async with serve_real_host(database_url, tmp_path / "data") as host:
+        yield host
+
+
+async def _real_calls(host: RealHost, metadata: Any) -> list[Any]:
+    """A context read and a storage list: each answer, or each refusal."""
+    context = context_pb2_grpc.ContextServiceStub(host.channel).GetContext(
+        context_pb2.GetContextRequest(), metadata=metadata
+    )
+    storage = storage_pb2_grpc.StorageServiceStub(host.channel).List(
+        storage_pb2.StorageServiceListRequest(namespace="ns"), metadata=metadata
+    )
+    return list(await asyncio.gather(context, storage, return_exceptions=True))
+
+
+REAL_CAPS = ["cap:context.read", "cap:storage.kv"]
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+async def test_attack_on_the_real_host_is_unauthenticated(
+    attack: str, real_host: RealHost, tmp_path: Path
+) -> None:
+    assert real_host.service.token_keys is not None
+    ring = real_host.service.token_keys.ring
+    # The genuine token of the same claims passes both: the attack alone is refused.
+    genuine = _issue(InstallTokenIssuer(ring), capabilities=REAL_CAPS)
+    context, listed = await _real_calls(real_host, token_metadata(genuine))
+    assert context.context.tenant_id == "tenant-a"
+    assert list(listed.entries) == []
+
+    make, says = ATTACKS[attack]
+    token = make(ring, tmp_path)
+    for refusal in await _real_calls(real_host, token_metadata(token)):
+        assert isinstance(refusal, grpc.aio.AioRpcError), refusal
+        _assert_unauthenticated(refusal, token, says)
+
+
+async def test_a_missing_token_on_the_real_host_is_unauthenticated(real_host: RealHost) -> None:
+    for refusal in await _real_calls(real_host, ()):
+        assert isinstance(refusal, grpc.aio.AioRpcError), refusal
+        assert refusal.code() is grpc.StatusCode.UNAUTHENTICATED
+        assert "missing" in (refusal.details() or "")
+
+
+async def test_the_real_host_follows_a_rotation_and_a_retired_key_still_verifies(
+    real_host: RealHost,
+) -> None:
+    service = real_host.service
+    assert service.token_keys is not None
+    old = await real_host.install("tenant-r", "rotated", REAL_CAPS)
+    old_kid = service.token_keys.ring.active.key_id
+
+    new_key = rotate(service.token_key_dir)
+    # What the refresher does every enabled_refresh_s (distinct mtimes, however coarse).
+    os.utime(service.token_key_dir / "active", ns=(1, 1))
+    assert await asyncio.to_thread(service.token_keys.refresh)
+    new = await real_host.token("tenant-r", "rotated")
+    assert jwt.get_unverified_header(new[0][1])["kid"] == new_key.key_id != old_kid
+
+    for metadata in (old, new):  # the retired key still verifies what it signed
+        context, _ = await _real_calls(real_host, metadata)
+        assert context.context.install_id == "rotated"
+
+    # The retired key removed: its tokens stop at the next refresh, the new ones go on.
+    (service.token_key_dir / f"{old_kid}.pem").unlink()
+    assert await asyncio.to_thread(service.token_keys.refresh)
+    for refusal in await _real_calls(real_host, old):
+        assert isinstance(refusal, grpc.aio.AioRpcError), refusal
+        _assert_unauthenticated(refusal, old[0][1], "does not know")
+    context, _ = await _real_calls(real_host, new)
+    assert context.context.install_id == "rotated"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_disabled_install_is_refused_by_another_replica_after_the_refresh_bound(
+    real_host: RealHost, database_url: str, tmp_path: Path
+) -> None:
+    """Two real hosts on one store and one key ring: the one that disables refuses at
+    once; the other within its refresh bound (its clock and refresh driven here)."""
+    service = real_host.service
+    clock = _Clock()
+    async with serve_real_host(
+        database_url,
+        tmp_path / "replica",
+        enabled_clock=clock,
+        token_key_dir=service.token_key_dir,
+    ) as replica:
+        metadata = await real_host.install("tenant-d", "disabled", REAL_CAPS)
+        bound = replica.service.enabled.refresh_s
+        context, _ = await _real_calls(replica, metadata)
+        assert context.context.install_id == "disabled"
+
+        async with InstallsClient(real_host.address, token=ADMIN_TOKEN) as admin:
+            await admin.disable_install(tenant="tenant-d", install_id="disabled")
+        for refusal in await _real_calls(real_host, metadata):  # at once where disabled
+            assert isinstance(refusal, grpc.aio.AioRpcError), refusal
+            _assert_unauthenticated(refusal, metadata[0][1], "disabled")
+        # The replica has not re-read the store: within the bound it may still serve it.
+        context, _ = await _real_calls(replica, metadata)
+        assert context.context.install_id == "disabled"
+
+        clock.now += bound
+        await replica.service.enabled.refresh()  # its refresher's next round
+        for refusal in await _real_calls(replica, metadata):
+            assert isinstance(refusal, grpc.aio.AioRpcError), refusal
+            _assert_unauthenticated(refusal, metadata[0][1], "disabled")
+
+        # A snapshot older than twice the bound fails closed for every install.
+        other = await real_host.install("tenant-d", "enabled", REAL_CAPS)
+        context, _ = await _real_calls(replica, other)
+        assert context.context.install_id == "enabled"
+        clock.now += 2 * bound + 0.01
+        for refusal in await _real_calls(replica, other):
+            assert isinstance(refusal, grpc.aio.AioRpcError), refusal
+            assert refusal.code() is grpc.StatusCode.UNAUTHENTICATED
