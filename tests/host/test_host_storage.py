@@ -355,3 +355,71 @@ async def test_default_limits_are_alga_s(host: RealHost) -> None:
     assert fits.entry.revision == 1
     over = stub.Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"x" * 65537)), metadata=md)
     assert await _invalid_field(over) == "entry.value"
+
+
+async def test_concurrent_new_keys_stop_exactly_at_the_namespace_limit(host: RealHost) -> None:
+    """20 clients on their own channels each add a key to a namespace allowed 5."""
+    limits = installs_pb2.InstallLimits(storage_keys_per_namespace=5)
+    md = await _kv(host, "acme", "kv-crowd", limits=limits)
+    channels = [grpc.aio.insecure_channel(host.address) for _ in range(20)]
+
+    async def add(client: int) -> bool:
+        stub = storage_pb2_grpc.StorageServiceStub(channels[client])
+        request = pb.StorageServicePutRequest(entry=_entry("ns", f"key-{client:02d}", b"v"))
+        try:
+            await stub.Put(request, metadata=md)
+        except grpc.aio.AioRpcError as error:
+            if error.code() is not grpc.StatusCode.INVALID_ARGUMENT:
+                raise
+            return False
+        return True
+
+    try:
+        added = await asyncio.gather(*(add(c) for c in range(len(channels))))
+    finally:
+        await asyncio.gather(*(c.close() for c in channels))
+    listed = await _stub(host).List(pb.StorageServiceListRequest(namespace="ns"), metadata=md)
+    assert sum(added) == 5, added
+    assert [e.key for e in listed.entries] == [f"key-{c:02d}" for c, won in enumerate(added) if won]
+
+
+async def test_two_replicas_on_one_store_have_one_winner_per_revision(
+    host: RealHost, database_url: str, tmp_path: Path
+) -> None:
+    """Clients split across two host services sharing the store and the key ring."""
+    md = await _kv(host, "acme", "kv-replicas")
+    await _stub(host).Put(pb.StorageServicePutRequest(entry=_entry("ns", "k", b"0")), metadata=md)
+    async with serve_real_host(
+        database_url, tmp_path / "replica", token_key_dir=host.service.token_key_dir
+    ) as replica:
+        addresses = [host.address, replica.address] * 6
+        channels = [grpc.aio.insecure_channel(address) for address in addresses]
+        try:
+            for revision in range(1, 6):
+
+                async def attempt(client: int, rev: int = revision) -> bool:
+                    stub = storage_pb2_grpc.StorageServiceStub(channels[client])
+                    request = pb.StorageServicePutRequest(
+                        entry=_entry("ns", "k", f"{client}".encode(), revision=rev)
+                    )
+                    try:
+                        await stub.Put(request, metadata=md)
+                    except grpc.aio.AioRpcError as error:
+                        variant = alga_errors.variant_from_error(error)
+                        if variant is None or variant.name != "STORAGE_ERROR_CONFLICT":
+                            raise
+                        return False
+                    return True
+
+                won = await asyncio.gather(*(attempt(c) for c in range(len(channels))))
+                assert sum(won) == 1, won
+                for served in (host, replica):
+                    got = await _stub(served).Get(
+                        pb.StorageServiceGetRequest(namespace="ns", key="k"), metadata=md
+                    )
+                    assert (got.entry.revision, got.entry.value) == (
+                        revision + 1,
+                        f"{won.index(True)}".encode(),
+                    )
+        finally:
+            await asyncio.gather(*(c.close() for c in channels))
