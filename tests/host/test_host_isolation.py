@@ -34,6 +34,7 @@ from extplane_protos.alga.extension.v1 import (
     storage_pb2_grpc,
     types_pb2,
 )
+from extplane_protos.extplane.admin.v1 import installs_pb2
 
 
 @dataclass(frozen=True)
@@ -301,3 +302,45 @@ async def test_a_reader_never_sees_the_owners_data(
             for party in PARTIES:
                 world.written[(isolation.name, party)] = await isolation.write(world, party)
             await isolation.check(world, reader, owner)
+
+
+async def test_one_installs_limits_never_bind_another(database_url: str, tmp_path: Path) -> None:
+    """A/a1 is at its storage and log limits; a2 of its tenant and a1 of the other
+    tenant (the same install id) write and log as if it were not there."""
+    tight = installs_pb2.InstallLimits(
+        storage_keys_per_namespace=2, storage_bytes=10, log_records_per_minute=2
+    )
+    caps = sorted({isolation.capability for isolation in PROVIDERS.values()})
+    async with serve_real_host(database_url, tmp_path / "data") as host:
+        full = await host.install("tenant-a", "a1", caps, limits=tight)
+        others = {
+            name: await host.install(PARTIES[name].tenant, PARTIES[name].install_id, caps)
+            for name in ("A/a2", "B/a1")
+        }
+        storage = storage_pb2_grpc.StorageServiceStub(host.channel)
+        logs = logging_pb2_grpc.LoggingServiceStub(host.channel)
+
+        def put(key: str, value: bytes, md: Metadata) -> Any:
+            entry = types_pb2.StorageEntry(namespace="ns", key=key, value=value)
+            return storage.Put(storage_pb2.StorageServicePutRequest(entry=entry), metadata=md)
+
+        for key in ("k0", "k1"):
+            await put(key, b"12345", full)
+        assert (await _refused(put("k2", b"", full))).code() is grpc.StatusCode.INVALID_ARGUMENT
+        for i in range(5):
+            await logs.Info(logging_pb2.LoggingServiceInfoRequest(message=f"a1 {i}"), metadata=full)
+
+        for md in others.values():
+            for i in range(5):
+                await put(f"k{i}", b"x" * 64, md)
+                await logs.Info(logging_pb2.LoggingServiceInfoRequest(message=f"{i}"), metadata=md)
+            listed = await storage.List(
+                storage_pb2.StorageServiceListRequest(namespace="ns"), metadata=md
+            )
+            assert [e.key for e in listed.entries] == [f"k{i}" for i in range(5)]
+
+    recent = host.service.logs.recent
+    assert [r.message for r in recent.of("tenant-a", "a1")] == ["a1 0", "a1 1"]
+    for name in others:
+        kept = recent.of(PARTIES[name].tenant, PARTIES[name].install_id)
+        assert [r.message for r in kept] == [f"{i}" for i in range(5)]
