@@ -141,7 +141,9 @@ SERVED_RPCS = sorted(
 
 def test_the_alga_services_not_served_yet() -> None:
     alga = {service.full_name for service in alga_services()}
-    assert alga - SERVED == NOT_YET_SERVED
+    landed = NOT_YET_SERVED & SERVED
+    assert not landed, f"served now: remove {sorted(landed)} from NOT_YET_SERVED"
+    assert alga - SERVED == NOT_YET_SERVED, "an Alga service is neither served nor listed"
 
 
 def test_every_served_rpc_has_a_request() -> None:

@@ -423,3 +423,24 @@ async def test_two_replicas_on_one_store_have_one_winner_per_revision(
                     )
         finally:
             await asyncio.gather(*(c.close() for c in channels))
+
+
+async def test_keys_sort_in_utf8_byte_order_on_both_backends(host: RealHost) -> None:
+    """Not a locale's order: upper case before lower, accents and other scripts after
+    ASCII, astral characters last; paging by each one as a cursor keeps that order."""
+    md = await _kv(host, "acme", "kv-order")
+    keys = ["b", "B", "a", "A", "_", "~", "é", "e", "z", "Ω", "中", "😀", "\uffee", "a b", "a-b"]
+    await _put_all(_stub(host), md, keys, b"")
+    listed: list[str] = []
+    cursor: str | None = None
+    while True:
+        request = pb.StorageServiceListRequest(namespace="ns", page_size=2)
+        if cursor is not None:
+            request.cursor = cursor
+        page = await _stub(host).List(request, metadata=md)
+        listed.extend(e.key for e in page.entries)
+        if not page.HasField("next_cursor"):
+            break
+        cursor = page.next_cursor
+    assert listed == sorted(keys, key=lambda key: key.encode())
+    assert listed[:4] == ["A", "B", "_", "a"]
