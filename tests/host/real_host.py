@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -121,11 +122,7 @@ async def serve_real_host(
     host_settings = HostSettings(
         port=0, database_url=database_url, audit_address=audit_address, **settings
     )
-    service = (
-        HostService(host_settings, kit)
-        if enabled_clock is None
-        else HostService(host_settings, kit, enabled_clock=enabled_clock)
-    )
+    service = HostService(host_settings, kit, enabled_clock=enabled_clock or time.monotonic)
     server = GrpcServer(
         service, host="127.0.0.1", port=0, shutdown_grace_s=0, interceptors=service.interceptors
     )
