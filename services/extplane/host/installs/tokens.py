@@ -8,6 +8,7 @@ changes and denials, not every call.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from google.protobuf.timestamp_pb2 import Timestamp
@@ -20,6 +21,7 @@ from extplane.keys import KeyRing
 from extplane.runtime import InvalidRequestError
 from extplane_protos.extplane.admin.v1 import installs_pb2 as pb
 
+_AUDIENCE = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
 # Each field rides in every token of the execution: a few, not a profile.
 MAX_USER_FIELDS = 64
 
@@ -45,6 +47,7 @@ class InstallTokens:
             version_id=install.settings.version,
             request_id=request.request_id or None,
             user=_user(request),
+            audience=_audience(request.audience),
         )
         return pb.IssueInstallTokenResponse(
             token=issued.token,
@@ -56,6 +59,16 @@ class InstallTokens:
         return pb.GetInstallTokenKeysResponse(
             keys=[pb.JsonWebKey(**key) for key in self._ring().jwks()["keys"]]
         )
+
+
+def _audience(audience: str) -> str | None:
+    if not audience:
+        return None
+    if not _AUDIENCE.fullmatch(audience):
+        raise InvalidRequestError.field(
+            "audience", "must be 1-128 of A-Z a-z 0-9 . _ - : / (e.g. extplane-host)"
+        )
+    return audience
 
 
 def _user(request: pb.IssueInstallTokenRequest) -> UserClaims | None:

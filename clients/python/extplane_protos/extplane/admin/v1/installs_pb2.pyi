@@ -764,12 +764,18 @@ class IssueInstallTokenRequest(_message.Message):
     INSTALL_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     USER_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
     tenant: _builtins.str
     """The install's tenant."""
     install_id: _builtins.str
     """The install's id."""
     request_id: _builtins.str
     """The execution's request id, echoed by context.get-context and logs."""
+    audience: _builtins.str
+    """The token's `aud`: the hosts that accept it (1-128 of A-Z a-z 0-9 . _ -
+    : /). Empty: `extplane-host`, the audience this host's providers accept;
+    a polyglot host verifying another audience asks for its own.
+    """
     @_builtins.property
     def user(self) -> Global___InstallTokenUser:
         """The user the execution acts for; unset: no user (user.* answers
@@ -783,10 +789,11 @@ class IssueInstallTokenRequest(_message.Message):
         install_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
         user: Global___InstallTokenUser | None = ...,
+        audience: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["install_id", b"install_id", "request_id", b"request_id", "tenant", b"tenant", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "install_id", b"install_id", "request_id", b"request_id", "tenant", b"tenant", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
