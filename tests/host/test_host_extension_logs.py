@@ -15,7 +15,7 @@ import pytest_asyncio
 from extension_logs_support import ISSUER_TOKEN, host_address, install_token, log, running_suite
 from host_support import ADMIN_TOKEN, OTHER_TOKEN, READER_TOKEN, Registry
 
-from extplane.host.extension_logs import LogRecord
+from extplane.host.extension_logs import LogRecord, RecentLogs
 from extplane.suite import Suite
 from extplane_client import ExtensionLogsClient, ExtensionLogsError
 from extplane_protos.extplane.admin.v1 import extension_logs_pb2 as logs_pb
@@ -230,3 +230,57 @@ async def test_records_pushed_out_of_the_ring_are_counted_and_flagged(
     assert (fresh.evicted_count, fresh.records_missed) == (1, True)
     assert [(r.sequence, r.message) for r in behind.records] == [(3, "m2")]
     assert (behind.evicted_count, behind.records_missed) == (2, True)
+
+
+def _record(install_id: str, message: str, level: str = "info") -> LogRecord:
+    return LogRecord(level, message, "acme", "ext", install_id, None, 0)
+
+
+def test_a_forgotten_install_numbers_on_above_every_sequence_handed_out() -> None:
+    recent = RecentLogs(per_install=2, installs=1)
+    first = [recent.add(_record("a", m)).sequence for m in ("a0", "a1")]
+    recent.add(_record("b", "b0"))  # only one install is kept: `a` is forgotten
+    again = recent.add(_record("a", "a2"))
+
+    assert first == [1, 2]
+    assert again.sequence == 4
+    # A follower of `a` at sequence 2 sees the new record, and is told of the gap.
+    read = recent.after("acme", "a", 2)
+    assert [r.message for r in read.records] == ["a2"]
+    assert read.missed
+
+
+def test_a_cursor_ahead_of_the_install_starts_again_from_the_oldest() -> None:
+    # As after a restart: the host numbers again from 1.
+    recent = RecentLogs()
+    for message in ("x0", "x1"):
+        recent.add(_record("x", message))
+
+    ahead = recent.after("acme", "x", 99)
+    caught_up = recent.after("acme", "x", 2)
+
+    assert [r.message for r in ahead.records] == ["x0", "x1"]
+    assert ahead.missed
+    assert (list(caught_up.records), caught_up.missed) == ([], False)
+
+
+async def test_a_cursor_from_before_a_restart_answers_from_the_oldest(
+    registry: Registry,
+) -> None:
+    recent = registry.service.logs.recent
+    for message in ("r0", "r1", "r2"):
+        recent.add(_record("q-restart", message))
+    async with ExtensionLogsClient(registry.channel, token=READER_TOKEN) as client:
+        page = await client.list_extension_logs(
+            tenant="acme", install_id="q-restart", after_sequence=500
+        )
+        unknown = await client.list_extension_logs(
+            tenant="acme", install_id="q-never", after_sequence=500
+        )
+
+    assert [r.message for r in page.records] == ["r0", "r1", "r2"]
+    assert page.records_missed
+    assert page.next_after_sequence == 3
+    assert list(unknown.records) == []
+    assert unknown.records_missed
+    assert unknown.next_after_sequence == 0
