@@ -19,6 +19,7 @@ from extplane.host.extension_logs import LogRecord, RecentLogs
 from extplane.suite import Suite
 from extplane_client import ExtensionLogsClient, ExtensionLogsError
 from extplane_protos.extplane.admin.v1 import extension_logs_pb2 as logs_pb
+from extplane_protos.extplane.admin.v1 import extension_logs_pb2_grpc as logs_grpc
 
 on_the_suite_loop = pytest.mark.asyncio(loop_scope="module")
 
@@ -202,6 +203,10 @@ async def test_the_gateway_route_answers_the_same_records(suite: Suite) -> None:
         cursor = first.json()["nextAfterSequence"]
         rest = await http.get(path, params={"afterSequence": cursor}, headers=headers)
         bad = await http.get(path, params={"afterSequence": -5}, headers=headers)
+        await log(suite, token, "worst", level="error")
+        errors = await http.get(
+            path, params={"minLevel": "EXTENSION_LOG_LEVEL_ERROR"}, headers=headers
+        )
 
     assert anonymous.status_code == 401
     assert first.status_code == 200, first.text
@@ -210,6 +215,25 @@ async def test_the_gateway_route_answers_the_same_records(suite: Suite) -> None:
     assert [r["message"] for r in rest.json()["records"]] == ["third"]
     assert rest.json()["records"][0]["level"] == "EXTENSION_LOG_LEVEL_INFO"
     assert bad.status_code == 400
+    assert [r["message"] for r in errors.json()["records"]] == ["worst"]
+
+
+@on_the_suite_loop
+async def test_an_unknown_level_is_refused_naming_the_field(suite: Suite) -> None:
+    async with grpc.aio.insecure_channel(host_address(suite)) as channel:
+        stub = logs_grpc.ExtensionLogsServiceStub(channel)
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stub.ListExtensionLogs(
+                logs_pb.ListExtensionLogsRequest(
+                    tenant="acme",
+                    install_id="q-1",
+                    min_level=7,  # type: ignore[arg-type]
+                ),
+                metadata=(("authorization", f"Bearer {READER_TOKEN}"),),
+                timeout=10,
+            )
+    assert refused.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "min_level" in (refused.value.details() or "")
 
 
 async def test_records_pushed_out_of_the_ring_are_counted_and_flagged(

@@ -4,7 +4,7 @@ records from a running host service, oldest first.
 Needs a token with `installs.reader` or `installs.admin` (`--token` or
 `EXTPLANE_TOKEN`). `--follow` asks again every `--interval` seconds from the
 last record printed, so each record prints once, until Ctrl-C (exit 0) or
-`--polls` answers. Exit statuses as in `extplane.cli_options`.
+until it caught up `--polls` times. Exit statuses as in `extplane.cli_options`.
 """
 
 from __future__ import annotations
@@ -81,7 +81,12 @@ def add_logs_parser(commands: Commands) -> None:
         help=f"with --follow: seconds between asks, {MIN_INTERVAL_S:g}-{MAX_INTERVAL_S:g} "
         "(default: 2)",
     )
-    logs.add_argument("--polls", type=_polls, metavar="N", help="with --follow: stop after N asks")
+    logs.add_argument(
+        "--polls",
+        type=_polls,
+        metavar="N",
+        help="with --follow: stop after catching up N times (default: until Ctrl-C)",
+    )
     add_connection_options(
         logs, service="host", role="installs.reader or installs.admin", timeout_s=30
     )
@@ -110,8 +115,8 @@ async def follow_logs(
     out: Callable[[str], None],
     wait: Callable[[float], Awaitable[object]] = asyncio.sleep,
 ) -> None:
-    """Prints pages from the cursor; with --follow, waits and asks again, until
-    --polls asks (forever without it). Every record prints once."""
+    """Prints pages from the cursor until caught up; with --follow, waits and
+    does so again, --polls times (forever without it). Every record prints once."""
     level: LogLevel | None = args.level
     cursor = 0
     polls = 0
@@ -123,7 +128,6 @@ async def follow_logs(
             min_level=level,
             timeout=args.timeout,
         )
-        polls += 1
         if page.records_missed:
             print(
                 "extplane: some records were pushed out of the host's memory before they "
@@ -135,6 +139,7 @@ async def follow_logs(
         cursor = page.next_after_sequence
         if page.has_more:
             continue
+        polls += 1
         if not args.follow or (args.polls is not None and polls >= args.polls):
             return
         await wait(args.interval)

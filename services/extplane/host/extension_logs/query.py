@@ -18,6 +18,7 @@ from extplane.host.installs import validation
 from extplane.runtime import (
     INSTALLS_ADMIN,
     INSTALLS_READER,
+    InvalidRequestError,
     ServiceKit,
     bounds,
     fill_page,
@@ -35,6 +36,7 @@ _LEVEL_OF = {
     "error": pb.EXTENSION_LOG_LEVEL_ERROR,
 }
 _NAME_OF = {value: name for name, value in _LEVEL_OF.items()}
+_LEVELS_ASKABLE = frozenset(pb.ExtensionLogLevel.values())
 
 
 def record_proto(record: LogRecord) -> pb.ExtensionLogRecord:
@@ -63,6 +65,10 @@ class ExtensionLogsServicer(pb_grpc.ExtensionLogsServiceServicer):
         await self._kit.authorizer.require(context, _READERS)
         bounds.check(request)
         validation.check_names(request.tenant, request.install_id)
+        if request.min_level not in _LEVELS_ASKABLE:
+            raise InvalidRequestError.field(
+                "min_level", "must be one of " + ", ".join(pb.ExtensionLogLevel.keys())
+            )
         size = page_size(request.page_size)
         read = self._recent.after(
             request.tenant,
