@@ -32,6 +32,8 @@ def test_public_names_are_pinned() -> None:
         "ClientTls",
         "DeliveryOptions",
         "DeliveryStats",
+        "ExtensionLogsClient",
+        "ExtensionLogsError",
         "ExtplaneError",
         "GrpcAuditSink",
         "GrpcMeteringSink",

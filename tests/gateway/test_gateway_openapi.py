@@ -159,6 +159,7 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
     assert set(tags) == {
         "AuditQueryService",
         "CapabilityProvider",
+        "ExtensionLogsService",
         "InstallRegistryService",
         "MeteringQueryService",
     }
@@ -278,6 +279,7 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
         ("post", f"{installs}/{{install_id}}:disable"),
         ("post", f"{installs}/{{install_id}}:enable"),
         ("post", f"{installs}/{{install_id}}:issueToken"),
+        ("get", f"{installs}/{{install_id}}/logs"),
         ("get", "/v1/admin/installs"),
     }
     # The JWKS is public keys: no token.

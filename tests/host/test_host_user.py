@@ -3,8 +3,8 @@ install token's user claims.
 
 As `extplane up` hosts them: register an install, issue its token through the
 registry (with and without a user), call both providers on the host port with
-the token. And against a bare host server with tokens signed directly, for
-what the registry cannot issue yet (additional fields, in the platform's order).
+the token (additional fields too, issued in the platform's order). And against
+a bare host server with tokens signed directly.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from extplane.config import Settings
 from extplane.host import InstallTokenIssuer, InstallTokenVerifier, UserClaims
 from extplane.runtime import Metrics
 from extplane.suite import Suite, ephemeral_ports
-from extplane_client import InstallsClient, alga_errors
+from extplane_client import InstallsClient, InstallsError, alga_errors
 from extplane_protos.alga.extension.v1 import (
     types_pb2,
     user_pb2,
@@ -130,6 +130,64 @@ async def test_an_issued_tokens_user_is_what_both_providers_answer(suite: Suite)
         ) == expected
     assert v2.client_id == "client-3"
     assert list(v2.additional_fields) == []
+
+
+@on_the_suite_loop
+async def test_issued_additional_fields_reach_user_v2_sorted_by_key(suite: Suite) -> None:
+    platform_order = [("zone", "eu"), ("account", "A-2"), ("role", ""), ("account", "A-1")]
+    token = await _token(
+        suite,
+        "user-fields",
+        ["cap:user.read"],
+        user=pb.InstallTokenUser(
+            user_id="u-8",
+            additional_fields=[pb.InstallTokenUserField(key=k, value=v) for k, v in platform_order],
+        ),
+    )
+    async with grpc.aio.insecure_channel(suite.servers["host"].address) as channel:
+        _, v2 = await _both(channel, token)
+
+    assert [(f.key, f.value) for f in v2.additional_fields] == [
+        ("account", "A-2"),  # a repeated key keeps the platform's order
+        ("account", "A-1"),
+        ("role", ""),
+        ("zone", "eu"),
+    ]
+
+
+@on_the_suite_loop
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ([("k", "v")] * 65, "user.additional_fields"),
+        ([("", "v")], "user.additional_fields[0].key"),
+        ([("k" * 129, "v")], "user.additional_fields[0].key"),
+        ([("k", "v" * 1025)], "user.additional_fields[0].value"),
+        ([("k", "line\nbreak")], "user.additional_fields[0].value"),
+    ],
+)
+async def test_additional_fields_are_bounded(
+    suite: Suite, fields: list[tuple[str, str]], field: str
+) -> None:
+    host = suite.servers["host"].address
+    install_id = f"user-bounds-{len(fields)}-{len(fields[0][0])}-{len(fields[0][1])}"
+    async with InstallsClient(host, token=ADMIN_TOKEN) as admin:
+        await admin.register_install(
+            tenant="acme",
+            install_id=install_id,
+            extension_id="com.example.tickets",
+            version="1.2.0",
+            granted_capabilities=["cap:user.read"],
+        )
+    user = pb.InstallTokenUser(
+        user_id="u-1",
+        additional_fields=[pb.InstallTokenUserField(key=k, value=v) for k, v in fields],
+    )
+    async with InstallsClient(host, token=ISSUER_TOKEN) as issuer:
+        with pytest.raises(InstallsError) as refused:
+            await issuer.issue_install_token(tenant="acme", install_id=install_id, user=user)
+    assert refused.value.code is grpc.StatusCode.INVALID_ARGUMENT
+    assert field in refused.value.field_violations, refused.value.field_violations
 
 
 @on_the_suite_loop

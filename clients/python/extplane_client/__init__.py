@@ -21,6 +21,7 @@ from extplane_client.audit_types import (
 from extplane_client.capabilities import CapabilitiesClient, CapabilitiesError, CapabilitySnapshot
 from extplane_client.delivery import DeliveryOptions, DeliveryStats
 from extplane_client.errors import ExtplaneError
+from extplane_client.extension_logs import ExtensionLogsClient, ExtensionLogsError
 from extplane_client.installs import InstallsClient, InstallsError, InstallsPage
 from extplane_client.metering_query import (
     MeteringEventsPage,
@@ -50,6 +51,8 @@ __all__ = [
     "ClientTls",
     "DeliveryOptions",
     "DeliveryStats",
+    "ExtensionLogsClient",
+    "ExtensionLogsError",
     "ExtplaneError",
     "GrpcAuditSink",
     "GrpcMeteringSink",

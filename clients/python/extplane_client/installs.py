@@ -164,12 +164,17 @@ class InstallsClient(ChannelClient):
         install_id: str,
         request_id: str = "",
         user: pb.InstallTokenUser | None = None,
+        audience: str = "",
         timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
     ) -> pb.IssueInstallTokenResponse:
         """A short-lived install token (needs `installs.issuer`): send it to the
-        host providers as `x-extplane-install-token`."""
+        host providers as `x-extplane-install-token`; `audience` empty: theirs."""
         request = pb.IssueInstallTokenRequest(
-            tenant=tenant, install_id=install_id, request_id=request_id, user=user
+            tenant=tenant,
+            install_id=install_id,
+            request_id=request_id,
+            user=user,
+            audience=audience,
         )
         response: pb.IssueInstallTokenResponse = await self._unary(
             self._stub.IssueInstallToken, request, timeout

@@ -1,10 +1,12 @@
-"""`extplane installs register|update|disable|enable|get|list`: the install registry
-from a shell.
+"""`extplane installs register|update|disable|enable|get|list|issue-token`: the
+install registry from a shell.
 
 Each calls a running host service with a token holding `installs.admin`
-(changes) or `installs.reader` (get, list), from `--token` or
-`EXTPLANE_TOKEN`; exit statuses as in `extplane.cli_options`. Installs print
-as JSON (proto field names), one per line for `list`.
+(changes), `installs.reader` (get, list) or `installs.issuer` (issue-token),
+from `--token` or `EXTPLANE_TOKEN`; exit statuses as in `extplane.cli_options`.
+Installs print as JSON (proto field names), one per line for `list`;
+`issue-token` prints the install token alone (or, with --json, its expiry
+and key id too).
 """
 
 from __future__ import annotations
@@ -12,15 +14,19 @@ from __future__ import annotations
 import argparse
 import json
 from contextlib import aclosing
+from datetime import UTC
 from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
 from extplane.cli_options import (
     EXIT_OK,
+    Commands,
+    UsageError,
     add_connection_options,
     command_group,
     connection,
+    rfc3339,
     service_failed,
 )
 from extplane.config import Settings
@@ -50,6 +56,75 @@ def _whole(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
     return value
+
+
+def _user_field(text: str) -> tuple[str, str]:
+    key, equals, value = text.partition("=")
+    if not equals or not key:
+        raise argparse.ArgumentTypeError(f"not KEY=VALUE: {text!r}")
+    return key, value
+
+
+def _issue_token_parser(actions: Commands) -> argparse.ArgumentParser:
+    issue = actions.add_parser(
+        "issue-token", help="print an install token for an execution (installs.issuer)"
+    )
+    issue.add_argument("--tenant", required=True)
+    issue.add_argument("--install", "--install-id", dest="install_id", required=True)
+    issue.add_argument("--request-id", default="", help="the execution's request id")
+    issue.add_argument("--audience", default="", help="the token's aud (default: extplane-host)")
+    user = issue.add_argument_group("the user the execution acts for (default: none)")
+    user.add_argument("--user-id", help="required for any other --user-… option")
+    for flag in ("user-name", "user-email", "user-type", "client-name", "client-id"):
+        user.add_argument(f"--{flag}")
+    user.add_argument(
+        "--user-field",
+        action="append",
+        type=_user_field,
+        metavar="KEY=VALUE",
+        help="an additional field of the user, repeatable",
+    )
+    issue.add_argument("--json", action="store_true", help="token, expire_time and key_id")
+    return issue
+
+
+_USER_DETAILS = ("user_name", "user_email", "user_type", "client_name", "client_id")
+
+
+def _token_user(args: argparse.Namespace) -> pb.InstallTokenUser | None:
+    details = {name: getattr(args, name) for name in _USER_DETAILS if getattr(args, name)}
+    if args.user_id is None:
+        if details or args.user_field:
+            raise UsageError("--user-id is required with the other --user-… options")
+        return None
+    return pb.InstallTokenUser(
+        user_id=args.user_id,
+        additional_fields=[
+            pb.InstallTokenUserField(key=key, value=value) for key, value in args.user_field or ()
+        ],
+        **details,
+    )
+
+
+async def _issue_token(client: InstallsClient, args: argparse.Namespace) -> str:
+    issued = await client.issue_install_token(
+        tenant=args.tenant,
+        install_id=args.install_id,
+        request_id=args.request_id,
+        user=_token_user(args),
+        audience=args.audience,
+        timeout=args.timeout,
+    )
+    if not args.json:
+        return issued.token
+    return json.dumps(
+        {
+            "token": issued.token,
+            "expire_time": rfc3339(issued.expire_time.ToDatetime(tzinfo=UTC)),
+            "key_id": issued.key_id,
+        },
+        indent=2,
+    )
 
 
 def _names(parser: argparse.ArgumentParser) -> None:
@@ -115,12 +190,14 @@ def add_installs_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     state.add_argument("--enabled", dest="state", action="store_const", const="enabled")
     state.add_argument("--disabled", dest="state", action="store_const", const="disabled")
     listing.add_argument("--limit", type=_whole, metavar="N", help="at most N (default: all)")
+    issue = _issue_token_parser(actions)
     for action, role in (
         (register, "installs.admin"),
         (update, "installs.admin"),
         *((toggle, "installs.admin") for toggle in toggles),
         (get, "installs.reader"),
         (listing, "installs.reader"),
+        (issue, "installs.issuer"),
     ):
         add_connection_options(action, service="host", role=role, timeout_s=30)
 
@@ -184,6 +261,9 @@ async def run_installs(args: argparse.Namespace, settings: Settings, default_hos
     where = connection(args, default_host, settings.host_providers.port, settings.client_tls)
     async with where.client(InstallsClient) as client:
         try:
+            if args.installs_command == "issue-token":
+                print(await _issue_token(client, args))
+                return EXIT_OK
             if args.installs_command != "list":
                 print(json.dumps(_json(await _one(client, args)), indent=2))
                 return EXIT_OK

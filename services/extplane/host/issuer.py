@@ -85,8 +85,10 @@ class InstallTokenIssuer:
         request_id: str | None = None,
         user: UserClaims | None = None,
         ttl_s: int | None = None,
+        audience: str | None = None,
     ) -> IssuedToken:
-        """`issue`, with the claims signed and the signing key's id."""
+        """`issue`, with the claims signed and the signing key's id; `audience`
+        None: the issuer's own."""
         lifetime = self._ttl_s if ttl_s is None else ttl_s
         _check_ttl(lifetime)
         for name, value in (
@@ -105,7 +107,7 @@ class InstallTokenIssuer:
             version_id=version_id,
             request_id=request_id,
             user=user,
-            audience=self._audience,
+            audience=self._audience if audience is None else audience,
             issued_at=now,
             not_before=now,
             expires_at=now + lifetime,

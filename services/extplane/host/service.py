@@ -25,6 +25,7 @@ from extplane.host.definition import HostProviders
 from extplane.host.enabled import EnabledInstalls, disabled_in
 from extplane.host.enforcement import CapabilityEnforcement
 from extplane.host.extension_logs import LOGGING_SERVICE, LoggingServicer
+from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE, ExtensionLogsServicer
 from extplane.host.installs.changes import ChangeLog
 from extplane.host.installs.model import DEFAULT_LOG_RECORDS_PER_MINUTE
 from extplane.host.installs.registry import InstallRegistry
@@ -43,7 +44,11 @@ from extplane.runtime.lifecycle import AsyncLifecycle
 from extplane.storage import PostgresStore, open_store
 from extplane_client import AuditSink, GrpcAuditSink, NoopAuditSink
 from extplane_protos.alga.extension.v1 import logging_pb2_grpc, storage_pb2_grpc
-from extplane_protos.extplane.admin.v1 import installs_pb2, installs_pb2_grpc
+from extplane_protos.extplane.admin.v1 import (
+    extension_logs_pb2_grpc,
+    installs_pb2,
+    installs_pb2_grpc,
+)
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 INSTALL_REGISTRY: str = installs_pb2.DESCRIPTOR.services_by_name["InstallRegistryService"].full_name
@@ -136,6 +141,7 @@ class HostService(AsyncLifecycle):
             *self._providers.service_names,
             STORAGE_SERVICE,
             LOGGING_SERVICE,
+            EXTENSION_LOGS_SERVICE,
         )
 
     @property
@@ -156,6 +162,9 @@ class HostService(AsyncLifecycle):
         self._providers.add_to_server(server)
         storage_pb2_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.store), server)
         logging_pb2_grpc.add_LoggingServiceServicer_to_server(self.logs, server)
+        extension_logs_pb2_grpc.add_ExtensionLogsServiceServicer_to_server(
+            ExtensionLogsServicer(self.logs.recent, self._kit), server
+        )
 
     async def _log_rate(self, tenant: str, install_id: str) -> int:
         """The install's records per minute; the default for one this registry

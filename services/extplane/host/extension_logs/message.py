@@ -18,6 +18,11 @@ def _harmless(char: str) -> str:
     return char
 
 
+def is_truncated(message: str, max_bytes: int = MAX_MESSAGE_BYTES) -> bool:
+    """Whether `safe_message` cuts `message`."""
+    return len(message.encode("utf-8", errors="surrogatepass")) > max_bytes
+
+
 def safe_message(message: str, max_bytes: int = MAX_MESSAGE_BYTES) -> str:
     """`message` with controls escaped, at most `max_bytes` of UTF-8 of the
     original kept; a longer one ends in `…[truncated N bytes]` (N dropped)."""

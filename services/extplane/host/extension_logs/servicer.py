@@ -18,7 +18,7 @@ import grpc.aio
 from prometheus_client import CollectorRegistry
 
 from extplane.host.enforcement import current_install
-from extplane.host.extension_logs.message import safe_message
+from extplane.host.extension_logs.message import is_truncated, safe_message
 from extplane.host.extension_logs.metrics import dropped_records
 from extplane.host.extension_logs.rate import LogRateLimits
 from extplane.host.extension_logs.ring import LogRecord, RecentLogs
@@ -53,17 +53,19 @@ class LoggingServicer(logging_pb2_grpc.LoggingServiceServicer):
         install = current_install()
         if not await self._limits.allow(install.tenant_id, install.install_id):
             self._dropped.labels(level).inc()
+            self.recent.count_dropped(install.tenant_id, install.install_id)
             return
         record = LogRecord(
             level=level,
             message=safe_message(message),
+            truncated=is_truncated(message),
             tenant_id=install.tenant_id,
             extension_id=install.extension_id,
             install_id=install.install_id,
             request_id=install.request_id,
             time_ns=self._clock_ns(),
         )
-        self.recent.add(record)
+        record = self.recent.add(record)
         _logger.log(
             _LEVELS[level],
             "%s: %s",

@@ -8,7 +8,8 @@ changes and denials, not every call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -19,6 +20,10 @@ from extplane.host.issuer import InstallTokenIssuer
 from extplane.keys import KeyRing
 from extplane.runtime import InvalidRequestError
 from extplane_protos.extplane.admin.v1 import installs_pb2 as pb
+
+_AUDIENCE = re.compile(r"[A-Za-z0-9._:/-]{1,128}")
+# Each field rides in every token of the execution: a few, not a profile.
+MAX_USER_FIELDS = 64
 
 
 class InstallTokens:
@@ -42,6 +47,7 @@ class InstallTokens:
             version_id=install.settings.version,
             request_id=request.request_id or None,
             user=_user(request),
+            audience=_audience(request.audience),
         )
         return pb.IssueInstallTokenResponse(
             token=issued.token,
@@ -53,6 +59,16 @@ class InstallTokens:
         return pb.GetInstallTokenKeysResponse(
             keys=[pb.JsonWebKey(**key) for key in self._ring().jwks()["keys"]]
         )
+
+
+def _audience(audience: str) -> str | None:
+    if not audience:
+        return None
+    if not _AUDIENCE.fullmatch(audience):
+        raise InvalidRequestError.field(
+            "audience", "must be 1-128 of A-Z a-z 0-9 . _ - : / (e.g. extplane-host)"
+        )
+    return audience
 
 
 def _user(request: pb.IssueInstallTokenRequest) -> UserClaims | None:
@@ -68,4 +84,17 @@ def _user(request: pb.IssueInstallTokenRequest) -> UserClaims | None:
         user_type=user.user_type,
         client_name=user.client_name,
         client_id=user.client_id if user.HasField("client_id") else None,
+        additional_fields=_fields(user.additional_fields),
     )
+
+
+def _fields(fields: Sequence[pb.InstallTokenUserField]) -> tuple[tuple[str, str], ...]:
+    if len(fields) > MAX_USER_FIELDS:
+        raise InvalidRequestError.field(
+            "user.additional_fields", f"at most {MAX_USER_FIELDS}, not {len(fields)}"
+        )
+    for index, field in enumerate(fields):
+        if not field.key:
+            raise InvalidRequestError.field(f"user.additional_fields[{index}].key", "required")
+    # Kept in the platform's order: user-v2 sorts them when it answers.
+    return tuple((field.key, field.value) for field in fields)

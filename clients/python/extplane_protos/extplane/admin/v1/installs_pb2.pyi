@@ -688,6 +688,7 @@ class InstallTokenUser(_message.Message):
     USER_TYPE_FIELD_NUMBER: _builtins.int
     CLIENT_NAME_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
+    ADDITIONAL_FIELDS_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """The user's id; required when a user is given."""
     user_name: _builtins.str
@@ -700,6 +701,12 @@ class InstallTokenUser(_message.Message):
     """The user's client's name."""
     client_id: _builtins.str
     """The user's client's id, when the user belongs to one."""
+    @_builtins.property
+    def additional_fields(self) -> _containers.RepeatedCompositeFieldContainer[Global___InstallTokenUserField]:
+        """The platform's further facts about the user (Alga `user-data-v2`
+        `additional-fields`), at most 64; user-v2 answers them sorted by key.
+        """
+
     def __init__(
         self,
         *,
@@ -709,16 +716,43 @@ class InstallTokenUser(_message.Message):
         user_type: _builtins.str = ...,
         client_name: _builtins.str = ...,
         client_id: _builtins.str | None = ...,
+        additional_fields: _abc.Iterable[Global___InstallTokenUserField] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_client_id", b"_client_id", "client_id", b"client_id"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_client_id", b"_client_id", "client_id", b"client_id", "client_name", b"client_name", "user_email", b"user_email", "user_id", b"user_id", "user_name", b"user_name", "user_type", b"user_type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_client_id", b"_client_id", "additional_fields", b"additional_fields", "client_id", b"client_id", "client_name", b"client_name", "user_email", b"user_email", "user_id", b"user_id", "user_name", b"user_name", "user_type", b"user_type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__client_id: _TypeAlias = _typing.Literal["client_id"]  # noqa: Y015
     _WhichOneofArgType__client_id: _TypeAlias = _typing.Literal["_client_id", b"_client_id"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType__client_id) -> _WhichOneofReturnType__client_id | None: ...
 
 Global___InstallTokenUser: _TypeAlias = InstallTokenUser  # noqa: Y015
+
+@_typing.final
+class InstallTokenUserField(_message.Message):
+    """InstallTokenUserField is one additional fact about the user."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The field's name: 1-128 characters."""
+    value: _builtins.str
+    """The field's value."""
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        value: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InstallTokenUserField: _TypeAlias = InstallTokenUserField  # noqa: Y015
 
 @_typing.final
 class IssueInstallTokenRequest(_message.Message):
@@ -730,12 +764,18 @@ class IssueInstallTokenRequest(_message.Message):
     INSTALL_ID_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     USER_FIELD_NUMBER: _builtins.int
+    AUDIENCE_FIELD_NUMBER: _builtins.int
     tenant: _builtins.str
     """The install's tenant."""
     install_id: _builtins.str
     """The install's id."""
     request_id: _builtins.str
     """The execution's request id, echoed by context.get-context and logs."""
+    audience: _builtins.str
+    """The token's `aud`: the hosts that accept it (1-128 of A-Z a-z 0-9 . _ -
+    : /). Empty: `extplane-host`, the audience this host's providers accept;
+    a polyglot host verifying another audience asks for its own.
+    """
     @_builtins.property
     def user(self) -> Global___InstallTokenUser:
         """The user the execution acts for; unset: no user (user.* answers
@@ -749,10 +789,11 @@ class IssueInstallTokenRequest(_message.Message):
         install_id: _builtins.str = ...,
         request_id: _builtins.str = ...,
         user: Global___InstallTokenUser | None = ...,
+        audience: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["install_id", b"install_id", "request_id", b"request_id", "tenant", b"tenant", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "install_id", b"install_id", "request_id", b"request_id", "tenant", b"tenant", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
