@@ -22,6 +22,7 @@ from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
 from extplane_client import AuditQueryClient, ExtplaneError, InstallsClient, MeteringQueryClient
 from extplane_client.conformance import ConformanceClient
+from extplane_client.secrets_admin import SecretsAdminClient
 from extplane_client.tls import ClientTls, read_certificates, read_private_key
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
@@ -32,7 +33,12 @@ EXIT_SERVICE = 3
 
 
 ClientT = TypeVar(
-    "ClientT", AuditQueryClient, MeteringQueryClient, ConformanceClient, InstallsClient
+    "ClientT",
+    AuditQueryClient,
+    MeteringQueryClient,
+    ConformanceClient,
+    InstallsClient,
+    SecretsAdminClient,
 )
 
 # --tls-… flag -> the ClientTls field it sets.
