@@ -22,6 +22,7 @@ from google.protobuf.json_format import MessageToDict
 
 from extplane.cli_options import (
     EXIT_OK,
+    EXIT_SERVICE,
     UsageError,
     add_connection_options,
     command_group,
@@ -31,7 +32,6 @@ from extplane.cli_options import (
 from extplane.config import Settings
 from extplane.host.secrets import keys
 from extplane.host.secrets.host import secrets_store
-from extplane.host.secrets.sealing import UnsealError
 from extplane.host.secrets.vault import SecretVault
 from extplane.host.service import DATABASE_FILE
 from extplane_client.secrets_admin import SecretsAdminClient, SecretsAdminError
@@ -144,15 +144,21 @@ async def rewrap(args: argparse.Namespace, settings: Settings) -> int:
     await store.open()
     try:
         done = await SecretVault(store, lambda: ring, time.time_ns).rewrap()
-    except UnsealError as error:
-        raise UsageError(f"cannot rewrap: {error}") from None
     finally:
         await store.close()
     print(
         f"rewrapped {done.rewrapped} secrets onto key {ring.active_id}; "
-        f"{done.current} already on it; {done.skipped} changed meanwhile (left as set)"
+        f"{done.current} already on it; {done.skipped} changed meanwhile (left as set); "
+        f"{len(done.unreadable)} unreadable"
     )
-    return EXIT_OK
+    for at in done.unreadable:
+        # Names only: these keep their old key id, so keep that key's file.
+        print(
+            f"extplane: secret {at.key!r} of install {at.tenant}/{at.install_id} does not "
+            "decrypt with any key of the ring; left as it is",
+            file=sys.stderr,
+        )
+    return EXIT_OK if not done.unreadable else EXIT_SERVICE
 
 
 async def run_secrets(args: argparse.Namespace, settings: Settings, default_host: str) -> int:

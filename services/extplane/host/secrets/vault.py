@@ -29,11 +29,14 @@ def _failure(number: int, message: str) -> AlgaVariantError:
 @dataclass(frozen=True, slots=True)
 class Rewrapped:
     """What a rewrap did: re-sealed, already on the active key, changed meanwhile
-    (set or deleted by someone else: left as they are, on whatever key they hold)."""
+    (set or deleted by someone else: left as they are, on whatever key they hold),
+    and those that do not decrypt (left as they are; their key is gone, or the
+    row was tampered with)."""
 
     rewrapped: int
     current: int
     skipped: int
+    unreadable: tuple[SecretAddress, ...] = ()
 
 
 class SecretVault:
@@ -71,16 +74,28 @@ class SecretVault:
         """Re-seal every stored secret with the active key, a batch at a time."""
         ring = self._ring()
         done = current = skipped = 0
+        unreadable: list[SecretAddress] = []
         last: SecretAddress | None = None
         while batch := await self.store.after(last, REWRAP_BATCH):
             for secret in batch:
                 if secret.sealed.key_id == ring.active_id:
                     current += 1
                     continue
-                value = unseal(ring, secret.at, secret.sealed)
+                try:
+                    value = unseal(ring, secret.at, secret.sealed)
+                except UnsealError as error:
+                    _logger.error(
+                        "rewrap: secret %r of install %s/%s: %s",
+                        secret.at.key,
+                        secret.at.tenant,
+                        secret.at.install_id,
+                        error,
+                    )
+                    unreadable.append(secret.at)
+                    continue
                 if await self.store.reseal(secret, seal(ring, secret.at, value)):
                     done += 1
                 else:
                     skipped += 1
             last = batch[-1].at
-        return Rewrapped(done, current, skipped)
+        return Rewrapped(done, current, skipped, tuple(unreadable))
