@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import grpc.aio
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
 
 from extplane.host.alga_error import AlgaVariantError
 from extplane.host.enforcement import current_install
+from extplane.host.secrets.metrics import secret_reads
 from extplane.host.secrets.names import check_secret_key
 from extplane.host.secrets.sealing import SecretAddress
 from extplane.host.secrets.vault import SecretVault
@@ -29,12 +30,7 @@ SECRETS_SERVICE: str = secrets_pb2.DESCRIPTOR.services_by_name["SecretsService"]
 class SecretsServicer(secrets_pb2_grpc.SecretsServiceServicer):
     def __init__(self, vault: Serving[SecretVault], registry: CollectorRegistry) -> None:
         self._vault = vault
-        self._reads = Counter(
-            "extplane_host_secret_reads_total",
-            "SecretsService.Get calls by outcome (ok or the SecretError variant).",
-            ["outcome"],
-            registry=registry,
-        )
+        self._reads = secret_reads(registry)
 
     async def Get(  # noqa: N802 - the generated servicer's name
         self, request: secrets_pb2.SecretsServiceGetRequest, context: _Context
