@@ -21,6 +21,8 @@ from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
 from extplane.host.extension_logs import LOGGING_SERVICE
+from extplane.host.secrets.admin import SECRETS_ADMIN
+from extplane.host.secrets.provider import SECRETS_SERVICE
 from extplane.host.service import INSTALL_REGISTRY, HostService
 from extplane.host.storage.servicer import STORAGE_SERVICE
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
@@ -116,6 +118,8 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             user_v2_pb2.DESCRIPTOR.services_by_name["UserV2Service"].full_name,
             STORAGE_SERVICE,
             LOGGING_SERVICE,
+            SECRETS_SERVICE,
+            SECRETS_ADMIN,
         ),
         section="host_providers",
     ),
