@@ -13,7 +13,13 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from extplane_client import AuditQueryClient, InstallsClient, MeteringQueryClient
 from extplane_client._rpc import ChannelClient
-from extplane_protos.extplane.admin.v1 import installs_pb2, installs_pb2_grpc
+from extplane_client.secrets_admin import SecretsAdminClient
+from extplane_protos.extplane.admin.v1 import (
+    installs_pb2,
+    installs_pb2_grpc,
+    secrets_pb2,
+    secrets_pb2_grpc,
+)
 from extplane_protos.orloj.extensions.v1 import (
     audit_query_pb2,
     audit_query_pb2_grpc,
@@ -36,6 +42,11 @@ CASES = [
         installs_pb2.DESCRIPTOR.services_by_name["InstallRegistryService"],
         installs_pb2_grpc.InstallRegistryServiceStub,
         InstallsClient,
+    ),
+    (
+        secrets_pb2.DESCRIPTOR.services_by_name["SecretsAdminService"],
+        secrets_pb2_grpc.SecretsAdminServiceStub,
+        SecretsAdminClient,
     ),
 ]
 
