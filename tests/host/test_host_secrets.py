@@ -11,12 +11,13 @@ from pathlib import Path
 
 import grpc
 import pytest
-from host_support import OTHER_TOKEN, READER_TOKEN, error_info
-from secrets_support import GET, Host, failure, serve, variant
+from host_support import OTHER_TOKEN, READER_TOKEN, error_info, token_metadata
+from secrets_support import GET, ISSUER_TOKEN, Host, failure, serve, variant
 
 from extplane.host.secrets import keys
 from extplane.host.secrets.sealing import SecretAddress
 from extplane.host.secrets.store import StoredSecret
+from extplane_client import InstallsClient
 from extplane_client.secrets_admin import SecretsAdminError
 
 MISSING, EXPIRED, INTERNAL = "SECRET_ERROR_MISSING", "SECRET_ERROR_EXPIRED", "SECRET_ERROR_INTERNAL"
@@ -227,3 +228,39 @@ async def test_a_removed_key_or_a_moved_ciphertext_is_internal(host: Host) -> No
     error = await failure(host.get(a, "X"))
     assert await variant(host.get(a, "X")) == INTERNAL
     assert "value-of-a" not in (error.details() or "")
+
+
+async def test_a_host_started_without_the_ring_says_which_keys_are_missing(
+    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with serve(database_url, tmp_path / "first") as first:
+        await first.install("acme", "app-1")
+        async with first.admin() as admin:
+            made = await admin.set_secret(tenant="acme", install_id="app-1", key="K", value="v")
+    # The same database, another data dir: its key ring is a new one.
+    async with serve(database_url, tmp_path / "second") as second:
+        assert any(
+            made.key_id in record.getMessage() and record.levelname == "ERROR"
+            for record in caplog.records
+        )
+        async with InstallsClient(second.address, token=ISSUER_TOKEN) as issuer:
+            issued = await issuer.issue_install_token(tenant="acme", install_id="app-1")
+        assert await variant(second.get(token_metadata(issued.token), "K")) == INTERNAL
+
+
+def test_a_key_dir_that_cannot_be_written_is_a_startup_error(tmp_path: Path) -> None:
+    # Under a plain file: no mode bits to trust (tests may run as root).
+    (tmp_path / "volume").write_text("")
+    with pytest.raises(keys.SecretKeyError, match="cannot be given one"):
+        keys.open_ring(tmp_path / "volume" / "keys")
+
+
+def test_a_bad_key_file_names_the_file_and_never_its_content(tmp_path: Path) -> None:
+    directory = tmp_path / "keys"
+    kid = keys.rotate(directory)
+    (directory / "sk-0000000000000000.key").write_bytes(b"bm90IGEga2V5\n")
+    with pytest.raises(keys.SecretKeyError, match=r"sk-0000000000000000\.key") as caught:
+        keys.SecretKeyRing.load(directory)
+    assert "bm90IGEga2V5" not in str(caught.value)
+    (directory / "sk-0000000000000000.key").unlink()
+    assert keys.SecretKeyRing.load(directory).active_id == kid

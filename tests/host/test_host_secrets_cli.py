@@ -83,7 +83,8 @@ async def test_set_from_stdin_and_file_list_delete_rotate_rewrap(
     assert rotated.code == 0, rotated.stderr
     assert f"(was {first})" in rotated.stdout
     second = rotated.stdout.split()[3]
-    assert second != first and second.startswith("sk-")
+    assert second != first
+    assert second.startswith("sk-")
     rewrapped = await run_extplane("secrets", "rewrap", env=env)
     assert rewrapped.code == 0, rewrapped.stderr
     assert f"rewrapped 2 secrets onto key {second}; 0 already" in rewrapped.stdout

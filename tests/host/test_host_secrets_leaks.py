@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 from prometheus_client import generate_latest
-from secrets_support import Host, failure, serve
+from secrets_support import failure, serve
 
 from extplane.host.secrets import keys
 from extplane.host.secrets.sealing import SecretAddress

@@ -70,6 +70,21 @@ class HostSecrets:
         await self.store.open()
         self.serving.open(SecretVault(self.store, lambda: keys.ring, self._kit.clock_ns))
         _logger.info("secrets sealed with key %s of %s", ring.active_id, self.key_dir)
+        await self._report_lost_keys()
+
+    async def _report_lost_keys(self) -> None:
+        """Say at start when stored secrets need keys the ring lacks (a data dir
+        lost, a replica given another ring): each would answer SECRET_ERROR_INTERNAL."""
+        ring = self.serving.current.ring
+        lost = {kid: n for kid, n in (await self.store.key_ids()).items() if kid not in ring.keys}
+        if lost:
+            _logger.error(
+                "%d stored secrets are sealed with keys not in %s (%s): they answer "
+                "SECRET_ERROR_INTERNAL until those key files are restored",
+                sum(lost.values()),
+                self.key_dir,
+                ", ".join(sorted(lost)),
+            )
 
     async def stop(self) -> None:
         if self.serving.close() is None:

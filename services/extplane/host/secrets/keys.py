@@ -78,7 +78,12 @@ def rotate(directory: Path) -> str:
 def open_ring(directory: Path) -> SecretKeyRing:
     """The ring in `directory`, given its first key when it has none."""
     if not has_keys(directory):
-        kid = rotate(directory)
+        try:
+            kid = rotate(directory)
+        except OSError as err:
+            raise SecretKeyError(
+                f"{directory} holds no secret key and cannot be given one: {err.strerror or err}"
+            ) from err
         _logger.info("secret key ring %s: created its first key %s", directory, kid)
     return SecretKeyRing.load(directory)
 

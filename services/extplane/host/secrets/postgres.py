@@ -13,6 +13,7 @@ _SELECT_ONE = postgres_sql(sql.SELECT_ONE)
 _DELETE = postgres_sql(sql.DELETE)
 _LIST = postgres_sql(sql.LIST)
 _COUNT = postgres_sql(sql.COUNT)
+_KEY_IDS = postgres_sql(sql.KEY_IDS)
 _FROM_START = postgres_sql(sql.FROM_START)
 _AFTER = postgres_sql(sql.AFTER)
 _RESEAL = postgres_sql(sql.RESEAL)
@@ -41,6 +42,9 @@ class PostgresSecretsStore(PostgresStore):
 
     async def count(self, tenant: str, install_id: str) -> int:
         return int(await self.pool.fetchval(_COUNT, tenant, install_id))
+
+    async def key_ids(self) -> dict[str, int]:
+        return {row[0]: int(row[1]) for row in await self.pool.fetch(_KEY_IDS)}
 
     async def after(self, at: SecretAddress | None, limit: int) -> list[StoredSecret]:
         if at is None:

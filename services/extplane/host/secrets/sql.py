@@ -21,6 +21,7 @@ UPSERT = (
 SELECT_ONE = f"SELECT {_COLUMNS} FROM {TABLE} WHERE {_AT}"
 DELETE = f"DELETE FROM {TABLE} WHERE {_AT}"
 LIST = f"SELECT {_COLUMNS} FROM {TABLE} WHERE tenant = ? AND install_id = ? ORDER BY key"
+KEY_IDS = f"SELECT key_id, COUNT(*) FROM {TABLE} GROUP BY key_id"
 COUNT = f"SELECT COUNT(*) FROM {TABLE} WHERE tenant = ? AND install_id = ?"
 FROM_START = f"SELECT {_COLUMNS} FROM {TABLE} ORDER BY tenant, install_id, key LIMIT ?"
 AFTER = (

@@ -42,6 +42,12 @@ class SqliteSecretsStore(SqliteStore):
 
         return await self.db.read(read)
 
+    async def key_ids(self) -> dict[str, int]:
+        def read(conn: sqlite3.Connection) -> dict[str, int]:
+            return {kid: int(n) for kid, n in conn.execute(sql.KEY_IDS)}
+
+        return await self.db.read(read)
+
     async def after(self, at: SecretAddress | None, limit: int) -> list[StoredSecret]:
         statement, params = (sql.FROM_START, (limit,)) if at is None else (sql.AFTER, (*at, limit))
 

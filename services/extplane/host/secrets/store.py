@@ -45,6 +45,10 @@ class SecretsStore(Protocol):
 
     async def count(self, tenant: str, install_id: str) -> int: ...
 
+    async def key_ids(self) -> dict[str, int]:
+        """How many secrets each key id sealed."""
+        ...
+
     async def after(self, at: SecretAddress | None, limit: int) -> list[StoredSecret]:
         """At most `limit` secrets of every install, in address order, after `at`."""
         ...

@@ -50,6 +50,10 @@ class SecretVault:
         self._ring = ring
         self._clock_ns = clock_ns
 
+    @property
+    def ring(self) -> SecretKeyRing:
+        return self._ring()
+
     async def set(self, at: SecretAddress, value: str, expire_ns: int | None) -> StoredSecret:
         secret = StoredSecret(at, seal(self._ring(), at, value), expire_ns, self._clock_ns())
         await self.store.put(secret)
