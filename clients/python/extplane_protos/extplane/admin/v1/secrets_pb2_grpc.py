@@ -67,8 +67,10 @@ class SecretsAdminServiceServicer:
     """
 
     def SetSecret(self, request, context):
-        """SetSecret stores a secret's value, replacing any earlier one. NOT_FOUND
-        when the registry holds no such install.
+        """SetSecret stores a secret's value, replacing any earlier one (and its
+        expiry). NOT_FOUND when the registry holds no such install;
+        FAILED_PRECONDITION when a new key would take the install past 1,000
+        secrets.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -45,8 +45,10 @@ class SecretsAdminServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> SecretsAdminServiceAsyncStub: ...
     SetSecret: _grpc.UnaryUnaryMultiCallable[_secrets_pb2.SetSecretRequest, _secrets_pb2.SetSecretResponse]
-    """SetSecret stores a secret's value, replacing any earlier one. NOT_FOUND
-    when the registry holds no such install.
+    """SetSecret stores a secret's value, replacing any earlier one (and its
+    expiry). NOT_FOUND when the registry holds no such install;
+    FAILED_PRECONDITION when a new key would take the install past 1,000
+    secrets.
     """
     DeleteSecret: _grpc.UnaryUnaryMultiCallable[_secrets_pb2.DeleteSecretRequest, _secrets_pb2.DeleteSecretResponse]
     """DeleteSecret removes a secret; NOT_FOUND when the install has none with
@@ -70,8 +72,10 @@ class SecretsAdminServiceAsyncStub(SecretsAdminServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SetSecret: _aio.UnaryUnaryMultiCallable[_secrets_pb2.SetSecretRequest, _secrets_pb2.SetSecretResponse]  # type: ignore[assignment]
-    """SetSecret stores a secret's value, replacing any earlier one. NOT_FOUND
-    when the registry holds no such install.
+    """SetSecret stores a secret's value, replacing any earlier one (and its
+    expiry). NOT_FOUND when the registry holds no such install;
+    FAILED_PRECONDITION when a new key would take the install past 1,000
+    secrets.
     """
     DeleteSecret: _aio.UnaryUnaryMultiCallable[_secrets_pb2.DeleteSecretRequest, _secrets_pb2.DeleteSecretResponse]  # type: ignore[assignment]
     """DeleteSecret removes a secret; NOT_FOUND when the install has none with
@@ -98,8 +102,10 @@ class SecretsAdminServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _secrets_pb2.SetSecretRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_secrets_pb2.SetSecretResponse, _abc.Awaitable[_secrets_pb2.SetSecretResponse]]:
-        """SetSecret stores a secret's value, replacing any earlier one. NOT_FOUND
-        when the registry holds no such install.
+        """SetSecret stores a secret's value, replacing any earlier one (and its
+        expiry). NOT_FOUND when the registry holds no such install;
+        FAILED_PRECONDITION when a new key would take the install past 1,000
+        secrets.
         """
 
     @_abc_1.abstractmethod

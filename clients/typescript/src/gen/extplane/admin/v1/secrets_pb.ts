@@ -247,8 +247,10 @@ export const ListSecretsResponseSchema: GenMessage<ListSecretsResponse> = /*@__P
  */
 export const SecretsAdminService: GenService<{
   /**
-   * SetSecret stores a secret's value, replacing any earlier one. NOT_FOUND
-   * when the registry holds no such install.
+   * SetSecret stores a secret's value, replacing any earlier one (and its
+   * expiry). NOT_FOUND when the registry holds no such install;
+   * FAILED_PRECONDITION when a new key would take the install past 1,000
+   * secrets.
    *
    * @generated from rpc extplane.admin.v1.SecretsAdminService.SetSecret
    */
