@@ -6,6 +6,7 @@ value."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -74,7 +75,10 @@ async def _audited(suite: Suite, count: int) -> list[AuditRecord]:
 
 
 @on_the_suite_loop
-async def test_secrets_over_the_gateway_read_by_the_install_and_audited(suite: Suite) -> None:
+async def test_secrets_over_the_gateway_read_by_the_install_and_audited(
+    suite: Suite, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     host = suite.servers["host"].address
     async with InstallsClient(host, token=ADMIN_TOKEN) as admin:
         await admin.register_install(
@@ -127,3 +131,6 @@ async def test_secrets_over_the_gateway_read_by_the_install_and_audited(suite: S
     assert events[0].actor == "platform-admin"
     assert dict(events[0].details)["expire_time"] == "2099-01-01T00:00:00Z"
     assert all(VALUE not in str(e) for e in events)
+    # Through the gateway too, the value reaches no log line.
+    assert caplog.records
+    assert not [r for r in caplog.records if VALUE in f"{r.getMessage()} {r.__dict__}"]
