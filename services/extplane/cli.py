@@ -33,6 +33,7 @@ from extplane.conformance_cli import add_conformance_parser, run_conformance_com
 from extplane.errors import StartupError
 from extplane.host.cli import add_installs_parser, run_installs
 from extplane.host.logs_cli import add_logs_parser, run_logs
+from extplane.host.secrets.cli import add_secrets_parser, run_secrets
 from extplane.metering.cli import add_metering_parser, run_metering
 from extplane.runtime.logs import configure_logging
 from extplane.runtime.server import host_port
@@ -62,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     add_audit_parser(commands)
     add_installs_parser(commands)
     add_logs_parser(commands)
+    add_secrets_parser(commands)
     add_config_parser(commands)
     add_token_parser(commands)
     add_conformance_parser(commands)
@@ -132,6 +134,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             except KeyboardInterrupt:
                 # Ctrl-C is how a follower stops: not an error.
                 return 0
+        elif args.command == "secrets":
+            return asyncio.run(run_secrets(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args))
     except UsageError as problem:

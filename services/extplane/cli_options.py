@@ -28,6 +28,7 @@ from extplane_client import (
     MeteringQueryClient,
 )
 from extplane_client.conformance import ConformanceClient
+from extplane_client.secrets_admin import SecretsAdminClient
 from extplane_client.tls import ClientTls, read_certificates, read_private_key
 
 TOKEN_ENV = "EXTPLANE_TOKEN"
@@ -44,6 +45,7 @@ ClientT = TypeVar(
     ConformanceClient,
     InstallsClient,
     ExtensionLogsClient,
+    SecretsAdminClient,
 )
 
 # --tls-… flag -> the ClientTls field it sets.

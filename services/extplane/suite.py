@@ -22,6 +22,8 @@ from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE
+from extplane.host.secrets.admin import SECRETS_ADMIN
+from extplane.host.secrets.provider import SECRETS_SERVICE
 from extplane.host.service import INSTALL_REGISTRY, HostService
 from extplane.host.storage.servicer import STORAGE_SERVICE
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
@@ -118,6 +120,8 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             STORAGE_SERVICE,
             LOGGING_SERVICE,
             EXTENSION_LOGS_SERVICE,
+            SECRETS_SERVICE,
+            SECRETS_ADMIN,
         ),
         section="host_providers",
     ),

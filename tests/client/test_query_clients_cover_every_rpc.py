@@ -18,11 +18,14 @@ from extplane_client import (
     MeteringQueryClient,
 )
 from extplane_client._rpc import ChannelClient
+from extplane_client.secrets_admin import SecretsAdminClient
 from extplane_protos.extplane.admin.v1 import (
     extension_logs_pb2,
     extension_logs_pb2_grpc,
     installs_pb2,
     installs_pb2_grpc,
+    secrets_pb2,
+    secrets_pb2_grpc,
 )
 from extplane_protos.orloj.extensions.v1 import (
     audit_query_pb2,
@@ -51,6 +54,9 @@ CASES = [
         extension_logs_pb2.DESCRIPTOR.services_by_name["ExtensionLogsService"],
         extension_logs_pb2_grpc.ExtensionLogsServiceStub,
         ExtensionLogsClient,
+        secrets_pb2.DESCRIPTOR.services_by_name["SecretsAdminService"],
+        secrets_pb2_grpc.SecretsAdminServiceStub,
+        SecretsAdminClient,
     ),
 ]
 

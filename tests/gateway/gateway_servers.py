@@ -37,6 +37,7 @@ CAPABILITY_SERVICE = "orloj.extensions.v1.CapabilityProvider"
 # Routed, but no fake here: only its health is reported SERVING.
 INSTALLS_SERVICE = "extplane.admin.v1.InstallRegistryService"
 EXTENSION_LOGS_SERVICE = "extplane.admin.v1.ExtensionLogsService"
+SECRETS_ADMIN_SERVICE = "extplane.admin.v1.SecretsAdminService"
 # Every service with annotated routes, as /readyz lists them.
 ROUTED_SERVICES = tuple(
     sorted(
@@ -46,6 +47,7 @@ ROUTED_SERVICES = tuple(
             AUDIT_SERVICE,
             INSTALLS_SERVICE,
             EXTENSION_LOGS_SERVICE,
+            SECRETS_ADMIN_SERVICE,
         )
     )
 )

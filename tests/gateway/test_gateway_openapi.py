@@ -162,6 +162,7 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
         "ExtensionLogsService",
         "InstallRegistryService",
         "MeteringQueryService",
+        "SecretsAdminService",
     }
     assert "deployment" in tags["CapabilityProvider"]["description"]
 
@@ -281,6 +282,9 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
         ("post", f"{installs}/{{install_id}}:issueToken"),
         ("get", f"{installs}/{{install_id}}/logs"),
         ("get", "/v1/admin/installs"),
+        ("put", f"{installs}/{{install_id}}/secrets/{{key}}"),
+        ("delete", f"{installs}/{{install_id}}/secrets/{{key}}"),
+        ("get", f"{installs}/{{install_id}}/secrets"),
     }
     # The JWKS is public keys: no token.
     assert "security" not in document["paths"]["/v1/admin/jwks.json"]["get"]

@@ -11,6 +11,7 @@ BEARER_SERVICES = (
     "orloj.extensions.v1.AuditQueryService",
     "extplane.admin.v1.InstallRegistryService",
     "extplane.admin.v1.ExtensionLogsService",
+    "extplane.admin.v1.SecretsAdminService",
 )
 # Methods of those services that answer without a token: published public keys.
 PUBLIC_METHODS = ("extplane.admin.v1.InstallRegistryService.GetInstallTokenKeys",)

@@ -31,6 +31,14 @@ class HostSettings(StatefulServiceSettings):
         "key and an `active` file). Unset: `install-token-keys` in the data dir. An empty "
         "or missing directory gets its first key at start.",
     )
+    secret_key_dir: Path | None = Field(
+        default=None,
+        description="Directory of the AES-256-GCM keys install secrets are encrypted with "
+        "(one `<key id>.key` file per key and an `active` file). Unset: `secret-keys` in the "
+        "data dir. An empty or missing directory gets its first key at start; "
+        "`extplane secrets rotate-key` adds one, `extplane secrets rewrap` moves every "
+        "secret onto the active key.",
+    )
     token_ttl_s: int = Field(
         default=300, ge=1, le=900, description="Lifetime of an issued install token, seconds."
     )

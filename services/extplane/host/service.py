@@ -35,6 +35,7 @@ from extplane.host.installs.store.postgres import PostgresInstallStore
 from extplane.host.installs.store.sqlite import SqliteInstallStore
 from extplane.host.installs.tokens import InstallTokens
 from extplane.host.issuer import InstallTokenIssuer
+from extplane.host.secrets.host import HostSecrets, secrets_store
 from extplane.host.storage.servicer import STORAGE_SERVICE, StorageServicer
 from extplane.host.token_keys import TokenKeys, key_dir, open_ring
 from extplane.host.verifier import InstallTokenVerifier
@@ -125,6 +126,13 @@ class HostService(AsyncLifecycle):
             self.serving, kit, InstallTokens(issuer, self._ring)
         )
         self._providers = HostProviders()
+        self.secrets = HostSecrets(
+            kit=kit,
+            installs=self.store,
+            store=secrets_store(settings.database_url, kit.data_dir, DATABASE_FILE),
+            key_dir=settings.secret_key_dir,
+            audit=lambda: self.audit_sink,
+        )
         self.logs = LoggingServicer(self._log_rate, kit.registry, clock_ns=kit.clock_ns)
         self.enforcement = CapabilityEnforcement(self.verifier, audit=_SinkOfService(self))
         self.audit_sink: AuditSink | None = None
@@ -142,6 +150,7 @@ class HostService(AsyncLifecycle):
             STORAGE_SERVICE,
             LOGGING_SERVICE,
             EXTENSION_LOGS_SERVICE,
+            *self.secrets.service_names,
         )
 
     @property
@@ -165,6 +174,7 @@ class HostService(AsyncLifecycle):
         extension_logs_pb2_grpc.add_ExtensionLogsServiceServicer_to_server(
             ExtensionLogsServicer(self.logs.recent, self._kit), server
         )
+        self.secrets.add_to_server(server)
 
     async def _log_rate(self, tenant: str, install_id: str) -> int:
         """The install's records per minute; the default for one this registry
@@ -212,6 +222,7 @@ class HostService(AsyncLifecycle):
         self.token_keys = TokenKeys(ring, self.verifier)
         await self.enabled.refresh()
         self.audit_sink = self._audit_sink()
+        await self.secrets.start()
         changes = ChangeLog(self.audit_sink, self._kit.clock_ns)
         registry = InstallRegistry(
             self.store,
@@ -250,4 +261,5 @@ class HostService(AsyncLifecycle):
         sink, self.audit_sink = self.audit_sink, None
         if sink is not None:
             await asyncio.to_thread(sink.close, AUDIT_FLUSH_S)
+        await self.secrets.stop()
         await self.store.close()
