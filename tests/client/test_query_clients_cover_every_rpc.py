@@ -54,6 +54,8 @@ CASES = [
         extension_logs_pb2.DESCRIPTOR.services_by_name["ExtensionLogsService"],
         extension_logs_pb2_grpc.ExtensionLogsServiceStub,
         ExtensionLogsClient,
+    ),
+    (
         secrets_pb2.DESCRIPTOR.services_by_name["SecretsAdminService"],
         secrets_pb2_grpc.SecretsAdminServiceStub,
         SecretsAdminClient,

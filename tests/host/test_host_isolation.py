@@ -24,12 +24,16 @@ from typing import Any, Protocol
 
 import grpc
 import pytest
+from host_support import ADMIN_TOKEN
 from real_host import Metadata, RealHost, serve_real_host
 
-from extplane_client import alga_errors
+from extplane_client import ExtensionLogsClient, alga_errors
+from extplane_client.secrets_admin import SecretsAdminClient
 from extplane_protos.alga.extension.v1 import (
     logging_pb2,
     logging_pb2_grpc,
+    secrets_pb2,
+    secrets_pb2_grpc,
     storage_pb2,
     storage_pb2_grpc,
     types_pb2,
@@ -259,7 +263,19 @@ class Logs:
             assert record.extension_id == f"com.example.{at.install_id}"
         return [(record.level, record.message) for record in records]
 
+    async def _queried(self, world: World, party: str) -> list[tuple[str, str]]:
+        at = PARTIES[party]
+        async with ExtensionLogsClient(world.host.address, token=ADMIN_TOKEN) as operator:
+            page = await operator.list_extension_logs(tenant=at.tenant, install_id=at.install_id)
+        for record in page.records:
+            assert (record.tenant, record.install_id) == (at.tenant, at.install_id)
+        return [(record.message.rsplit(" says ", 1)[1], record.message) for record in page.records]
+
     async def check(self, world: World, reader: str, owner: str) -> None:
+        for party in (reader, owner):
+            assert await self._queried(world, party) == [
+                (level, self._message(party, level)) for level in self.LEVELS
+            ]
         for party in (reader, owner):
             assert self._recent(world, party) == [
                 (level, self._message(party, level)) for level in self.LEVELS
@@ -277,7 +293,57 @@ class Logs:
             ]
 
 
-PROVIDERS: dict[str, Isolation] = {"storage": Storage(), "logs": Logs()}
+class Secrets:
+    """Each party's secrets, set by the operator under the same names; `Get` and
+    `List` with a reader's token answer the reader's own, whatever name it asks."""
+
+    name = "secrets"
+    capability = "cap:secrets.get"
+    NAMES = ("API_KEY", "shared/token")
+
+    @staticmethod
+    def _value(party: str, name: str) -> str:
+        return f"{PARTIES[party].label}:{name}:value"
+
+    def _stub(self, world: World) -> secrets_pb2_grpc.SecretsServiceStub:
+        return secrets_pb2_grpc.SecretsServiceStub(world.host.channel)
+
+    async def write(self, world: World, party: str) -> None:
+        at = PARTIES[party]
+        async with SecretsAdminClient(world.host.address, token=ADMIN_TOKEN) as admin:
+            for name in (*self.NAMES, f"only-{at.label}"):
+                await admin.set_secret(
+                    tenant=at.tenant,
+                    install_id=at.install_id,
+                    key=name,
+                    value=self._value(party, name),
+                )
+
+    async def check(self, world: World, reader: str, owner: str) -> None:
+        stub, md = self._stub(world), world.tokens[reader]
+        listed = await stub.List(secrets_pb2.SecretsServiceListRequest(), metadata=md)
+        assert list(listed.keys) == sorted((*self.NAMES, f"only-{PARTIES[reader].label}"))
+        for name in self.NAMES:
+            got = await stub.Get(secrets_pb2.SecretsServiceGetRequest(key=name), metadata=md)
+            assert got.value == self._value(reader, name)
+        owner_label = PARTIES[owner].label
+        # The owner's own name, and spellings that try to reach the owner's row by path.
+        for name in (
+            f"only-{owner_label}",
+            f"{PARTIES[owner].tenant}/{PARTIES[owner].install_id}/API_KEY",
+        ):
+            refused = await _refused(
+                stub.Get(secrets_pb2.SecretsServiceGetRequest(key=name), metadata=md)
+            )
+            assert _variant(refused) == "SECRET_ERROR_MISSING", refused
+            assert self._value(owner, "API_KEY") not in (refused.details() or "")
+        own = await stub.Get(
+            secrets_pb2.SecretsServiceGetRequest(key="API_KEY"), metadata=world.tokens[owner]
+        )
+        assert own.value == self._value(owner, "API_KEY")
+
+
+PROVIDERS: dict[str, Isolation] = {"storage": Storage(), "logs": Logs(), "secrets": Secrets()}
 PAIRS = [
     (provider, reader, owner)
     for provider in PROVIDERS

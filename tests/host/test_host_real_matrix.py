@@ -32,6 +32,7 @@ from extplane_client import alga_errors
 from extplane_protos.alga.extension.v1 import (
     context_pb2,
     logging_pb2,
+    secrets_pb2,
     storage_pb2,
     types_pb2,
     user_pb2,
@@ -78,6 +79,10 @@ def _empty_list(host: RealHost, reply: Any) -> None:
     assert not reply.HasField("next_cursor")
 
 
+def _no_secrets(host: RealHost, reply: Any) -> None:
+    assert list(reply.keys) == []
+
+
 def _logged(level: str) -> Callable[[RealHost, Any], None]:
     def check(host: RealHost, reply: Any) -> None:
         [record] = host.service.logs.recent.of(TENANT, GRANTED)
@@ -108,6 +113,12 @@ REQUESTS: dict[str, Case] = {
     f"{_ALGA}.StorageService.List": Case(
         storage_pb2.StorageServiceListRequest(namespace="ns"), check=_empty_list
     ),
+    f"{_ALGA}.SecretsService.Get": Case(
+        secrets_pb2.SecretsServiceGetRequest(key="API_KEY"), answer="SECRET_ERROR_MISSING"
+    ),
+    f"{_ALGA}.SecretsService.List": Case(
+        secrets_pb2.SecretsServiceListRequest(), check=_no_secrets
+    ),
     f"{_ALGA}.LoggingService.Info": Case(
         logging_pb2.LoggingServiceInfoRequest(message="matrix info"), check=_logged("info")
     ),
@@ -127,7 +138,6 @@ NOT_YET_SERVED = frozenset(
         "ClientsService",
         "HandlerService",  # the guest's own interface: the host never serves it
         "HttpService",
-        "SecretsService",
         "ServicesService",
         "UiProxyService",
     )
