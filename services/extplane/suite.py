@@ -20,6 +20,7 @@ from extplane.capabilities.service import SERVICE_NAME as CAPABILITY_PROVIDER
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
+from extplane.host.catalogs.component import CATALOG_SERVICES
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.service import INSTALL_REGISTRY, HostService
 from extplane.host.storage.servicer import STORAGE_SERVICE
@@ -116,6 +117,7 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             user_v2_pb2.DESCRIPTOR.services_by_name["UserV2Service"].full_name,
             STORAGE_SERVICE,
             LOGGING_SERVICE,
+            *CATALOG_SERVICES,
         ),
         section="host_providers",
     ),

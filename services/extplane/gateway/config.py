@@ -10,6 +10,7 @@ BEARER_SERVICES = (
     "orloj.extensions.v1.MeteringQueryService",
     "orloj.extensions.v1.AuditQueryService",
     "extplane.admin.v1.InstallRegistryService",
+    "extplane.admin.v1.CatalogAdminService",
 )
 # Methods of those services that answer without a token: published public keys.
 PUBLIC_METHODS = ("extplane.admin.v1.InstallRegistryService.GetInstallTokenKeys",)

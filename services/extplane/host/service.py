@@ -20,6 +20,7 @@ from pathlib import Path
 import grpc
 
 from extplane.errors import NotServingError
+from extplane.host.catalogs.component import CATALOG_SERVICES, CatalogParts, catalog_store
 from extplane.host.config import HostSettings
 from extplane.host.definition import HostProviders
 from extplane.host.enabled import EnabledInstalls, disabled_in
@@ -108,6 +109,9 @@ class HostService(AsyncLifecycle):
         self._kit = kit
         self._audit_in_process = audit_in_process
         self.store = install_store(settings, kit.data_dir)
+        self.catalogs = CatalogParts(
+            catalog_store(settings.database_url, kit.data_dir, DATABASE_FILE), kit
+        )
         self.serving: Serving[InstallRegistry] = Serving(self.name)
         self.enabled = EnabledInstalls(
             disabled_in(self.store), refresh_s=settings.enabled_refresh_s, clock=enabled_clock
@@ -136,6 +140,7 @@ class HostService(AsyncLifecycle):
             *self._providers.service_names,
             STORAGE_SERVICE,
             LOGGING_SERVICE,
+            *CATALOG_SERVICES,
         )
 
     @property
@@ -156,6 +161,7 @@ class HostService(AsyncLifecycle):
         self._providers.add_to_server(server)
         storage_pb2_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.store), server)
         logging_pb2_grpc.add_LoggingServiceServicer_to_server(self.logs, server)
+        self.catalogs.add_to_server(server)
 
     async def _log_rate(self, tenant: str, install_id: str) -> int:
         """The install's records per minute; the default for one this registry
@@ -204,6 +210,7 @@ class HostService(AsyncLifecycle):
         await self.enabled.refresh()
         self.audit_sink = self._audit_sink()
         changes = ChangeLog(self.audit_sink, self._kit.clock_ns)
+        await self.catalogs.start(self.audit_sink)
         registry = InstallRegistry(
             self.store,
             changes,
@@ -241,4 +248,5 @@ class HostService(AsyncLifecycle):
         sink, self.audit_sink = self.audit_sink, None
         if sink is not None:
             await asyncio.to_thread(sink.close, AUDIT_FLUSH_S)
+        await self.catalogs.stop()
         await self.store.close()
