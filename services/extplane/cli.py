@@ -31,6 +31,7 @@ from extplane.config_cli import (
 )
 from extplane.conformance_cli import add_conformance_parser, run_conformance_command
 from extplane.errors import StartupError
+from extplane.host.catalogs.cli import add_catalog_parser, run_catalog
 from extplane.host.cli import add_installs_parser, run_installs
 from extplane.metering.cli import add_metering_parser, run_metering
 from extplane.runtime.logs import configure_logging
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add_metering_parser(commands)
     add_audit_parser(commands)
     add_installs_parser(commands)
+    add_catalog_parser(commands)
     add_config_parser(commands)
     add_token_parser(commands)
     add_conformance_parser(commands)
@@ -124,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_audit(args, settings, connect_host(settings.host)))
         elif args.command == "installs":
             return asyncio.run(run_installs(args, settings, connect_host(settings.host)))
+        elif args.command == "catalog":
+            return asyncio.run(run_catalog(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args))
     except UsageError as problem:

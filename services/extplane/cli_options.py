@@ -20,7 +20,13 @@ from typing import TypeAlias, TypeVar
 
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
-from extplane_client import AuditQueryClient, ExtplaneError, InstallsClient, MeteringQueryClient
+from extplane_client import (
+    AuditQueryClient,
+    CatalogsClient,
+    ExtplaneError,
+    InstallsClient,
+    MeteringQueryClient,
+)
 from extplane_client.conformance import ConformanceClient
 from extplane_client.tls import ClientTls, read_certificates, read_private_key
 
@@ -32,7 +38,12 @@ EXIT_SERVICE = 3
 
 
 ClientT = TypeVar(
-    "ClientT", AuditQueryClient, MeteringQueryClient, ConformanceClient, InstallsClient
+    "ClientT",
+    AuditQueryClient,
+    MeteringQueryClient,
+    ConformanceClient,
+    InstallsClient,
+    CatalogsClient,
 )
 
 # --tls-… flag -> the ClientTls field it sets.

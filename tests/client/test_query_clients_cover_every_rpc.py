@@ -11,9 +11,14 @@ import grpc
 import pytest
 from google.protobuf.descriptor import ServiceDescriptor
 
-from extplane_client import AuditQueryClient, InstallsClient, MeteringQueryClient
+from extplane_client import AuditQueryClient, CatalogsClient, InstallsClient, MeteringQueryClient
 from extplane_client._rpc import ChannelClient
-from extplane_protos.extplane.admin.v1 import installs_pb2, installs_pb2_grpc
+from extplane_protos.extplane.admin.v1 import (
+    catalogs_pb2,
+    catalogs_pb2_grpc,
+    installs_pb2,
+    installs_pb2_grpc,
+)
 from extplane_protos.orloj.extensions.v1 import (
     audit_query_pb2,
     audit_query_pb2_grpc,
@@ -36,6 +41,11 @@ CASES = [
         installs_pb2.DESCRIPTOR.services_by_name["InstallRegistryService"],
         installs_pb2_grpc.InstallRegistryServiceStub,
         InstallsClient,
+    ),
+    (
+        catalogs_pb2.DESCRIPTOR.services_by_name["CatalogAdminService"],
+        catalogs_pb2_grpc.CatalogAdminServiceStub,
+        CatalogsClient,
     ),
 ]
 

@@ -41,20 +41,38 @@ class Format(enum.Enum):
 Values = dict[str, object]
 
 
+class BadFileError(InvalidRequestError):
+    """Bad rows: each violation's field is `content.rows[N]` or
+    `content.rows[N].FIELD` (N from 1), and the message reads `row N: FIELD: why`."""
+
+    def __init__(self, problems: Sequence[tuple[int, str, str]]) -> None:
+        super().__init__([FieldViolation(_path(row, field), why) for row, field, why in problems])
+        row, field, why = problems[0]
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        self._text = f"row {row}: {field + ': ' if field else ''}{why}{more}"
+
+    def __str__(self) -> str:
+        return self._text
+
+
+def _path(row: int, field: str) -> str:
+    return f"{CONTENT}.rows[{row}]" + (f".{field}" if field else "")
+
+
 class _Problems:
     def __init__(self) -> None:
-        self.found: list[FieldViolation] = []
+        self.found: list[tuple[int, str, str]] = []
 
-    def add(self, where: str, why: str) -> None:
-        self.found.append(FieldViolation(CONTENT, f"{where}: {why}"))
+    def add(self, row: int, field: str, why: str) -> None:
+        self.found.append((row, field, why))
 
     def raise_any(self) -> None:
         if self.found:
-            raise InvalidRequestError(self.found)
+            raise BadFileError(self.found)
 
 
-def _refuse(why: str) -> InvalidRequestError:
-    return InvalidRequestError.field(CONTENT, why)
+def _refuse(why: str, field: str = CONTENT) -> InvalidRequestError:
+    return InvalidRequestError.field(field, why)
 
 
 def _text(content: bytes) -> str:
@@ -96,7 +114,7 @@ def _csv_rows(text: str, problems: _Problems) -> Iterator[tuple[int, Mapping[str
             if number > MAX_ROWS:
                 raise _refuse(f"at most {MAX_ROWS} rows")
             if len(cells) != len(header):
-                problems.add(f"row {number}", f"{len(cells)} cells, the header names {len(header)}")
+                problems.add(number, "", f"{len(cells)} cells, the header names {len(header)}")
                 yield number, None
                 continue
             yield number, dict(zip(header, cells, strict=True))
@@ -111,9 +129,8 @@ def _row_values(
     convert: Callable[[Field, Any], object],
     problems: _Problems,
 ) -> Values | None:
-    where = f"row {number}"
     if not isinstance(row, Mapping):
-        problems.add(where, "must be an object")
+        problems.add(number, "", "must be an object")
         return None
     values: Values = {}
     ok = True
@@ -121,21 +138,21 @@ def _row_values(
         name = field_name(key)
         field = fields.get(name)
         if field is None:
-            problems.add(f"{where}: {key}", f"not a field (fields: {', '.join(fields)})")
+            problems.add(number, key, f"not a field (fields: {', '.join(fields)})")
             ok = False
         elif name in values:
-            problems.add(f"{where}: {name}", "given twice (snake_case and kebab-case)")
+            problems.add(number, name, "given twice (snake_case and kebab-case)")
             ok = False
         else:
             try:
                 values[name] = convert(field, cell)
             except FieldError as why:
-                problems.add(f"{where}: {name}", str(why))
+                problems.add(number, name, str(why))
                 ok = False
     given = {field_name(k) for k in row}
     for name, field in fields.items():
         if field.required and name not in given:
-            problems.add(f"{where}: {name}", "required")
+            problems.add(number, name, "required")
             ok = False
     return values if ok else None
 
@@ -156,7 +173,7 @@ def _checked_rows(
     else:
         header_problem = _csv_header_problem(text, fields)
         if header_problem is not None:
-            raise _refuse(header_problem)
+            raise _refuse(header_problem, f"{CONTENT}.header")
         numbered, convert = _csv_rows(text, problems), from_csv
     checked: list[Values] = []
     first_row: dict[object, int] = {}
@@ -168,7 +185,7 @@ def _checked_rows(
             continue
         ident = values[key]
         if ident in first_row:
-            problems.add(f"row {number}: {key}", f"{ident!r} repeats row {first_row[ident]}")
+            problems.add(number, key, f"{ident!r} repeats row {first_row[ident]}")
             continue
         first_row[ident] = number
         checked.append(values)
@@ -186,12 +203,12 @@ def _csv_header_problem(text: str, fields: Mapping[str, Field]) -> str | None:
     names = [field_name(column) for column in header]
     unknown = [column for column, name in zip(header, names, strict=True) if name not in fields]
     if unknown:
-        return f"header: {unknown[0]!r} is not a field (fields: {', '.join(fields)})"
+        return f"{unknown[0]!r} is not a field (fields: {', '.join(fields)})"
     if len(set(names)) != len(names):
-        return "header: names a field twice"
+        return "names a field twice"
     missing = [name for name, field in fields.items() if field.required and name not in names]
     if missing:
-        return f"header: no column for required field {missing[0]}"
+        return f"no column for required field {missing[0]}"
     return None
 
 
