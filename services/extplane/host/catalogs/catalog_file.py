@@ -107,9 +107,7 @@ def _csv_rows(text: str, problems: _Problems) -> Iterator[tuple[int, Mapping[str
     """(row number, cells by header name); None for a row whose cells do not fit."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        header = next(reader, None)
-        if header is None:
-            raise _refuse("empty: a CSV file starts with a header row naming the fields")
+        header = next(reader)
         for number, cells in enumerate(reader, start=1):
             if number > MAX_ROWS:
                 raise _refuse(f"at most {MAX_ROWS} rows")
@@ -198,8 +196,8 @@ def _csv_header_problem(text: str, fields: Mapping[str, Field]) -> str | None:
         header = next(csv.reader(io.StringIO(text, newline=""), strict=True), None)
     except csv.Error:
         return None  # reported with its line by the full read
-    if header is None:
-        return None
+    if not header:
+        return "missing: a CSV file starts with a header row naming the fields"
     names = [field_name(column) for column in header]
     unknown = [column for column, name in zip(header, names, strict=True) if name not in fields]
     if unknown:
