@@ -173,7 +173,7 @@ BAD_CLIENT_FILES = [
         "content.rows[2].billing_email",
         "row 2: billing_email: not an email address",
     ),
-    ([client_row("a", "A"), client_row("a", "Again")], "content.rows[2].client_id", "repeats row 1"),
+    ([client_row("a", "A"), client_row("a", "B")], "content.rows[2].client_id", "repeats row 1"),
     ([{"client_id": "a", "client_name": "A"}], "content.rows[1].is_inactive", "required"),
     ([client_row("a", "A", is_inactive="no")], "content.rows[1].is_inactive", "true or false"),
     ([client_row("a", "")], "content.rows[1].client_name", "required"),
