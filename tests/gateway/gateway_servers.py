@@ -36,9 +36,12 @@ from extplane_protos.orloj.extensions.v1 import capabilities_pb2, capabilities_p
 CAPABILITY_SERVICE = "orloj.extensions.v1.CapabilityProvider"
 # Routed, but no fake here: only its health is reported SERVING.
 INSTALLS_SERVICE = "extplane.admin.v1.InstallRegistryService"
+CATALOGS_SERVICE = "extplane.admin.v1.CatalogAdminService"
 # Every service with annotated routes, as /readyz lists them.
 ROUTED_SERVICES = tuple(
-    sorted((CAPABILITY_SERVICE, METERING_SERVICE, AUDIT_SERVICE, INSTALLS_SERVICE))
+    sorted(
+        (CAPABILITY_SERVICE, METERING_SERVICE, AUDIT_SERVICE, INSTALLS_SERVICE, CATALOGS_SERVICE)
+    )
 )
 
 

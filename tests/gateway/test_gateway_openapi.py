@@ -159,6 +159,7 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
     assert set(tags) == {
         "AuditQueryService",
         "CapabilityProvider",
+        "CatalogAdminService",
         "InstallRegistryService",
         "MeteringQueryService",
     }
@@ -279,6 +280,9 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
         ("post", f"{installs}/{{install_id}}:enable"),
         ("post", f"{installs}/{{install_id}}:issueToken"),
         ("get", "/v1/admin/installs"),
+        ("post", "/v1/admin/tenants/{tenant}/clients:load"),
+        ("post", "/v1/admin/tenants/{tenant}/services:load"),
+        ("get", "/v1/admin/tenants/{tenant}/catalog"),
     }
     # The JWKS is public keys: no token.
     assert "security" not in document["paths"]["/v1/admin/jwks.json"]["get"]
