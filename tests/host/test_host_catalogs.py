@@ -10,6 +10,7 @@ the audit event of each load.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any
@@ -476,3 +477,22 @@ async def test_each_load_is_an_audit_event_with_counts_not_rows(host: Host) -> N
         "6",
     )
     assert "Zeta" not in str([dict(e.details) for e in host.loads()])
+
+
+async def test_concurrent_loads_of_one_tenant_each_replace_it_whole(host: Host) -> None:
+    md = await host.token("acme", "cat-1")
+    files = [
+        as_json([client_row(f"f{n}-{i}", f"File {n} client {i}") for i in range(40)])
+        for n in range(4)
+    ]
+    async with host.admin() as admin:
+        answers = await asyncio.gather(
+            *(admin.load_clients(tenant="acme", content=f, file_format="json") for f in files)
+        )
+    assert all(a.client_count == 40 for a in answers)
+    # Each load replaced exactly what the one before it stored.
+    assert sorted(a.previous_count for a in answers) == [0, 40, 40, 40]
+    listed = (await host.clients().ListClients(_clients(page_size=100), metadata=md)).result
+    prefixes = {c.client_id.split("-")[0] for c in listed.items}
+    assert listed.total_count == 40
+    assert len(prefixes) == 1  # one file's rows, never a mix
