@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from extplane.host.catalogs.model import BillingMethod, ItemKind
-from extplane.runtime.bounds import CONTROL_CHARACTERS
+from extplane.runtime import bounds
 
-_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_CONTROL = re.compile(f"[{bounds.CONTROL_CHARACTERS}]")
 # local@domain.tld: the shape an invoice address must have, not RFC 5321 in full.
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
