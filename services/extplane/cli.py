@@ -31,6 +31,7 @@ from extplane.config_cli import (
 )
 from extplane.conformance_cli import add_conformance_parser, run_conformance_command
 from extplane.errors import StartupError
+from extplane.host.catalogs.cli import add_catalog_parser, run_catalog
 from extplane.host.cli import add_installs_parser, run_installs
 from extplane.host.logs_cli import add_logs_parser, run_logs
 from extplane.host.secrets.cli import add_secrets_parser, run_secrets
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     add_installs_parser(commands)
     add_logs_parser(commands)
     add_secrets_parser(commands)
+    add_catalog_parser(commands)
     add_config_parser(commands)
     add_token_parser(commands)
     add_conformance_parser(commands)
@@ -136,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 0
         elif args.command == "secrets":
             return asyncio.run(run_secrets(args, settings, connect_host(settings.host)))
+        elif args.command == "catalog":
+            return asyncio.run(run_catalog(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args))
     except UsageError as problem:

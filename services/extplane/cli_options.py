@@ -23,6 +23,7 @@ from extplane.runtime.server import host_port
 from extplane_client import (
     AuditQueryClient,
     ExtensionLogsClient,
+    CatalogsClient,
     ExtplaneError,
     InstallsClient,
     MeteringQueryClient,
@@ -46,6 +47,7 @@ ClientT = TypeVar(
     InstallsClient,
     ExtensionLogsClient,
     SecretsAdminClient,
+    CatalogsClient,
 )
 
 # --tls-… flag -> the ClientTls field it sets.

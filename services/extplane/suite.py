@@ -20,6 +20,7 @@ from extplane.capabilities.service import SERVICE_NAME as CAPABILITY_PROVIDER
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
+from extplane.host.catalogs.component import CATALOG_SERVICES
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE
 from extplane.host.secrets.admin import SECRETS_ADMIN
@@ -122,6 +123,7 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             EXTENSION_LOGS_SERVICE,
             SECRETS_SERVICE,
             SECRETS_ADMIN,
+            *CATALOG_SERVICES,
         ),
         section="host_providers",
     ),

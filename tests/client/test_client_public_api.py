@@ -29,6 +29,8 @@ def test_public_names_are_pinned() -> None:
         "CapabilitiesClient",
         "CapabilitiesError",
         "CapabilitySnapshot",
+        "CatalogsClient",
+        "CatalogsError",
         "ClientTls",
         "DeliveryOptions",
         "DeliveryStats",

@@ -13,6 +13,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 
 from extplane_client import (
     AuditQueryClient,
+    CatalogsClient,
     ExtensionLogsClient,
     InstallsClient,
     MeteringQueryClient,
@@ -20,6 +21,8 @@ from extplane_client import (
 from extplane_client._rpc import ChannelClient
 from extplane_client.secrets_admin import SecretsAdminClient
 from extplane_protos.extplane.admin.v1 import (
+    catalogs_pb2,
+    catalogs_pb2_grpc,
     extension_logs_pb2,
     extension_logs_pb2_grpc,
     installs_pb2,
@@ -59,6 +62,11 @@ CASES = [
         secrets_pb2.DESCRIPTOR.services_by_name["SecretsAdminService"],
         secrets_pb2_grpc.SecretsAdminServiceStub,
         SecretsAdminClient,
+    ),
+    (
+        catalogs_pb2.DESCRIPTOR.services_by_name["CatalogAdminService"],
+        catalogs_pb2_grpc.CatalogAdminServiceStub,
+        CatalogsClient,
     ),
 ]
 

@@ -38,6 +38,7 @@ CAPABILITY_SERVICE = "orloj.extensions.v1.CapabilityProvider"
 INSTALLS_SERVICE = "extplane.admin.v1.InstallRegistryService"
 EXTENSION_LOGS_SERVICE = "extplane.admin.v1.ExtensionLogsService"
 SECRETS_ADMIN_SERVICE = "extplane.admin.v1.SecretsAdminService"
+CATALOGS_SERVICE = "extplane.admin.v1.CatalogAdminService"
 # Every service with annotated routes, as /readyz lists them.
 ROUTED_SERVICES = tuple(
     sorted(
@@ -48,6 +49,7 @@ ROUTED_SERVICES = tuple(
             INSTALLS_SERVICE,
             EXTENSION_LOGS_SERVICE,
             SECRETS_ADMIN_SERVICE,
+            CATALOGS_SERVICE,
         )
     )
 )

@@ -160,6 +160,7 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
         "AuditQueryService",
         "CapabilityProvider",
         "ExtensionLogsService",
+        "CatalogAdminService",
         "InstallRegistryService",
         "MeteringQueryService",
         "SecretsAdminService",
@@ -285,6 +286,9 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
         ("put", f"{installs}/{{install_id}}/secrets/{{key}}"),
         ("delete", f"{installs}/{{install_id}}/secrets/{{key}}"),
         ("get", f"{installs}/{{install_id}}/secrets"),
+        ("post", "/v1/admin/tenants/{tenant}/clients:load"),
+        ("post", "/v1/admin/tenants/{tenant}/services:load"),
+        ("get", "/v1/admin/tenants/{tenant}/catalog"),
     }
     # The JWKS is public keys: no token.
     assert "security" not in document["paths"]["/v1/admin/jwks.json"]["get"]

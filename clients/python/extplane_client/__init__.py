@@ -19,6 +19,7 @@ from extplane_client.audit_types import (
     AuditVerdict,
 )
 from extplane_client.capabilities import CapabilitiesClient, CapabilitiesError, CapabilitySnapshot
+from extplane_client.catalogs import CatalogsClient, CatalogsError
 from extplane_client.delivery import DeliveryOptions, DeliveryStats
 from extplane_client.errors import ExtplaneError
 from extplane_client.extension_logs import ExtensionLogsClient, ExtensionLogsError
@@ -48,6 +49,8 @@ __all__ = [
     "CapabilitiesClient",
     "CapabilitiesError",
     "CapabilitySnapshot",
+    "CatalogsClient",
+    "CatalogsError",
     "ClientTls",
     "DeliveryOptions",
     "DeliveryStats",

@@ -12,6 +12,7 @@ BEARER_SERVICES = (
     "extplane.admin.v1.InstallRegistryService",
     "extplane.admin.v1.ExtensionLogsService",
     "extplane.admin.v1.SecretsAdminService",
+    "extplane.admin.v1.CatalogAdminService",
 )
 # Methods of those services that answer without a token: published public keys.
 PUBLIC_METHODS = ("extplane.admin.v1.InstallRegistryService.GetInstallTokenKeys",)

@@ -20,6 +20,7 @@ from pathlib import Path
 import grpc
 
 from extplane.errors import NotServingError
+from extplane.host.catalogs.component import CATALOG_SERVICES, CatalogParts, catalog_store
 from extplane.host.config import HostSettings
 from extplane.host.definition import HostProviders
 from extplane.host.enabled import EnabledInstalls, disabled_in
@@ -114,6 +115,9 @@ class HostService(AsyncLifecycle):
         self._kit = kit
         self._audit_in_process = audit_in_process
         self.store = install_store(settings, kit.data_dir)
+        self.catalogs = CatalogParts(
+            catalog_store(settings.database_url, kit.data_dir, DATABASE_FILE), kit
+        )
         self.serving: Serving[InstallRegistry] = Serving(self.name)
         self.enabled = EnabledInstalls(
             disabled_in(self.store), refresh_s=settings.enabled_refresh_s, clock=enabled_clock
@@ -151,6 +155,7 @@ class HostService(AsyncLifecycle):
             LOGGING_SERVICE,
             EXTENSION_LOGS_SERVICE,
             *self.secrets.service_names,
+            *CATALOG_SERVICES,
         )
 
     @property
@@ -175,6 +180,7 @@ class HostService(AsyncLifecycle):
             ExtensionLogsServicer(self.logs.recent, self._kit), server
         )
         self.secrets.add_to_server(server)
+        self.catalogs.add_to_server(server)
 
     async def _log_rate(self, tenant: str, install_id: str) -> int:
         """The install's records per minute; the default for one this registry
@@ -224,6 +230,7 @@ class HostService(AsyncLifecycle):
         self.audit_sink = self._audit_sink()
         await self.secrets.start()
         changes = ChangeLog(self.audit_sink, self._kit.clock_ns)
+        await self.catalogs.start(self.audit_sink)
         registry = InstallRegistry(
             self.store,
             changes,
@@ -262,4 +269,5 @@ class HostService(AsyncLifecycle):
         if sink is not None:
             await asyncio.to_thread(sink.close, AUDIT_FLUSH_S)
         await self.secrets.stop()
+        await self.catalogs.stop()
         await self.store.close()
