@@ -22,8 +22,8 @@ from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
 from extplane_client import (
     AuditQueryClient,
-    ExtensionLogsClient,
     CatalogsClient,
+    ExtensionLogsClient,
     ExtplaneError,
     InstallsClient,
     MeteringQueryClient,
