@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,13 +28,17 @@ import pytest
 from host_support import ADMIN_TOKEN
 from real_host import Metadata, RealHost, serve_real_host
 
-from extplane_client import ExtensionLogsClient, alga_errors
+from extplane_client import CatalogsClient, ExtensionLogsClient, alga_errors
 from extplane_client.secrets_admin import SecretsAdminClient
 from extplane_protos.alga.extension.v1 import (
+    clients_pb2,
+    clients_pb2_grpc,
     logging_pb2,
     logging_pb2_grpc,
     secrets_pb2,
     secrets_pb2_grpc,
+    services_pb2,
+    services_pb2_grpc,
     storage_pb2,
     storage_pb2_grpc,
     types_pb2,
@@ -80,7 +85,7 @@ class World:
 
 class Isolation(Protocol):
     name: str
-    capability: str
+    capabilities: tuple[str, ...]
 
     async def write(self, world: World, party: str) -> Any:
         """Write `party`'s data; what the checks need of it (its cursors, say)."""
@@ -111,7 +116,7 @@ def _private(party: str) -> str:
 
 class Storage:
     name = "storage"
-    capability = "cap:storage.kv"
+    capabilities = ("cap:storage.kv",)
 
     def _stub(self, world: World) -> storage_pb2_grpc.StorageServiceStub:
         return storage_pb2_grpc.StorageServiceStub(world.host.channel)
@@ -234,7 +239,7 @@ class Logs:
     it, and the records of the `extplane.extension` logger tagged with it."""
 
     name = "logs"
-    capability = "cap:log.emit"
+    capabilities = ("cap:log.emit",)
     LEVELS = ("info", "warn", "error")
 
     @staticmethod
@@ -298,7 +303,7 @@ class Secrets:
     `List` with a reader's token answer the reader's own, whatever name it asks."""
 
     name = "secrets"
-    capability = "cap:secrets.get"
+    capabilities = ("cap:secrets.get",)
     NAMES = ("API_KEY", "shared/token")
 
     @staticmethod
@@ -343,7 +348,83 @@ class Secrets:
         assert own.value == self._value(owner, "API_KEY")
 
 
-PROVIDERS: dict[str, Isolation] = {"storage": Storage(), "logs": Logs(), "secrets": Secrets()}
+class Catalogs:
+    """The clients and services catalogs belong to a tenant, not an install: two
+    installs of one tenant read the same catalog, another tenant's never."""
+
+    name = "catalogs"
+    capabilities = ("cap:client.read", "cap:service.read")
+
+    @staticmethod
+    def _rows(tenant: str) -> tuple[bytes, bytes]:
+        clients = [
+            {"client_id": "c-shared", "client_name": f"Shared of {tenant}", "is_inactive": False},
+            {"client_id": f"c-{tenant}", "client_name": f"Own {tenant}", "is_inactive": False,
+             "billing_email": f"billing@{tenant}.example"},
+        ]  # fmt: skip
+        services = [
+            {"service_id": sid, "service_name": f"{label} {tenant}", "item_kind": "service",
+             "billing_method": "hourly", "default_rate": 1.0, "unit_of_measure": "hour",
+             "is_active": True, "sku": f"SKU-{sid}"}
+            for sid, label in (("s-shared", "Shared"), (f"s-{tenant}", "Own"))
+        ]  # fmt: skip
+        return json.dumps(clients).encode(), json.dumps(services).encode()
+
+    async def write(self, world: World, party: str) -> None:
+        tenant = PARTIES[party].tenant
+        clients, services = self._rows(tenant)
+        async with CatalogsClient(world.host.address, token=ADMIN_TOKEN) as admin:
+            await admin.load_clients(tenant=tenant, content=clients, file_format="json")
+            await admin.load_services(tenant=tenant, content=services, file_format="json")
+
+    async def check(self, world: World, reader: str, owner: str) -> None:
+        mine, theirs = PARTIES[reader].tenant, PARTIES[owner].tenant
+        md = world.tokens[reader]
+        clients = clients_pb2_grpc.ClientsServiceStub(world.host.channel)
+        services = services_pb2_grpc.ServicesServiceStub(world.host.channel)
+        listed = await clients.ListClients(clients_pb2.ListClientsRequest(), metadata=md)
+        assert sorted(c.client_id for c in listed.result.items) == sorted(["c-shared", f"c-{mine}"])
+        assert listed.result.total_count == 2
+        shared = await clients.GetClient(
+            clients_pb2.GetClientRequest(client_id="c-shared"), metadata=md
+        )
+        assert shared.client.client_name == f"Shared of {mine}"
+        offered = await services.ListServices(services_pb2.ListServicesRequest(), metadata=md)
+        assert sorted(s.service_id for s in offered.result.items) == sorted(
+            ["s-shared", f"s-{mine}"]
+        )
+        if mine == theirs:
+            return  # one tenant, one catalog: nothing to hide between its installs
+        # The other tenant's own ids, names, emails and SKUs reach nothing.
+        other = await clients.GetClient(
+            clients_pb2.GetClientRequest(client_id=f"c-{theirs}"), metadata=md
+        )
+        assert not other.HasField("client")
+        other_service = await services.GetService(
+            services_pb2.GetServiceRequest(service_id=f"s-{theirs}"), metadata=md
+        )
+        assert not other_service.HasField("service")
+        for search in (theirs, f"billing@{theirs}.example", f"Own {theirs}"):
+            found = await clients.ListClients(
+                clients_pb2.ListClientsRequest(input=types_pb2.ClientsListInput(search=search)),
+                metadata=md,
+            )
+            assert (list(found.result.items), found.result.total_count) == ([], 0), search
+        found_services = await services.ListServices(
+            services_pb2.ListServicesRequest(
+                input=types_pb2.ServicesListInput(search=f"SKU-s-{theirs}")
+            ),
+            metadata=md,
+        )
+        assert list(found_services.result.items) == []
+
+
+PROVIDERS: dict[str, Isolation] = {
+    "storage": Storage(),
+    "logs": Logs(),
+    "secrets": Secrets(),
+    "catalogs": Catalogs(),
+}
 PAIRS = [
     (provider, reader, owner)
     for provider in PROVIDERS
@@ -357,7 +438,9 @@ async def test_a_reader_never_sees_the_owners_data(
 ) -> None:
     with _captured_extension_logs() as captured:
         async with serve_real_host(database_url, tmp_path / "data") as host:
-            capabilities = sorted({isolation.capability for isolation in PROVIDERS.values()})
+            capabilities = sorted(
+                {cap for isolation in PROVIDERS.values() for cap in isolation.capabilities}
+            )
             tokens = {
                 name: await host.install(party.tenant, party.install_id, capabilities)
                 for name, party in PARTIES.items()
@@ -376,7 +459,7 @@ async def test_one_installs_limits_never_bind_another(database_url: str, tmp_pat
     tight = installs_pb2.InstallLimits(
         storage_keys_per_namespace=2, storage_bytes=10, log_records_per_minute=2
     )
-    caps = sorted({isolation.capability for isolation in PROVIDERS.values()})
+    caps = sorted({cap for isolation in PROVIDERS.values() for cap in isolation.capabilities})
     async with serve_real_host(database_url, tmp_path / "data") as host:
         full = await host.install("tenant-a", "a1", caps, limits=tight)
         others = {

@@ -30,9 +30,11 @@ from real_host import RealHost, serve_real_host, served_service_names
 
 from extplane_client import alga_errors
 from extplane_protos.alga.extension.v1 import (
+    clients_pb2,
     context_pb2,
     logging_pb2,
     secrets_pb2,
+    services_pb2,
     storage_pb2,
     types_pb2,
     user_pb2,
@@ -83,6 +85,22 @@ def _no_secrets(host: RealHost, reply: Any) -> None:
     assert list(reply.keys) == []
 
 
+def _no_clients(host: RealHost, reply: Any) -> None:
+    assert (list(reply.result.items), reply.result.total_count) == ([], 0)
+
+
+def _no_client(host: RealHost, reply: Any) -> None:
+    assert not reply.HasField("client")  # an unknown id is the empty option
+
+
+def _no_services(host: RealHost, reply: Any) -> None:
+    assert (list(reply.result.items), reply.result.total_count) == ([], 0)
+
+
+def _no_service(host: RealHost, reply: Any) -> None:
+    assert not reply.HasField("service")
+
+
 def _logged(level: str) -> Callable[[RealHost, Any], None]:
     def check(host: RealHost, reply: Any) -> None:
         [record] = host.service.logs.recent.of(TENANT, GRANTED)
@@ -119,6 +137,18 @@ REQUESTS: dict[str, Case] = {
     f"{_ALGA}.SecretsService.List": Case(
         secrets_pb2.SecretsServiceListRequest(), check=_no_secrets
     ),
+    f"{_ALGA}.ClientsService.ListClients": Case(
+        clients_pb2.ListClientsRequest(), check=_no_clients
+    ),
+    f"{_ALGA}.ClientsService.GetClient": Case(
+        clients_pb2.GetClientRequest(client_id="c-1"), check=_no_client
+    ),
+    f"{_ALGA}.ServicesService.ListServices": Case(
+        services_pb2.ListServicesRequest(), check=_no_services
+    ),
+    f"{_ALGA}.ServicesService.GetService": Case(
+        services_pb2.GetServiceRequest(service_id="s-1"), check=_no_service
+    ),
     f"{_ALGA}.LoggingService.Info": Case(
         logging_pb2.LoggingServiceInfoRequest(message="matrix info"), check=_logged("info")
     ),
@@ -135,10 +165,8 @@ REQUESTS: dict[str, Case] = {
 NOT_YET_SERVED = frozenset(
     f"{_ALGA}.{name}"
     for name in (
-        "ClientsService",
         "HandlerService",  # the guest's own interface: the host never serves it
         "HttpService",
-        "ServicesService",
         "UiProxyService",
     )
 )
