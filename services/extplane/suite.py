@@ -20,7 +20,7 @@ from extplane.capabilities.service import SERVICE_NAME as CAPABILITY_PROVIDER
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
-from extplane.host.catalogs.component import CATALOG_SERVICES
+from extplane.host.catalogs.part import CATALOG_SERVICES
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE
 from extplane.host.secrets.admin import SECRETS_ADMIN

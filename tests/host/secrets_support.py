@@ -55,12 +55,26 @@ class Clock:
         self.now_ns += int(seconds * 10**9)
 
 
+class Ticks:
+    """A monotonic clock in seconds the tests move (the key ring's look-again)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @dataclass
 class Host:
     service: HostService
     address: str
     channel: grpc.aio.Channel
     clock: Clock
+    key_clock: Ticks
     audit: AuditLog
     spans: InMemorySpanExporter
     kit: ServiceKit
@@ -105,7 +119,8 @@ async def serve(database_url: str, tmp_path: Path) -> AsyncIterator[Host]:
         registry=CollectorRegistry(),
         clock_ns=clock,
     )
-    service = HostService(HostSettings(port=0, database_url=database_url), kit)
+    key_clock = Ticks()
+    service = HostService(HostSettings(port=0, database_url=database_url), kit, key_clock=key_clock)
     exporter = InMemorySpanExporter()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -120,7 +135,7 @@ async def serve(database_url: str, tmp_path: Path) -> AsyncIterator[Host]:
     address = f"127.0.0.1:{port}"
     channel = grpc.aio.insecure_channel(address)
     try:
-        yield Host(service, address, channel, clock, audit, exporter, kit)
+        yield Host(service, address, channel, clock, key_clock, audit, exporter, kit)
     finally:
         await channel.close()
         await server.stop(None)

@@ -10,7 +10,6 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extplane.host.catalogs.component import catalog_store
 from extplane.host.catalogs.model import (
     BillingMethod,
     Client,
@@ -21,6 +20,7 @@ from extplane.host.catalogs.model import (
     ServicesQuery,
     fold,
 )
+from extplane.host.catalogs.part import CATALOG_STORE
 
 # Case pairs, LIKE's metacharacters and its escape, a non-ASCII pair.
 TEXT = st.text(alphabet="aAbB%_\\ Éé", max_size=6)
@@ -115,7 +115,7 @@ async def _check(
     client_queries: list[ClientsQuery],
     service_queries: list[ServicesQuery],
 ) -> None:
-    store = catalog_store(database_url, data_dir, "host.db")
+    store = CATALOG_STORE.at(database_url, data_dir)
     await store.open()
     try:
         await store.replace_clients("t", clients)

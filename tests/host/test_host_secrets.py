@@ -225,6 +225,7 @@ async def test_a_removed_key_or_a_moved_ciphertext_is_internal(host: Host) -> No
     first = keys.SecretKeyRing.load(directory).active_id
     keys.rotate(directory)
     (directory / f"{first}.key").unlink()
+    host.key_clock.advance(keys.RECHECK_S)  # the running host's next look at its ring
     error = await failure(host.get(a, "X"))
     assert await variant(host.get(a, "X")) == INTERNAL
     assert "value-of-a" not in (error.details() or "")

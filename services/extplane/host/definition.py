@@ -3,6 +3,7 @@
 It serves the provider servicers it is given; the `CapabilityEnforcement`
 interceptor in front of them is the server's (pass `interceptors=` to
 `GrpcServer`), so every host RPC is enforced whichever servicer serves it.
+It is both a `HostPart` of `HostService` and servable alone.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 import grpc.aio
 
 from extplane.host.context_service import ContextServicer
+from extplane.host.parts import PartContext
 from extplane.host.user_service import UserServicer, UserV2Servicer
 from extplane_protos.alga.extension.v1 import (
     context_pb2,
@@ -42,7 +44,8 @@ class HostProviders:
         user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(), server)
         user_v2_pb2_grpc.add_UserV2ServiceServicer_to_server(UserV2Servicer(), server)
 
-    async def start(self) -> None:
+    async def start(self, context: PartContext | None = None) -> None:
+        """Nothing to open; a part of `HostService`, or served on its own."""
         return None
 
     async def stop(self) -> None:

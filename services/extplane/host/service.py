@@ -6,6 +6,10 @@ providers verify them with the same keys, and `CapabilityEnforcement` (the
 server's interceptor, `interceptors`) checks each host RPC's capability.
 While serving, a background task re-reads which installs are disabled and
 the key ring every `enabled_refresh_s`.
+
+Around the registry, the host is composed of `HostPart`s (`parts`): the
+providers, storage, the extension logs, secrets and catalogs, each served,
+started and stopped the same way, in `HostService.parts` order.
 """
 
 from __future__ import annotations
@@ -20,13 +24,13 @@ from pathlib import Path
 import grpc
 
 from extplane.errors import NotServingError
-from extplane.host.catalogs.component import CATALOG_SERVICES, CatalogParts, catalog_store
+from extplane.host.catalogs.part import CATALOG_STORE, CatalogsPart
 from extplane.host.config import HostSettings
+from extplane.host.database import HostStore
 from extplane.host.definition import HostProviders
 from extplane.host.enabled import EnabledInstalls, disabled_in
 from extplane.host.enforcement import CapabilityEnforcement
-from extplane.host.extension_logs import LOGGING_SERVICE, LoggingServicer
-from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE, ExtensionLogsServicer
+from extplane.host.extension_logs.part import LogsPart
 from extplane.host.installs.changes import ChangeLog
 from extplane.host.installs.model import DEFAULT_LOG_RECORDS_PER_MINUTE
 from extplane.host.installs.registry import InstallRegistry
@@ -36,43 +40,38 @@ from extplane.host.installs.store.postgres import PostgresInstallStore
 from extplane.host.installs.store.sqlite import SqliteInstallStore
 from extplane.host.installs.tokens import InstallTokens
 from extplane.host.issuer import InstallTokenIssuer
-from extplane.host.secrets.host import HostSecrets, secrets_store
-from extplane.host.storage.servicer import STORAGE_SERVICE, StorageServicer
+from extplane.host.parts import HostPart, PartContext
+from extplane.host.secrets.part import SECRETS_STORE, SecretsPart
+from extplane.host.storage.part import StoragePart
 from extplane.host.token_keys import TokenKeys, key_dir, open_ring
 from extplane.host.verifier import InstallTokenVerifier
 from extplane.keys import KeyRing
 from extplane.runtime import ServiceKit, Serving
 from extplane.runtime.lifecycle import AsyncLifecycle
-from extplane.storage import PostgresStore, open_store
+from extplane.storage import PostgresStore
 from extplane_client import AuditSink, GrpcAuditSink, NoopAuditSink
-from extplane_protos.alga.extension.v1 import logging_pb2_grpc, storage_pb2_grpc
-from extplane_protos.extplane.admin.v1 import (
-    extension_logs_pb2_grpc,
-    installs_pb2,
-    installs_pb2_grpc,
-)
+from extplane_protos.extplane.admin.v1 import installs_pb2, installs_pb2_grpc
 from extplane_protos.orloj.extensions.v1 import audit_pb2
 
 INSTALL_REGISTRY: str = installs_pb2.DESCRIPTOR.services_by_name["InstallRegistryService"].full_name
 AUDIT_SINK: str = audit_pb2.DESCRIPTOR.services_by_name["AuditSink"].full_name
-DATABASE_FILE = "host.db"
 # How long stop() waits for queued audit events to reach the audit service.
 AUDIT_FLUSH_S = 5.0
 
 _logger = logging.getLogger(__name__)
 
 
+INSTALL_STORE = HostStore[InstallStore](SqliteInstallStore, PostgresInstallStore)
+
+
 def install_store(settings: HostSettings, data_dir: Path) -> InstallStore:
     """The store `database_url` names (unset: `host.db` in the data dir); not yet opened."""
-    sqlite: Callable[[Path], InstallStore] = SqliteInstallStore
-    postgres: Callable[[str], InstallStore] = PostgresInstallStore
-    return open_store(
-        settings.database_url, data_dir, DATABASE_FILE, sqlite=sqlite, postgres=postgres
-    )
+    return INSTALL_STORE.at(settings.database_url, data_dir)
 
 
 class _SinkOfService:
-    """The service's audit sink once started: the interceptor exists before it."""
+    """The service's audit sink while it runs, for what is made before it (the
+    interceptor, the parts' audit logs): recorded after stop, an event is dropped."""
 
     def __init__(self, service: HostService) -> None:
         self._service = service
@@ -95,12 +94,14 @@ class HostService(AsyncLifecycle):
 
     `start()` opens the store (running its migrations), the token key ring
     (creating its first key when empty) and the audit sink of the change and
-    denial events, then serves; `stop()` stops serving, delivers queued events
-    (at most AUDIT_FLUSH_S), then closes the store.
+    denial events, starts the parts in order, then serves; `stop()` stops
+    serving, stops the parts in reverse order, delivers queued events (at most
+    AUDIT_FLUSH_S), then closes the store.
 
     `audit_in_process`: the deployment runs the audit service in this process, so
     change events go there when no `audit_address` is configured.
-    `enabled_clock` ages the disabled-installs snapshot (tests move it).
+    `enabled_clock` ages the disabled-installs snapshot, `key_clock` the secret
+    key ring's last look at its directory (tests move them).
     """
 
     def __init__(
@@ -110,14 +111,12 @@ class HostService(AsyncLifecycle):
         *,
         audit_in_process: bool = False,
         enabled_clock: Callable[[], float] = time.monotonic,
+        key_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
         self._kit = kit
         self._audit_in_process = audit_in_process
         self.store = install_store(settings, kit.data_dir)
-        self.catalogs = CatalogParts(
-            catalog_store(settings.database_url, kit.data_dir, DATABASE_FILE), kit
-        )
         self.serving: Serving[InstallRegistry] = Serving(self.name)
         self.enabled = EnabledInstalls(
             disabled_in(self.store), refresh_s=settings.enabled_refresh_s, clock=enabled_clock
@@ -129,16 +128,25 @@ class HostService(AsyncLifecycle):
         self._registry = InstallRegistryServicer(
             self.serving, kit, InstallTokens(issuer, self._ring)
         )
-        self._providers = HostProviders()
-        self.secrets = HostSecrets(
+        self.logs = LogsPart(self._log_rate, kit)
+        self.secrets = SecretsPart(
             kit=kit,
             installs=self.store,
-            store=secrets_store(settings.database_url, kit.data_dir, DATABASE_FILE),
+            store=SECRETS_STORE.at(settings.database_url, kit.data_dir),
             key_dir=settings.secret_key_dir,
-            audit=lambda: self.audit_sink,
+            key_clock=key_clock,
         )
-        self.logs = LoggingServicer(self._log_rate, kit.registry, clock_ns=kit.clock_ns)
-        self.enforcement = CapabilityEnforcement(self.verifier, audit=_SinkOfService(self))
+        self.catalogs = CatalogsPart(CATALOG_STORE.at(settings.database_url, kit.data_dir), kit)
+        # In start order; service_names follow it too.
+        self.parts: tuple[HostPart, ...] = (
+            HostProviders(),
+            StoragePart(self.store),
+            self.logs,
+            self.secrets,
+            self.catalogs,
+        )
+        self._sink_while_serving = _SinkOfService(self)
+        self.enforcement = CapabilityEnforcement(self.verifier, audit=self._sink_while_serving)
         self.audit_sink: AuditSink | None = None
         self._refresher: asyncio.Task[None] | None = None
 
@@ -148,15 +156,7 @@ class HostService(AsyncLifecycle):
 
     @property
     def service_names(self) -> Sequence[str]:
-        return (
-            INSTALL_REGISTRY,
-            *self._providers.service_names,
-            STORAGE_SERVICE,
-            LOGGING_SERVICE,
-            EXTENSION_LOGS_SERVICE,
-            *self.secrets.service_names,
-            *CATALOG_SERVICES,
-        )
+        return (INSTALL_REGISTRY, *(name for part in self.parts for name in part.service_names))
 
     @property
     def interceptors(self) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -173,14 +173,8 @@ class HostService(AsyncLifecycle):
 
     def add_to_server(self, server: grpc.aio.Server) -> None:
         installs_pb2_grpc.add_InstallRegistryServiceServicer_to_server(self._registry, server)
-        self._providers.add_to_server(server)
-        storage_pb2_grpc.add_StorageServiceServicer_to_server(StorageServicer(self.store), server)
-        logging_pb2_grpc.add_LoggingServiceServicer_to_server(self.logs, server)
-        extension_logs_pb2_grpc.add_ExtensionLogsServiceServicer_to_server(
-            ExtensionLogsServicer(self.logs.recent, self._kit), server
-        )
-        self.secrets.add_to_server(server)
-        self.catalogs.add_to_server(server)
+        for part in self.parts:
+            part.add_to_server(server)
 
     async def _log_rate(self, tenant: str, install_id: str) -> int:
         """The install's records per minute; the default for one this registry
@@ -228,9 +222,10 @@ class HostService(AsyncLifecycle):
         self.token_keys = TokenKeys(ring, self.verifier)
         await self.enabled.refresh()
         self.audit_sink = self._audit_sink()
-        await self.secrets.start()
+        context = PartContext(kit=self._kit, audit=self._sink_while_serving)
+        for part in self.parts:
+            await part.start(context)
         changes = ChangeLog(self.audit_sink, self._kit.clock_ns)
-        await self.catalogs.start(self.audit_sink)
         registry = InstallRegistry(
             self.store,
             changes,
@@ -265,9 +260,10 @@ class HostService(AsyncLifecycle):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._refresher
             self._refresher = None
+        # Before the sink closes: what a part records while stopping is still delivered.
+        for part in reversed(self.parts):
+            await part.stop()
         sink, self.audit_sink = self.audit_sink, None
         if sink is not None:
             await asyncio.to_thread(sink.close, AUDIT_FLUSH_S)
-        await self.secrets.stop()
-        await self.catalogs.stop()
         await self.store.close()

@@ -31,9 +31,8 @@ from extplane.cli_options import (
 )
 from extplane.config import Settings
 from extplane.host.secrets import keys
-from extplane.host.secrets.host import secrets_store
+from extplane.host.secrets.part import SECRETS_STORE
 from extplane.host.secrets.vault import SecretVault
-from extplane.host.service import DATABASE_FILE
 from extplane_client.secrets_admin import SecretsAdminClient, SecretsAdminError
 
 
@@ -140,7 +139,7 @@ def rotate_key(args: argparse.Namespace, settings: Settings) -> int:
 async def rewrap(args: argparse.Namespace, settings: Settings) -> int:
     directory = _key_dir(args, settings)
     ring = keys.SecretKeyRing.load(directory)
-    store = secrets_store(settings.host_providers.database_url, settings.data_dir, DATABASE_FILE)
+    store = SECRETS_STORE.at(settings.host_providers.database_url, settings.data_dir)
     await store.open()
     try:
         done = await SecretVault(store, lambda: ring, time.time_ns).rewrap()

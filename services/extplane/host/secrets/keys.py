@@ -16,7 +16,8 @@ import binascii
 import hashlib
 import logging
 import os
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,8 @@ KEY_DIR = "secret-keys"
 KEY_SUFFIX = ".key"
 ACTIVE_FILE = "active"
 KEY_BYTES = 32
+# At most this many seconds pass before a running host sees a changed key file.
+RECHECK_S = 1.0
 
 _logger = logging.getLogger(__name__)
 
@@ -89,22 +92,38 @@ def open_ring(directory: Path) -> SecretKeyRing:
 
 
 class WatchedSecretKeys:
-    """The ring as the directory holds it now: re-read when a file changes, so a
-    `rotate-key` takes effect on a running host without a restart."""
+    """The ring as the directory holds it, so a `rotate-key` takes effect on a
+    running host without a restart.
 
-    def __init__(self, directory: Path) -> None:
+    Listing and stat()ing the directory on every read would cost each
+    `SecretsService.Get` a system call per file, so `ring` looks at most once
+    per `RECHECK_S` of `clock` (monotonic seconds): a key file added, removed
+    or changed is in `ring` within RECHECK_S. `latest()` looks now; it is for
+    sealing (a new value goes under the active key as the directory names it)
+    and for a value whose key `ring` lacks (sealed by a replica that rotated).
+    """
+
+    def __init__(self, directory: Path, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.directory = directory
+        self._clock = clock
         self._seen = fingerprint(directory)
+        self._looked_at = clock()
         self._ring = SecretKeyRing.load(directory)
 
     @property
     def ring(self) -> SecretKeyRing:
+        if self._clock() - self._looked_at < RECHECK_S:
+            return self._ring
+        return self.latest()
+
+    def latest(self) -> SecretKeyRing:
+        self._looked_at = self._clock()
         now = fingerprint(self.directory)
         if now != self._seen:
             try:
                 self._ring = SecretKeyRing.load(self.directory)
             except SecretKeyError:
-                # Mid-edit by hand: keep the last whole ring, look again next call.
+                # Mid-edit by hand: keep the last whole ring, look again next time.
                 _logger.exception(
                     "secret key ring %s unreadable; keeping the last one", self.directory
                 )

@@ -40,14 +40,21 @@ class Rewrapped:
 
 
 class SecretVault:
+    """`ring`: the key ring, possibly a little behind its directory (it is read on
+    every `read`, so may be cached); `latest_ring` (default `ring`): as the
+    directory holds it now, for sealing and for a value whose key `ring` lacks."""
+
     def __init__(
         self,
         store: SecretsStore,
         ring: Callable[[], SecretKeyRing],
         clock_ns: Callable[[], int],
+        *,
+        latest_ring: Callable[[], SecretKeyRing] | None = None,
     ) -> None:
         self.store = store
         self._ring = ring
+        self._latest = latest_ring if latest_ring is not None else ring
         self._clock_ns = clock_ns
 
     @property
@@ -55,7 +62,7 @@ class SecretVault:
         return self._ring()
 
     async def set(self, at: SecretAddress, value: str, expire_ns: int | None) -> StoredSecret:
-        secret = StoredSecret(at, seal(self._ring(), at, value), expire_ns, self._clock_ns())
+        secret = StoredSecret(at, seal(self._latest(), at, value), expire_ns, self._clock_ns())
         await self.store.put(secret)
         return secret
 
@@ -66,8 +73,11 @@ class SecretVault:
             raise _failure(types_pb2.SECRET_ERROR_MISSING, f"no secret {at.key!r} for this install")
         if found.expire_ns is not None and self._clock_ns() >= found.expire_ns:
             raise _failure(types_pb2.SECRET_ERROR_EXPIRED, f"the secret {at.key!r} has expired")
+        ring = self._ring()
+        if found.sealed.key_id not in ring.keys:
+            ring = self._latest()
         try:
-            return unseal(self._ring(), at, found.sealed)
+            return unseal(ring, at, found.sealed)
         except UnsealError as error:
             _logger.error("secret %r of install %s/%s: %s", at.key, at.tenant, at.install_id, error)
             raise _failure(
@@ -76,7 +86,7 @@ class SecretVault:
 
     async def rewrap(self) -> Rewrapped:
         """Re-seal every stored secret with the active key, a batch at a time."""
-        ring = self._ring()
+        ring = self._latest()
         done = current = skipped = 0
         unreadable: list[SecretAddress] = []
         last: SecretAddress | None = None

@@ -1,11 +1,10 @@
-"""The catalogs as one part of the host service: their store (in the host's
-database, component `host.catalogs`), the two providers and the admin
+"""The catalogs part of the host service (`HostPart`): their store (in the
+host's database, component `host.catalogs`), the two providers and the admin
 service, opened and closed with the host."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 
 import grpc.aio
 
@@ -20,23 +19,20 @@ from extplane.host.catalogs.providers import (
 from extplane.host.catalogs.store import CatalogStore
 from extplane.host.catalogs.store.postgres import PostgresCatalogStore
 from extplane.host.catalogs.store.sqlite import SqliteCatalogStore
+from extplane.host.database import HostStore
+from extplane.host.parts import PartContext
 from extplane.runtime import ServiceKit, Serving
-from extplane.storage import open_store
-from extplane_client import AuditSink
 from extplane_protos.alga.extension.v1 import clients_pb2_grpc, services_pb2_grpc
 from extplane_protos.extplane.admin.v1 import catalogs_pb2_grpc
 
 CATALOG_SERVICES: tuple[str, ...] = (CATALOG_ADMIN, CLIENTS_SERVICE, SERVICES_SERVICE)
 
 
-def catalog_store(database_url: str | None, data_dir: Path, default_file: str) -> CatalogStore:
-    """The store `database_url` names, as the install registry's is; not yet opened."""
-    sqlite: Callable[[Path], CatalogStore] = SqliteCatalogStore
-    postgres: Callable[[str], CatalogStore] = PostgresCatalogStore
-    return open_store(database_url, data_dir, default_file, sqlite=sqlite, postgres=postgres)
+# On the host's database (the same file or PostgreSQL).
+CATALOG_STORE = HostStore[CatalogStore](SqliteCatalogStore, PostgresCatalogStore)
 
 
-class CatalogParts:
+class CatalogsPart:
     def __init__(self, store: CatalogStore, kit: ServiceKit) -> None:
         self.store = store
         self._kit = kit
@@ -58,12 +54,13 @@ class CatalogParts:
             ServicesServicer(self._readable), server
         )
 
-    async def start(self, audit: AuditSink) -> None:
+    async def start(self, context: PartContext) -> None:
         await self.store.open()
-        self._serving.open(Catalogs(self.store, LoadLog(audit, self._kit.clock_ns)))
+        self._serving.open(Catalogs(self.store, LoadLog(context.audit, context.kit.clock_ns)))
         self._readable.open(self.store)
 
     async def stop(self) -> None:
         self._readable.close()
-        self._serving.close()
+        if self._serving.close() is None:
+            return
         await self.store.close()
