@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -13,6 +15,7 @@ from prometheus_client import CollectorRegistry
 
 from extplane.config import Settings
 from extplane.host.config import HostSettings
+from extplane.host.parts import HostPart, PartContext
 from extplane.host.service import INSTALL_REGISTRY, HostService
 from extplane.runtime.auth import AuthSettings
 from extplane.runtime.kit import ServiceKit
@@ -64,3 +67,53 @@ def test_the_suite_points_the_host_at_its_own_audit_service(tmp_path: Path) -> N
     assert in_process.audit_target() == "127.0.0.1:7777"
     configured = HostService(settings.host_providers, kit, audit_in_process=True)
     assert configured.audit_target() == "audit.example:1"
+
+
+class _Recorded:
+    """A part as the host runs it, and what the host held when it did."""
+
+    def __init__(self, part: HostPart, service: HostService, seen: list[tuple[Any, ...]]) -> None:
+        self._part = part
+        self._service = service
+        self._seen = seen
+
+    @property
+    def service_names(self) -> Sequence[str]:
+        return self._part.service_names
+
+    def add_to_server(self, server: grpc.aio.Server) -> None:
+        self._part.add_to_server(server)
+
+    async def start(self, context: PartContext) -> None:
+        self._seen.append(("start", type(self._part).__name__))
+        await self._part.start(context)
+
+    async def stop(self) -> None:
+        # The sink is still the host's while parts stop: what they record is delivered.
+        self._seen.append(("stop", type(self._part).__name__, self._service.audit_sink))
+        await self._part.stop()
+
+
+async def test_parts_start_in_order_and_stop_in_reverse_before_the_audit_sink(
+    tmp_path: Path,
+) -> None:
+    kit = ServiceKit.for_directory(
+        tmp_path, auth=AuthSettings.model_validate(AUTH), registry=CollectorRegistry()
+    )
+    service = HostService(HostSettings(port=0), kit)
+    names = [type(part).__name__ for part in service.parts]
+    assert names == ["HostProviders", "StoragePart", "LogsPart", "SecretsPart", "CatalogsPart"]
+    assert tuple(service.service_names) == (
+        INSTALL_REGISTRY,
+        *(name for part in service.parts for name in part.service_names),
+    )
+    assert len(set(service.service_names)) == len(service.service_names)
+
+    seen: list[tuple[Any, ...]] = []
+    service.parts = tuple(_Recorded(part, service, seen) for part in service.parts)
+    async with service:
+        sink = service.audit_sink
+        assert sink is not None
+        assert seen == [("start", name) for name in names]
+    assert seen[len(names) :] == [("stop", name, sink) for name in reversed(names)]
+    assert service.audit_sink is None
