@@ -58,10 +58,9 @@ AUDIT_SINK: str = audit_pb2.DESCRIPTOR.services_by_name["AuditSink"].full_name
 # How long stop() waits for queued audit events to reach the audit service.
 AUDIT_FLUSH_S = 5.0
 
-_logger = logging.getLogger(__name__)
-
-
 INSTALL_STORE = HostStore[InstallStore](SqliteInstallStore, PostgresInstallStore)
+
+_logger = logging.getLogger(__name__)
 
 
 def install_store(settings: HostSettings, data_dir: Path) -> InstallStore:
