@@ -262,6 +262,20 @@ def test_the_walkthrough_from_make_run_to_an_extension_call(
         "install": "app-2",
     }
 
+    # Without a token, or with one the suite does not know: exit 3, and the line
+    # says where a command takes its token from.
+    for given in ("", "EXTPLANE_TOKEN=not-a-known-token-0123 "):
+        refused_cli = shell.run(
+            f'{given}extplane installs list --address "$HOST" --tenant acme', check=False
+        )
+        assert refused_cli.returncode == 3
+        assert refused_cli.stdout == ""
+        reason = "unknown" if given else "missing"
+        assert refused_cli.stderr == (
+            f"extplane: host service at {host}: UNAUTHENTICATED: {reason} bearer token "
+            "(sent from --token, else $EXTPLANE_TOKEN)\n"
+        )
+
     # The gateway: an admin route with a bearer token, and the public JWKS.
     listed = json.loads(shell.run(LIST_OVER_HTTP).stdout)
     assert [install["installId"] for install in listed["installs"]] == ["app-1", "app-2"]
