@@ -23,6 +23,7 @@ import grpc
 import jwt
 import pytest
 
+from extplane_client import alga_errors
 from extplane_protos.alga.extension.v1 import (
     context_pb2,
     context_pb2_grpc,
@@ -132,6 +133,11 @@ class Shell:
         value = self.run(f'{lines}\nprintf %s "${name}"').stdout
         self.env[name] = value
         return value
+
+
+def _variant(error: grpc.RpcError) -> str | None:
+    found = alga_errors.variant_from_error(error)
+    return None if found is None else found.name
 
 
 def _kid(token: str) -> str:
@@ -304,11 +310,13 @@ def _attack_over_the_wire(host: str, *, token: str, other: str) -> None:
                 timeout=10,
             )
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+        assert _variant(missing.value) == "STORAGE_ERROR_MISSING"
         with pytest.raises(grpc.RpcError) as no_secrets:
             secrets_pb2_grpc.SecretsServiceStub(channel).Get(
                 secrets_pb2.SecretsServiceGetRequest(key="API_KEY"), metadata=as_other, timeout=10
             )
         assert no_secrets.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert _variant(no_secrets.value) == "SECRET_ERROR_DENIED"
         assert "sk-live-123" not in (no_secrets.value.details() or "")
 
         context = context_pb2_grpc.ContextServiceStub(channel)
