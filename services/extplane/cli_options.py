@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeAlias, TypeVar
 
+import grpc
+
 from extplane.runtime.channels import create_channel
 from extplane.runtime.server import host_port
 from extplane_client import (
@@ -157,7 +159,10 @@ def connection(
 
 def service_failed(service: str, target: str, error: ExtplaneError) -> int:
     """One line naming the service, its address and the gRPC status; EXIT_SERVICE."""
-    print(f"extplane: {service} service at {target}: {error}", file=sys.stderr)
+    # "missing bearer token" alone does not say how a command is given one.
+    unauthenticated = error.code == grpc.StatusCode.UNAUTHENTICATED
+    hint = f" (sent from --token, else ${TOKEN_ENV})" if unauthenticated else ""
+    print(f"extplane: {service} service at {target}: {error}{hint}", file=sys.stderr)
     return EXIT_SERVICE
 
 

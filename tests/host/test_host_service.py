@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from host_support import ADMIN_TOKEN, AUTH
 from prometheus_client import CollectorRegistry
@@ -117,3 +119,22 @@ async def test_parts_start_in_order_and_stop_in_reverse_before_the_audit_sink(
         assert seen == [("start", name) for name in names]
     assert seen[len(names) :] == [("stop", name, sink) for name in reversed(names)]
     assert service.audit_sink is None
+
+
+async def test_without_an_audit_token_the_host_says_which_events_are_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    kit = ServiceKit.for_directory(
+        tmp_path, auth=AuthSettings.model_validate(AUTH), registry=CollectorRegistry()
+    )
+    # Port 9 on loopback: nothing listens; no event is sent in this test anyway.
+    host = HostService(HostSettings(port=0, audit_address="127.0.0.1:9"), kit)
+    with caplog.at_level(logging.WARNING, logger="extplane.host.service"):
+        async with host:
+            pass
+    (warning,) = [r for r in caplog.records if r.name == "extplane.host.service"]
+    message = warning.getMessage()
+    assert "EXTPLANE_HOST_PROVIDERS__AUDIT_TOKEN" in message
+    assert "capability denials" in message
+    assert "127.0.0.1:9" in message
+    assert "audit.writer" in message

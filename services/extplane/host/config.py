@@ -15,7 +15,8 @@ class HostSettings(StatefulServiceSettings):
     audit_address: str | None = Field(
         default=None,
         min_length=1,
-        description="Audit service host:port for the install registry's change events. "
+        description="Audit service host:port for the host's audit events (install, secret and "
+        "catalog changes, capability denials). "
         "Unset: the audit service of the same process (`extplane up`), else none (no-op).",
     )
     audit_token: SecretStr | None = Field(

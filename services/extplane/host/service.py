@@ -199,9 +199,12 @@ class HostService(AsyncLifecycle):
             return NoopAuditSink()
         token = self.settings.audit_token
         if token is None and self._kit.authorizer.has_tokens:
+            # Said in full: without it the audit log silently lacks every denial.
             _logger.warning(
-                "host_providers.audit_token is unset while auth tokens are configured: the "
-                "audit service at %s will refuse the install registry's change events",
+                "host_providers.audit_token (EXTPLANE_HOST_PROVIDERS__AUDIT_TOKEN) is unset "
+                "while auth tokens are configured: the audit service at %s will refuse every "
+                "audit event of the host (install, secret and catalog changes, capability "
+                "denials); set it to a token with the audit.writer role",
                 target,
             )
         return GrpcAuditSink(
