@@ -20,6 +20,7 @@ from extplane.capabilities.service import SERVICE_NAME as CAPABILITY_PROVIDER
 from extplane.capabilities.service import CapabilitiesService
 from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
+from extplane.host.capability_names import required_capabilities
 from extplane.host.catalogs.part import CATALOG_SERVICES
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE
@@ -65,6 +66,15 @@ def _capabilities(
         running_services=running,
         registry=kit.registry,
         client_tls=kit.client_tls,
+        host_capabilities=host_capabilities(),
+    )
+
+
+def host_capabilities() -> tuple[str, ...]:
+    """The capabilities the host entry's Alga providers require: what can be called."""
+    required = required_capabilities()
+    return tuple(
+        sorted({required[name] for name in GRPC_SERVICES["host"].serves if name in required})
     )
 
 

@@ -39,6 +39,16 @@ def test_metadata_describes_the_deployment() -> None:
     }
 
 
+def test_the_host_capabilities_are_stated_sorted_only_when_the_host_runs() -> None:
+    served = ["cap:storage.kv", "cap:context.read", "cap:storage.kv"]
+
+    with_host = core_snapshot(["capabilities", "host"], [], served)
+    without = core_snapshot(["capabilities"], [], served)
+
+    assert with_host.metadata["extplane.host.capabilities"] == "cap:context.read,cap:storage.kv"
+    assert "extplane.host.capabilities" not in without.metadata
+
+
 def test_no_providers_is_stated_not_omitted() -> None:
     assert core_snapshot(["capabilities"], []).metadata["extplane.providers"] == ""
 

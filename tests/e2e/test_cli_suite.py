@@ -38,6 +38,16 @@ def test_up_serves_the_suite_and_stops_cleanly_on_sigterm(
     assert body["features"]["capabilities"] is True
     assert body["features"]["gateway"] is True
     assert body["metadata"]["extplane.version"] == __version__
+    # What an install can be granted and call here: every host interface built so far.
+    assert body["metadata"]["extplane.host.capabilities"].split(",") == [
+        "cap:client.read",
+        "cap:context.read",
+        "cap:log.emit",
+        "cap:secrets.get",
+        "cap:service.read",
+        "cap:storage.kv",
+        "cap:user.read",
+    ]
 
     printed = subprocess.run(
         [

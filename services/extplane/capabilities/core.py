@@ -28,6 +28,10 @@ VERSION_KEY = "extplane.version"
 CONTRACTS_KEY = "extplane.contracts"
 SERVICES_KEY = "extplane.services"
 PROVIDERS_KEY = "extplane.providers"
+# The capabilities whose host interfaces this deployment serves: what a runner or
+# an extension author can be granted and actually call (a grantable capability
+# whose provider is not built yet, such as `cap:http.fetch` today, is absent).
+HOST_CAPABILITIES_KEY = "extplane.host.capabilities"
 # The two keys clients parse are defined once, on the client side of the contract.
 DEGRADED_KEY = capabilities_client.DEGRADED_KEY
 CONFLICTS_KEY = capabilities_client.CONFLICTS_KEY
@@ -48,22 +52,27 @@ def validate_running_services(running_services: Iterable[str]) -> tuple[str, ...
     return tuple(name for name in KNOWN_SERVICES if name in running)
 
 
-def core_snapshot(running_services: Iterable[str], provider_names: Sequence[str]) -> Snapshot:
+def core_snapshot(
+    running_services: Iterable[str],
+    provider_names: Sequence[str],
+    host_capabilities: Iterable[str] = (),
+) -> Snapshot:
     """The snapshot the deployment itself vouches for, before any provider is asked.
 
     `provider_names` keep their configured order because that order decides which
     provider wins a key (see merge.py); an empty value means none are configured.
+    `host_capabilities` are stated (sorted) only when the host service runs.
     """
     running = validate_running_services(running_services)
-    return Snapshot(
-        features={name: name in running for name in KNOWN_SERVICES},
-        metadata={
-            VERSION_KEY: extplane.__version__,
-            CONTRACTS_KEY: ",".join(CONTRACTS),
-            SERVICES_KEY: ",".join(running),
-            PROVIDERS_KEY: ",".join(provider_names),
-        },
-    )
+    metadata = {
+        VERSION_KEY: extplane.__version__,
+        CONTRACTS_KEY: ",".join(CONTRACTS),
+        SERVICES_KEY: ",".join(running),
+        PROVIDERS_KEY: ",".join(provider_names),
+    }
+    if "host" in running:
+        metadata[HOST_CAPABILITIES_KEY] = ",".join(sorted(set(host_capabilities)))
+    return Snapshot(features={name: name in running for name in KNOWN_SERVICES}, metadata=metadata)
 
 
 def health_metadata(degraded: Mapping[str, str], conflicts: Iterable[str]) -> dict[str, str]:

@@ -35,6 +35,8 @@ class CapabilitiesService(AsyncLifecycle):
     an unknown name fails here, at construction. Providers are dialled with
     `channel_factory`, by default the runtime's channels with `client_tls`. Provider metrics go to
     `registry`, by default the process registry the metrics endpoint serves.
+    `host_capabilities` are those the host service's providers serve, stated in
+    the snapshot when the host runs.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class CapabilitiesService(AsyncLifecycle):
         clock: Clock = time.monotonic,
         registry: CollectorRegistry | None = None,
         client_tls: ClientTls | None = None,
+        host_capabilities: Sequence[str] = (),
     ) -> None:
         if channel_factory is None:
             channel_factory = functools.partial(create_channel, tls=client_tls)
@@ -61,7 +64,7 @@ class CapabilitiesService(AsyncLifecycle):
             running_services = settings.deployment_services
         # Whatever the list says, the service answering this RPC is running.
         running = {*running_services, "capabilities"}
-        core = core_snapshot(running, self._providers.names)
+        core = core_snapshot(running, self._providers.names, host_capabilities)
         self._builder = SnapshotBuilder(core, self._providers)
         self._cache: SingleFlightCache[Snapshot] = SingleFlightCache(
             settings.cache_ttl_s, clock=clock
