@@ -86,3 +86,45 @@ async def test_a_failed_commit_leaves_the_writer_usable(tmp_path: Path) -> None:
     await db.write(lambda c: c.execute("INSERT INTO parent VALUES (1)"))
     assert await db.read(lambda c: c.execute("SELECT count(*) FROM child").fetchone()) == (0,)
     await db.close()
+
+
+async def test_an_inline_read_runs_on_the_loops_thread_and_sees_committed_writes(
+    tmp_path: Path,
+) -> None:
+    db = await _open(tmp_path / "a.db")
+    await db.write(lambda c: c.execute("INSERT INTO t VALUES (7)"))
+    here = threading.get_ident()
+
+    where, rows = await db.read_inline(
+        lambda c: (threading.get_ident(), c.execute("SELECT v FROM t").fetchall())
+    )
+    await db.write(lambda c: c.execute("INSERT INTO t VALUES (8)"))
+    again = await db.read_inline(lambda c: c.execute("SELECT count(*) FROM t").fetchone())
+
+    assert (where, rows) == (here, [(7,)])
+    assert again == (2,)  # a new snapshot per read, not one held open
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        await db.read_inline(lambda c: c.execute("INSERT INTO t VALUES (1)"))
+    await db.close()
+    with pytest.raises(RuntimeError, match="not open"):
+        await db.read_inline(lambda c: None)
+
+
+async def test_an_inline_read_that_meets_a_lock_runs_on_a_reader_thread(tmp_path: Path) -> None:
+    db = await _open(tmp_path / "a.db")
+    here = threading.get_ident()
+    threads: list[int] = []
+
+    def read(conn: sqlite3.Connection) -> int:
+        threads.append(threading.get_ident())
+        if len(threads) == 1:
+            # What SQLite raises when a lock is held and the connection may not wait.
+            busy = sqlite3.OperationalError("database is locked")
+            busy.sqlite_errorcode = sqlite3.SQLITE_BUSY  # type: ignore[attr-defined]
+            raise busy
+        return int(conn.execute("SELECT count(*) FROM t").fetchone()[0])
+
+    assert await db.read_inline(read) == 0
+    assert threads[0] == here
+    assert threads[1] != here  # the loop did not wait: a reader thread did
+    await db.close()

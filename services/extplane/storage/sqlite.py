@@ -24,6 +24,7 @@ T = TypeVar("T")
 _BUSY_TIMEOUT_MS = 10_000
 # Reads in flight at once; more would only contend for the GIL on two cores.
 _READERS = 2
+_LOCK_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 class SqliteDatabase:
@@ -34,13 +35,16 @@ class SqliteDatabase:
         self._writer: sqlite3.Connection | None = None
         self._reader_local = threading.local()
         self._reader_connections: list[sqlite3.Connection] = []
+        self._inline: sqlite3.Connection | None = None
         self._lock = threading.Lock()
 
-    def _connect(self, *, query_only: bool) -> sqlite3.Connection:
+    def _connect(
+        self, *, query_only: bool, busy_timeout_ms: int = _BUSY_TIMEOUT_MS
+    ) -> sqlite3.Connection:
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so the module
         # never opens a transaction behind our back.
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         conn.execute("PRAGMA foreign_keys=ON")
         if query_only:
             conn.execute("PRAGMA query_only=ON")
@@ -77,6 +81,7 @@ class SqliteDatabase:
                 conn.close()
             self._reader_connections.clear()
         self._reader_local = threading.local()
+        self._inline = None
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn(conn)` in one write transaction; it commits when `fn` returns."""
@@ -92,6 +97,31 @@ class SqliteDatabase:
         if self._reader_pool is None:
             raise RuntimeError(f"database {self.path} is not open")
         return await asyncio.get_running_loop().run_in_executor(self._reader_pool, self._read, fn)
+
+    async def read_inline(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run a short read, `fn` looking a few rows up by key, on the event loop's
+        own thread, in one snapshot.
+
+        Handing a point read to a reader thread costs more than the read itself
+        (the host's storage Get measured 0.43 -> 0.69 of a bare servicer without the
+        hop). The loop must never wait on SQLite, so this connection does not wait
+        for locks: a read that meets one (rare under WAL) runs on the reader
+        threads instead. Only for reads bounded by an index lookup.
+        """
+        if self._reader_pool is None:
+            raise RuntimeError(f"database {self.path} is not open")
+        conn = self._inline
+        if conn is None:
+            conn = self._connect(query_only=True, busy_timeout_ms=0)
+            self._inline = conn
+            with self._lock:
+                self._reader_connections.append(conn)
+        try:
+            return _in_transaction(conn, "BEGIN", fn)
+        except sqlite3.OperationalError as error:
+            if getattr(error, "sqlite_errorcode", None) not in _LOCK_CODES:
+                raise
+        return await self.read(fn)
 
     def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         conn: sqlite3.Connection | None = getattr(self._reader_local, "conn", None)

@@ -25,7 +25,8 @@ class SqliteStorageEntries(SqliteStore):
             found = conn.execute(sql.SELECT_ENTRY, at).fetchone()
             return None if found is None else _entry(found)
 
-        return await self.db.read(read)
+        # One row by primary key: on the loop's thread (see read_inline).
+        return await self.db.read_inline(read)
 
     async def put_entry(
         self, at: Address, value: bytes, expected_revision: int | None, quota: Quota
