@@ -1,5 +1,6 @@
 """`extplane up` for the console's browser tests: tokens for each role, a rate card,
-a dead capability provider, and usage and audit records recorded by the sink adapters."""
+a dead capability provider, usage and audit records recorded by the sink adapters,
+and the host auditing its denials."""
 
 from __future__ import annotations
 
@@ -18,14 +19,24 @@ from extplane_protos.orloj.extensions.v1.metering_pb2 import MeteringEvent
 from tests.e2e.cli_process import RunningCli, ephemeral_env, start_cli
 from tests.loopback import unused_port
 
-OPERATOR = "operator-token-0123456789"  # both reader roles
+OPERATOR = "operator-token-0123456789"  # every reader role
 BILLING = "billing-token-0123456789"  # metering.reader only
-RUNTIME = "runtime-token-0123456789"  # the writer roles: seeds the data
+INSTALLS = "installs-token-0123456789"  # installs.reader only: no audit log
+RUNTIME = "runtime-token-0123456789"  # the writer roles: seeds the data; the host audits with it
+ADMIN = "admin-token-0123456789"  # installs.admin: registers installs
+ISSUER = "issuer-token-0123456789"  # installs.issuer: issues install tokens
 TOKENS = json.dumps(
     [
         {"name": "runtime", "token": RUNTIME, "roles": ["metering.writer", "audit.writer"]},
-        {"name": "operator", "token": OPERATOR, "roles": ["metering.reader", "audit.reader"]},
+        {
+            "name": "operator",
+            "token": OPERATOR,
+            "roles": ["metering.reader", "audit.reader", "installs.reader"],
+        },
         {"name": "billing", "token": BILLING, "roles": ["metering.reader"]},
+        {"name": "installs", "token": INSTALLS, "roles": ["installs.reader"]},
+        {"name": "admin", "token": ADMIN, "roles": ["installs.admin"]},
+        {"name": "issuer", "token": ISSUER, "roles": ["installs.issuer"]},
     ]
 )
 CHECKPOINT_EVERY = 10
@@ -48,6 +59,16 @@ class Suite:
             timeout=30,
         )
 
+    def post(self, path: str, token: str, body: dict[str, object]) -> httpx.Response:
+        answer = httpx.post(
+            self.base + path,
+            json=body,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200, answer.text
+        return answer
+
 
 @contextmanager
 def running_suite(tmp: Path) -> Iterator[Suite]:
@@ -60,13 +81,15 @@ def running_suite(tmp: Path) -> Iterator[Suite]:
                 {"gpt-x": {"input_per_million": "2.50", "output_per_million": "10"}}
             ),
             "EXTPLANE_AUDIT__CHECKPOINT_EVERY_RECORDS": str(CHECKPOINT_EVERY),
+            # The host records its capability denials in the audit log.
+            "EXTPLANE_HOST_PROVIDERS__AUDIT_TOKEN": RUNTIME,
             # Nothing listens there: the snapshot names it degraded.
             "EXTPLANE_CAPABILITIES__PROVIDERS": json.dumps(
                 [{"name": "billing-ext", "address": f"127.0.0.1:{unused_port()}"}]
             ),
         },
     )
-    cli = start_cli(["up"], env, {"gateway", "metering", "audit"})
+    cli = start_cli(["up"], env, {"gateway", "metering", "audit", "host"})
     try:
         yield Suite(cli, tmp / "data")
     finally:

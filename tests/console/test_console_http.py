@@ -18,6 +18,7 @@ MODULES = {
     "capabilities.js",
     "chart.js",
     "dom.js",
+    "extensions.js",
     "format.js",
     "usage.js",
 }

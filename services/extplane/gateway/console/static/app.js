@@ -4,10 +4,11 @@ import { signIn, signOut, token } from "./api.js";
 import { loadAudit, setUpAudit } from "./audit.js";
 import { loadCapabilities, setUpCapabilities } from "./capabilities.js";
 import { byId } from "./dom.js";
+import { loadExtensions, setUpExtensions } from "./extensions.js";
 import { browserZone } from "./format.js";
 import { loadUsage, setUpUsage } from "./usage.js";
 
-const PANELS = { usage: loadUsage, audit: loadAudit, capabilities: loadCapabilities };
+const PANELS = { usage: loadUsage, audit: loadAudit, capabilities: loadCapabilities, extensions: loadExtensions };
 const loaded = new Set();
 
 function tabs() {
@@ -50,6 +51,7 @@ function start() {
   setUpUsage();
   setUpAudit();
   setUpCapabilities();
+  setUpExtensions();
   for (const tab of tabs()) {
     tab.addEventListener("click", () => select(tab, false));
     tab.addEventListener("keydown", onTabKey);

@@ -66,7 +66,8 @@ export class PanelState {
   }
 }
 
-function errorNodes(error) {
+// A refusal's nodes: the HTTP status, the gRPC code's name and the API's message, verbatim.
+export function errorNodes(error) {
   if (error && error.grpcCode !== undefined) {
     return [
       el("strong", { text: `${error.httpStatus} ${error.codeName}` }),
