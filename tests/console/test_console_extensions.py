@@ -197,7 +197,7 @@ def test_the_installs_their_logs_and_their_denials(
     # The message is text, never markup.
     assert browser.find_elements("css selector", "#extensions-logs b") == []
     assert browser.find_element("id", "extensions-logs-status").text == (
-        "The 3 most recent records, newest first."
+        "3 records, newest first (the 100 most recent at most)."
     )
 
     denials = _denials(suite, "extension/com.example.tickets@tickets-1")
@@ -208,6 +208,9 @@ def test_the_installs_their_logs_and_their_denials(
     assert _cells(browser, "extensions-denials") == [
         [_utc(event["timestamp"]), CONTEXT, "cap:context.read", "req-8"]
     ]
+    assert browser.find_element("id", "extensions-denials-status").text == (
+        "1 denial, newest first (the 50 most recent at most)."
+    )
     screenshot(browser, tmp_path, "extensions")
 
     # Another install of the same tenant: its own line and its own two denials only.
@@ -220,9 +223,8 @@ def test_the_installs_their_logs_and_their_denials(
     # A disabled install with nothing logged and nothing denied says so.
     _open(browser, "globex/quiet-1")
     assert browser.find_element("id", "extensions-logs-status").text == "No log records."
-    assert browser.find_element("id", "extensions-denials-status").text == (
-        "No capability denied."
-    )
+    denied = browser.find_element("id", "extensions-denials-status").text
+    assert denied == "No capability denied."
     assert not browser.find_element("id", "extensions-logs").is_displayed()
 
 
@@ -231,7 +233,7 @@ def test_the_tenant_filter_is_the_apis(suite: Suite, browser: WebDriver) -> None
     browser.find_element("id", "extensions-tenant").send_keys("globex", Keys.ENTER)
     wait_for(
         browser,
-        lambda d: d.find_element("id", "extensions-status").text == "1 installs.",
+        lambda d: d.find_element("id", "extensions-status").text == "1 install.",
     )
     api = suite.get("/v1/admin/installs", tenant="globex").json()["installs"]
     assert [i["installId"] for i in api] == ["quiet-1"]

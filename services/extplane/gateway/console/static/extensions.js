@@ -21,6 +21,10 @@ let installs = [];
 let nextToken = "";
 let selected = null;
 
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function segment(value) {
   return encodeURIComponent(value);
 }
@@ -61,7 +65,7 @@ async function loadInstalls(more) {
     installs = more ? installs.concat(page) : page;
     nextToken = answer.nextPageToken || "";
     drawInstalls();
-    state.done(`${installs.length} installs${nextToken ? ", more to load" : ""}.`);
+    state.done(`${plural(installs.length, "install")}${nextToken ? ", more to load" : ""}.`);
   } catch (error) {
     state.failed(error);
   }
@@ -102,7 +106,7 @@ function logRow(record) {
   return el("tr", { dataset: { sequence: String(record.sequence || "0") } },
     el("th", { scope: "row", text: String(record.sequence || "0") }),
     el("td", { text: utcText(record.time) }),
-    el("td", { className: `level ${level.toLowerCase()}`, text: level }),
+    el("td", { className: `level-${level.toLowerCase()}`, text: level }),
     el("td", { className: "message", text: record.truncated ? `${record.message || ""} …(truncated)` : record.message || "" }),
     el("td", { className: "mono", text: record.requestId || "" }),
   );
@@ -128,7 +132,7 @@ async function loadLogs(install) {
     if (install !== selected) return;
     const rows = kept.reverse().map(logRow);
     const note = missed ? ` Older records were evicted (${evicted} so far).` : "";
-    partDone(p, rows, rows.length ? `The ${rows.length} most recent records, newest first.${note}` : `No log records.${note}`);
+    partDone(p, rows, rows.length ? `${plural(rows.length, "record")}, newest first (the ${RECENT_LOGS} most recent at most).${note}` : `No log records.${note}`);
   } catch (error) {
     if (install === selected) partFailed(p, error);
   }
@@ -158,7 +162,7 @@ async function loadDenials(install) {
     });
     if (install !== selected) return;
     const rows = (answer.events || []).map(denialRow);
-    partDone(p, rows, rows.length ? `The ${rows.length} most recent denials, newest first.` : "No capability denied.");
+    partDone(p, rows, rows.length ? `${plural(rows.length, "denial")}, newest first (the ${RECENT_DENIALS} most recent at most).` : "No capability denied.");
   } catch (error) {
     if (install === selected) partFailed(p, error);
   }
