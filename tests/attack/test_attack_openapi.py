@@ -27,8 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.attack.live_suite import AUTHORIZATION, SEEDED_EVENTS, live_suite
-from tests.e2e.cli_process import RunningCli
+from tests.attack.live_suite import AUTHORIZATION, SEEDED_EVENTS, LiveSuite, live_suite
 
 FIXED_SEED = 20261201
 # Per operation and run; with the coverage phase's own cases this gives well
@@ -62,7 +61,7 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCli]:
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSuite]:
     with live_suite(tmp_path_factory.mktemp("attack-openapi")) as running:
         yield running
 
@@ -115,10 +114,12 @@ def run_schemathesis(base_url: str, seed: int, report: Path) -> Run:
     return Run(seed, command, finished.returncode, generated, finished.stdout + finished.stderr)
 
 
-def test_every_operation_holds_to_its_schema(suite: RunningCli, tmp_path: Path) -> None:
+def test_every_operation_holds_to_its_schema(suite: LiveSuite, tmp_path: Path) -> None:
     seeds = [FIXED_SEED, random.SystemRandom().randrange(2**31)]
     print(f"schemathesis seeds: {seeds}")
-    runs = [run_schemathesis(suite.http_base(), s, tmp_path / f"run-{s}.json") for s in seeds]
+    runs = [
+        run_schemathesis(suite.running.http_base(), s, tmp_path / f"run-{s}.json") for s in seeds
+    ]
 
     failed = [run for run in runs if run.exit_code != 0]
     for run in failed:
@@ -128,4 +129,4 @@ def test_every_operation_holds_to_its_schema(suite: RunningCli, tmp_path: Path) 
     print(f"schemathesis generated {total} cases: {[(r.seed, r.generated) for r in runs]}")
     assert [run.seed for run in failed] == [], "schemathesis found failures (printed above)"
     assert total >= MIN_TOTAL_CASES
-    assert suite.process.poll() is None, "the suite stopped under the run"
+    assert suite.running.process.poll() is None, "the suite stopped under the run"
