@@ -84,7 +84,8 @@ def test_parameters_bodies_and_schemas_of_a_richer_service() -> None:
         "name": "name",
         "in": "path",
         "required": True,
-        "schema": {"type": "string"},
+        # REQUIRED: the service refuses "" as missing.
+        "schema": {"type": "string", "minLength": 1},
     }
     created_at = parameters["createdAt"]["schema"]
     assert (created_at["type"], created_at["format"]) == ("string", "date-time")

@@ -100,9 +100,9 @@ def body_keywords(field: FieldDescriptor) -> Schema:
     """
     bounds = declared.declared_bounds(field)
     if bounds is None:
-        return {}
+        return required_keywords(field)
     if field.type == _F.TYPE_STRING:
-        return string_keywords(bounds)
+        return {**string_keywords(bounds), **required_keywords(field)}
     if field.type not in INTEGER_RANGES or field.type in _64_BIT:
         return {}
     keywords: Schema = {}
@@ -111,6 +111,24 @@ def body_keywords(field: FieldDescriptor) -> Schema:
     if bounds.HasField("maximum"):
         keywords["maximum"] = bounds.maximum
     return keywords
+
+
+def required_keywords(field: FieldDescriptor) -> Schema:
+    """What REQUIRED adds to a value without presence: the service refuses the
+    default ("" or no bytes) as missing, so the schema must too."""
+    if field.is_repeated or field.has_presence or not declared.is_required(field):
+        return {}
+    if field.type in (_F.TYPE_STRING, _F.TYPE_BYTES):
+        return {"minLength": 1}
+    return {}
+
+
+def nullable(field: FieldDescriptor, schema: Schema) -> Schema:
+    """A proto3 `optional` scalar in a body: protojson reads `null` as unset."""
+    optional = field.containing_oneof is not None and field.containing_oneof.name.startswith("_")
+    if field.message_type is not None or not optional or "type" not in schema:
+        return schema
+    return {**schema, "type": [schema["type"], "null"]}
 
 
 def array_keywords(bounds: FieldBounds | None) -> Schema:
@@ -144,5 +162,5 @@ def _query_value(
     if field.type in INTEGER_RANGES:
         return integer_query_schema(field, bounds)
     if field.type == _F.TYPE_STRING:
-        return {"type": "string", **string_keywords(bounds)}
+        return {"type": "string", **string_keywords(bounds), **required_keywords(field)}
     return fallback(field)

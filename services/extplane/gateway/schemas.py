@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from extplane.gateway.constraints import array_keywords, body_keywords
+from extplane.gateway.constraints import array_keywords, body_keywords, nullable
 from extplane.runtime import bounds
 
 Schema = dict[str, object]
@@ -109,7 +109,19 @@ class SchemaBuilder:
                 "items": items,
                 **array_keywords(bounds.declared_bounds(field)),
             }
-        return {**self.single(field), **body_keywords(field)}
+        return nullable(field, {**self.single(field), **body_keywords(field)})
+
+    def without_required(self, message: Descriptor, names: Collection[str]) -> Schema:
+        """`message`'s schema with the fields `names` (json names) no longer required:
+        a body whose path sets them may leave them out."""
+        self.message(message)
+        schema = dict(self.components[message.full_name])
+        listed = schema.pop("required", [])
+        assert isinstance(listed, list)
+        required = [name for name in listed if name not in names]
+        if required:
+            schema["required"] = required
+        return schema
 
     def single(self, field: FieldDescriptor) -> Schema:
         if field.enum_type is not None:
