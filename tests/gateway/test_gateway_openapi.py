@@ -240,6 +240,38 @@ async def test_declared_bounds_and_required_parameters_reach_the_schema(
     validate(document)  # still a valid OpenAPI 3.1 document
 
 
+async def test_the_admin_schemas_state_what_the_host_refuses(gateway: Gateway) -> None:
+    """What schemathesis found on the admin routes: each refusal is now in the schema."""
+    document = (await gateway.client.get("/openapi.json")).json()
+    install = "/v1/admin/tenants/{tenant}/installs/{install_id}"
+
+    # A path parameter keeps its field's bounds, as a body or query field does.
+    path_parameters = {
+        p["name"]: p["schema"] for p in document["paths"][install]["get"]["parameters"]
+    }
+    assert path_parameters["install_id"] == {
+        "type": "string",
+        "maxLength": 128,
+        "pattern": NO_CONTROL_PATTERN,
+        "minLength": 1,
+    }
+    # REQUIRED refuses "" (proto3 cannot tell it from unset).
+    load = document["paths"]["/v1/admin/tenants/{tenant}/clients:load"]["post"]
+    load_body = load["requestBody"]["content"]["application/json"]["schema"]
+    assert load_body["properties"]["content"]["minLength"] == 1
+    # body "*": what the path sets may be left out of the body.
+    assert "tenant" not in load_body.get("required", [])
+    disable = document["paths"][f"{install}:disable"]["post"]
+    disable_body = disable["requestBody"]["content"]["application/json"]["schema"]
+    assert {"tenant", "installId"}.isdisjoint(disable_body.get("required", []))
+    # protojson reads null as unset for a proto3 optional scalar.
+    update = document["paths"][install]["patch"]
+    update_body = update["requestBody"]["content"]["application/json"]["schema"]
+    assert update_body["properties"]["version"]["type"] == ["string", "null"]
+    assert update_body["properties"]["revision"]["type"] == "integer"
+    validate(document)
+
+
 def test_the_timestamp_pattern_keeps_to_what_a_timestamp_holds() -> None:
     pattern = re.compile(TIMESTAMP_PATTERN)
     inside = [
