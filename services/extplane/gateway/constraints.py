@@ -124,11 +124,21 @@ def required_keywords(field: FieldDescriptor) -> Schema:
 
 
 def nullable(field: FieldDescriptor, schema: Schema) -> Schema:
-    """A proto3 `optional` scalar in a body: protojson reads `null` as unset."""
-    optional = field.containing_oneof is not None and field.containing_oneof.name.startswith("_")
-    if field.message_type is not None or not optional or "type" not in schema:
+    """A body field with presence (a proto3 `optional` scalar, a Timestamp or a
+    wrapper) whose schema is a plain type: protojson reads `null` as unset. A
+    message behind a `$ref` keeps its schema (it has no `type` to widen)."""
+    if field.is_repeated or not field.has_presence or "type" not in schema:
         return schema
     return {**schema, "type": [schema["type"], "null"]}
+
+
+def specified_enum(field: FieldDescriptor, schema: Schema) -> Schema:
+    """An enum field declared `specified`: its zero name is refused, so listed out."""
+    bounds = declared.declared_bounds(field)
+    enum = field.enum_type
+    if enum is None or bounds is None or not bounds.specified:
+        return schema
+    return {"type": "string", "enum": [v.name for v in enum.values if v.number != 0]}
 
 
 def array_keywords(bounds: FieldBounds | None) -> Schema:

@@ -134,7 +134,11 @@ def _request_body(binding: HttpBinding, schemas: SchemaBuilder) -> Schema | None
         )
     else:
         schema = schemas.field(binding.request_type.fields_by_name[binding.body])
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    body: Schema = {"content": {"application/json": {"schema": schema}}}
+    # With every required field set by the path, no body at all is a request too.
+    if "$ref" in schema or schema.get("required"):
+        body["required"] = True
+    return body
 
 
 def _name(service: ServiceDescriptor) -> str:

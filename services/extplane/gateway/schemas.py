@@ -6,7 +6,12 @@ from collections.abc import Collection, Mapping
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from extplane.gateway.constraints import array_keywords, body_keywords, nullable
+from extplane.gateway.constraints import (
+    array_keywords,
+    body_keywords,
+    nullable,
+    specified_enum,
+)
 from extplane.runtime import bounds
 
 Schema = dict[str, object]
@@ -109,7 +114,8 @@ class SchemaBuilder:
                 "items": items,
                 **array_keywords(bounds.declared_bounds(field)),
             }
-        return nullable(field, {**self.single(field), **body_keywords(field)})
+        single = specified_enum(field, self.single(field))
+        return nullable(field, {**single, **body_keywords(field)})
 
     def without_required(self, message: Descriptor, names: Collection[str]) -> Schema:
         """`message`'s schema with the fields `names` (json names) no longer required:
