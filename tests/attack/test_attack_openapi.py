@@ -8,7 +8,8 @@ seed and a random one; the random seed is printed so a failure can be replayed:
     st run URL/openapi.json --seed N ...   (the command is printed too)
 
 Checks: not_a_server_error, status_code_conformance, content_type_conformance,
-response_schema_conformance, negative_data_rejection, and
+response_schema_conformance, negative_data_rejection as
+`protojson_negative_data_rejection` (a body's null is protojson's "unset"), and
 positive_data_acceptance as `documented_positive_data_acceptance` (see
 `attack_schemathesis_hooks`: it lets pass a 400 only for the cross-field and
 state rules each operation's description states, checked from the request).
@@ -41,7 +42,7 @@ CHECKS = ",".join(
         "status_code_conformance",
         "content_type_conformance",
         "response_schema_conformance",
-        "negative_data_rejection",
+        "protojson_negative_data_rejection",
         "documented_positive_data_acceptance",
     )
 )

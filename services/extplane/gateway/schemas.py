@@ -125,6 +125,13 @@ class SchemaBuilder:
         listed = schema.pop("required", [])
         assert isinstance(listed, list)
         required = [name for name in listed if name not in names]
+        # The path's value is the one taken: the body's may be anything, "" too.
+        properties = schema["properties"]
+        assert isinstance(properties, dict)
+        schema["properties"] = {
+            name: {k: v for k, v in value.items() if k != "minLength"} if name in names else value
+            for name, value in properties.items()
+        }
         if required:
             schema["required"] = required
         return schema
