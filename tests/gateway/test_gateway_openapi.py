@@ -265,6 +265,9 @@ async def test_the_admin_schemas_state_what_the_host_refuses(gateway: Gateway) -
     disable = document["paths"][f"{install}:disable"]["post"]
     disable_body = disable["requestBody"]["content"]["application/json"]["schema"]
     assert {"tenant", "installId"}.isdisjoint(disable_body.get("required", []))
+    # ... and the body's copy of a path-set field is any string (the path's is taken).
+    assert disable_body["properties"]["installId"]["type"] == "string"
+    assert {"maxLength", "pattern", "minLength"}.isdisjoint(disable_body["properties"]["installId"])
     # protojson reads null as unset for a proto3 optional scalar.
     update = document["paths"][install]["patch"]
     update_body = update["requestBody"]["content"]["application/json"]["schema"]

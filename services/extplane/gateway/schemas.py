@@ -17,6 +17,8 @@ from extplane.runtime import bounds
 Schema = dict[str, object]
 
 _F = FieldDescriptor
+# What a path-set field's body copy keeps of its schema.
+_KEPT = frozenset({"type", "format", "description"})
 _SCALARS: dict[int, Schema] = {
     _F.TYPE_DOUBLE: {"type": "number", "format": "double"},
     _F.TYPE_FLOAT: {"type": "number", "format": "float"},
@@ -125,11 +127,11 @@ class SchemaBuilder:
         listed = schema.pop("required", [])
         assert isinstance(listed, list)
         required = [name for name in listed if name not in names]
-        # The path's value is the one taken: the body's may be anything, "" too.
+        # The path's value is the one taken: the body's copy is any value of its type.
         properties = schema["properties"]
         assert isinstance(properties, dict)
         schema["properties"] = {
-            name: {k: v for k, v in value.items() if k != "minLength"} if name in names else value
+            name: {k: v for k, v in value.items() if k in _KEPT} if name in names else value
             for name, value in properties.items()
         }
         if required:
