@@ -268,6 +268,14 @@ async def test_the_admin_schemas_state_what_the_host_refuses(gateway: Gateway) -
     # ... and the body's copy of a path-set field is any string (the path's is taken).
     assert disable_body["properties"]["installId"]["type"] == "string"
     assert {"maxLength", "pattern", "minLength"}.isdisjoint(disable_body["properties"]["installId"])
+    # A `specified` enum does not offer its zero name.
+    assert load_body["properties"]["format"]["enum"] == [
+        "CATALOG_FILE_FORMAT_JSON",
+        "CATALOG_FILE_FORMAT_CSV",
+    ]
+    # The path sets everything :enable requires: no body at all is a request too.
+    assert "required" not in document["paths"][f"{install}:enable"]["post"]["requestBody"]
+    assert load["requestBody"]["required"] is True
     # protojson reads null as unset for a proto3 optional scalar.
     update = document["paths"][install]["patch"]
     update_body = update["requestBody"]["content"]["application/json"]["schema"]
