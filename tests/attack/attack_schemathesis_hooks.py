@@ -17,21 +17,41 @@ The rules, as the descriptions state them:
   `uniqueItems` only sees the spellings);
 * a `page_token` must be one the API issued (a generated token never is);
 * VerifyAuditLog: a non-zero `to_sequence` not below `from_sequence`, and
-  `from_sequence` not beyond the head of the log (`ATTACK_AUDIT_HEAD`).
+  `from_sequence` not beyond the head of the log (`ATTACK_AUDIT_HEAD`);
+* the admin routes (`/v1/admin/...`): a tenant, install id, extension id,
+  version and secret key of the shapes docs/host.md states. The OpenAPI
+  declares only their length and "no control characters" (the bounds option
+  has no `pattern` yet), so a 400 naming one of them passes when the request's
+  value really breaks the shape, judged with the host's own pure shape checks.
+  A catalog file (`content`) must hold rows of the format: judged by parsing
+  it with the host's own reader, as the service does before storing anything.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import schemathesis
+from google.protobuf import json_format
 from schemathesis.openapi.checks import RejectedPositiveData
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import (
+    AcceptedNegativeData,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
+
+from extplane.host.catalogs.catalog_file import Format, clients_in, services_in
+from extplane.host.installs import shapes, tokens, validation
+from extplane.host.secrets.names import check_secret_key
+from extplane.runtime import InvalidRequestError
+from extplane_protos.extplane.admin.v1 import installs_pb2
 
 NS_PER_S = 1_000_000_000
 MIN_NS, MAX_NS = -(2**63), 2**63 - 1
@@ -125,6 +145,101 @@ def documented_refusals(path: str, query: Mapping[str, Any]) -> set[str]:
     return fields
 
 
+# The admin name fields, as the path or the body (camelCase) spells them.
+_SHAPES = {
+    "tenant": ("tenant", shapes.id_problem),
+    "install_id": ("installId", shapes.id_problem),
+    "extension_id": ("extensionId", shapes.extension_id_problem),
+    "version": ("version", shapes.version_problem),
+}
+
+
+def _secret_key_problem(value: str) -> str | None:
+    try:
+        check_secret_key("key", value)
+    except InvalidRequestError as refused:
+        return str(refused)
+    return None
+
+
+def _catalog_problem(path: str, body: Mapping[str, Any]) -> bool:
+    try:
+        content = base64.b64decode(str(body.get("content", "")), validate=True)
+    except (binascii.Error, ValueError):
+        return True
+    text = str(body.get("format", "")).upper()
+    chosen = Format.CSV if text in ("CATALOG_FILE_FORMAT_CSV", "2") else Format.JSON
+    reader = clients_in if path.endswith("clients:load") else services_in
+    try:
+        reader(content, chosen)
+    except InvalidRequestError:
+        return True
+    return False
+
+
+def admin_refusals(path: str, path_parameters: Mapping[str, Any], body: object) -> set[str]:
+    """The admin fields a 400 may name for this request under the stated shapes."""
+    if not path.startswith("/v1/admin/"):
+        return set()
+    given = body if isinstance(body, Mapping) else {}
+    fields: set[str] = set()
+    for name, (json_name, problem) in _SHAPES.items():
+        for value in (path_parameters.get(name), given.get(json_name)):
+            if isinstance(value, str) and problem(value) is not None:
+                fields.add(name)
+    key = path_parameters.get("key", given.get("key"))
+    if isinstance(key, str) and "/secrets" in path and _secret_key_problem(key):
+        fields.add("key")
+    if path.endswith(":load") and _catalog_problem(path, given):
+        fields.add("content")
+    if path == "/v1/admin/tenants/{tenant}/installs":
+        fields |= _refused_by(lambda: validation.registered(_register(path_parameters, given)))
+    if path == "/v1/admin/tenants/{tenant}/installs/{install_id}" and given:
+        fields |= _refused_by(lambda: validation.updated(_update(given), _CURRENT))
+    audience = given.get("audience")
+    if path.endswith(":issueToken") and isinstance(audience, str):
+        fields |= _refused_by(lambda: tokens._audience(audience))
+    if "/secrets/" in path and _expiry_refused(given.get("expireTime")):
+        fields.add("expire_time")
+    return fields
+
+
+def _refused_by(check: Callable[[], object]) -> set[str]:
+    """The fields the host's own pure check of the request names."""
+    try:
+        check()
+    except InvalidRequestError as refused:
+        return {violation.field for violation in refused.violations}
+    return set()
+
+
+def _register(
+    path_parameters: Mapping[str, Any], body: Mapping[str, Any]
+) -> installs_pb2.RegisterInstallRequest:
+    request = installs_pb2.RegisterInstallRequest()
+    json_format.ParseDict(body, request, ignore_unknown_fields=True)
+    request.tenant = str(path_parameters.get("tenant", request.tenant))
+    return request
+
+
+def _update(body: Mapping[str, Any]) -> installs_pb2.UpdateInstallRequest:
+    request = installs_pb2.UpdateInstallRequest()
+    json_format.ParseDict(body, request, ignore_unknown_fields=True)
+    return request
+
+
+# What an update applies to: only the fields it sets are checked.
+_CURRENT = validation.registered(
+    installs_pb2.RegisterInstallRequest(tenant="t", install_id="i", extension_id="e", version="1")
+)
+
+
+def _expiry_refused(value: object) -> bool:
+    """A secret's expiry is stored as int64 ns: 1677..2262 only (SetSecret says so)."""
+    instant = _instant_ns(value)
+    return instant is not None and not MIN_NS <= instant <= MAX_NS
+
+
 def violated_fields(body: bytes | None) -> set[str] | None:
     try:
         status = json.loads(body or b"")
@@ -148,6 +263,52 @@ def documented_positive_data_acceptance(
         if response.status_code == 400:
             named = violated_fields(response.content)
             allowed = documented_refusals(case.operation.path, case.query or {})
+            allowed |= admin_refusals(case.operation.path, case.path_parameters or {}, case.body)
+            # A catalog refusal names the rows: content.rows[N].FIELD, content.header.
+            named = {"content" if name.startswith("content.") else name for name in named or ()}
             if named and named <= allowed:
                 return None
+            if _disabled_install(case.operation.path, response.content):
+                return None
+        raise
+
+
+def _disabled_install(path: str, body: bytes | None) -> bool:
+    """IssueInstallToken is FAILED_PRECONDITION for a disabled install (its RPC
+    comment says so): the state is the run's, since the same run disables
+    installs, so the answer's own code and message are what is judged."""
+    if not path.endswith(":issueToken"):
+        return False
+    try:
+        status = json.loads(body or b"")
+        return bool(status["code"] == 9 and "is disabled" in status["message"])
+    except (ValueError, KeyError, TypeError):
+        return False
+
+
+def _holds_null(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, Mapping):
+        return any(_holds_null(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_null(item) for item in value)
+    return False
+
+
+@schemathesis.check
+def protojson_negative_data_rejection(
+    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case
+) -> bool | None:
+    """schemathesis' `negative_data_rejection`, except for a body holding a null:
+    protojson reads `null` as the field's default, exactly as if the field were
+    left out, so the gateway takes it (a REQUIRED field is then refused as
+    missing). The OpenAPI declares null only where a field has presence, to keep
+    the response schemas (which never hold null) exact; a null elsewhere is a
+    false positive of the check, not an accepted bad request."""
+    try:
+        return negative_data_rejection(ctx, response, case)
+    except AcceptedNegativeData:
+        if _holds_null(case.body):
+            return None
         raise

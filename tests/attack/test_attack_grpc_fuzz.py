@@ -36,8 +36,7 @@ from hypothesis import strategies as st
 from proto_edges import Judge, edge_cases, valid_base
 from proto_strategies import requests, with_page_tokens
 
-from tests.attack.live_suite import AUTHORIZATION, GRPC_SERVICES, live_suite
-from tests.e2e.cli_process import RunningCli
+from tests.attack.live_suite import GRPC_SERVICES, LiveSuite, live_suite
 
 FIXED_SEED = 20261202
 EXAMPLES_PER_METHOD_AND_SEED = 40
@@ -84,7 +83,7 @@ class Findings:
 
 
 @pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCli]:
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSuite]:
     with live_suite(tmp_path_factory.mktemp("attack-grpc")) as running:
         yield running
 
@@ -104,10 +103,12 @@ def _forbidden(code: grpc.StatusCode, details: str) -> bool:
     return code in FORBIDDEN or "<class" in details or "Traceback" in details
 
 
-def call(channel: grpc.Channel, method: Method, raw: bytes, token: bool) -> tuple[str, str]:
+Metadata = tuple[tuple[str, str], ...]
+
+
+def call(channel: grpc.Channel, method: Method, raw: bytes, metadata: Metadata) -> tuple[str, str]:
     """The status code and message the server answered `raw` with."""
     descriptor = method.descriptor
-    metadata = (("authorization", AUTHORIZATION),) if token else ()
     options = {"timeout": CALL_TIMEOUT_S, "metadata": metadata}
     try:
         if descriptor.client_streaming:
@@ -141,13 +142,12 @@ def violated_fields(error: grpc.RpcError) -> list[str]:
     return named
 
 
-def judge_for(channel: grpc.Channel, method: Method) -> Judge:
+def judge_for(channel: grpc.Channel, method: Method, metadata: Metadata) -> Judge:
     """Asks the server whether a request passes its checks, for `valid_base`."""
 
     def judge(raw: bytes) -> list[str] | None:
         if method.descriptor.client_streaming or method.descriptor.server_streaming:
             return None  # the edges go out on top of the plausible values as they are
-        metadata = (("authorization", AUTHORIZATION),)
         try:
             channel.unary_unary(method.path, None, None)(
                 raw, timeout=CALL_TIMEOUT_S, metadata=metadata
@@ -159,7 +159,7 @@ def judge_for(channel: grpc.Channel, method: Method) -> Judge:
     return judge
 
 
-def issued_tokens(channel: grpc.Channel, method: Method) -> list[str]:
+def issued_tokens(channel: grpc.Channel, method: Method, metadata: Metadata) -> list[str]:
     """Page tokens of a list RPC (one with `page_size`, `page_token` and
     `next_page_token`), from a first page of one item."""
     request_type, response_type = method.descriptor.input_type, method.descriptor.output_type
@@ -167,7 +167,6 @@ def issued_tokens(channel: grpc.Channel, method: Method) -> list[str]:
     if not paged or "next_page_token" not in response_type.fields_by_name:
         return []
     first = GetMessageClass(request_type)(page_size=1).SerializeToString()
-    metadata = (("authorization", AUTHORIZATION),)
     try:
         raw = channel.unary_unary(method.path, None, None)(
             first, timeout=CALL_TIMEOUT_S, metadata=metadata
@@ -178,22 +177,29 @@ def issued_tokens(channel: grpc.Channel, method: Method) -> list[str]:
     return [token] if token else []
 
 
-def probe(channel: grpc.Channel, method: Method, findings: Findings, seeds: list[int]) -> None:
+def probe(
+    channel: grpc.Channel,
+    method: Method,
+    findings: Findings,
+    seeds: list[int],
+    metadata: Metadata,
+) -> None:
+    """`metadata` goes with every call but the tokenless ones the fuzz mixes in."""
     request_type: Descriptor = method.descriptor.input_type
-    issued = issued_tokens(channel, method)
+    issued = issued_tokens(channel, method, metadata)
     strategy = requests(request_type)
     if issued:
         strategy = strategy | with_page_tokens(request_type, issued)
 
     def one(raw: bytes, token: bool, label: str = "generated") -> None:
-        code, details = call(channel, method, raw, token)
+        code, details = call(channel, method, raw, metadata if token else ())
         findings.calls += 1
         findings.codes[code] += 1
         if _forbidden(grpc.StatusCode[code], details) or code == "DEADLINE_EXCEEDED":
             findings.record(method.path, code, details, label, raw)
 
     one(OVERSIZED, True, "over the message limit")
-    base = valid_base(request_type, judge_for(channel, method))
+    base = valid_base(request_type, judge_for(channel, method, metadata))
     for label, raw in edge_cases(request_type, base):
         one(raw, True, label)
     for chosen in seeds:
@@ -243,15 +249,21 @@ def describe(path: str, request_type: Descriptor | None, raw: bytes) -> str:
 
 
 def test_no_rpc_answers_unknown_or_internal_and_every_server_keeps_serving(
-    suite: RunningCli,
+    suite: LiveSuite,
 ) -> None:
     seeds = [FIXED_SEED, random.SystemRandom().randrange(2**31)]
     print(f"gRPC fuzz seeds: {seeds}")
-    targets = {name: suite.grpc_target(name) for name in GRPC_SERVICES}
+    running = suite.running
+    targets = {name: running.grpc_target(name) for name in GRPC_SERVICES}
     methods = [method for target in targets.values() for method in discover(target)]
     services = {m.descriptor.containing_service.full_name for m in methods}
     # Reflection found the suite's own services, not only health and reflection.
-    assert {"orloj.extensions.v1.MeteringSink", "orloj.extensions.v1.AuditQueryService"} <= services
+    assert {
+        "orloj.extensions.v1.MeteringSink",
+        "orloj.extensions.v1.AuditQueryService",
+        "extplane.admin.v1.InstallRegistryService",
+        "alga.extension.v1.StorageService",
+    } <= services
 
     findings = Findings()
     types = {method.path: method.descriptor.input_type for method in methods}
@@ -259,7 +271,7 @@ def test_no_rpc_answers_unknown_or_internal_and_every_server_keeps_serving(
         with grpc.insecure_channel(
             method.target, options=[("grpc.max_send_message_length", 16 * 1024 * 1024)]
         ) as channel:
-            probe(channel, method, findings, seeds)
+            probe(channel, method, findings, seeds, suite.metadata())
 
     print(f"gRPC fuzz: {findings.calls} calls over {len(methods)} methods: {findings.codes}")
     for (path, code, details), (label, raw) in sorted(findings.problems.items()):
@@ -267,6 +279,6 @@ def test_no_rpc_answers_unknown_or_internal_and_every_server_keeps_serving(
     still = {
         name: serving(target, served_names(methods, target)) for name, target in targets.items()
     }
-    assert suite.process.poll() is None, "the suite stopped under the fuzz"
+    assert running.process.poll() is None, "the suite stopped under the fuzz"
     assert all(set(states.values()) == {"SERVING"} for states in still.values()), still
     assert sorted(findings.problems) == []

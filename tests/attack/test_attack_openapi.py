@@ -8,7 +8,8 @@ seed and a random one; the random seed is printed so a failure can be replayed:
     st run URL/openapi.json --seed N ...   (the command is printed too)
 
 Checks: not_a_server_error, status_code_conformance, content_type_conformance,
-response_schema_conformance, negative_data_rejection, and
+response_schema_conformance, negative_data_rejection as
+`protojson_negative_data_rejection` (a body's null is protojson's "unset"), and
 positive_data_acceptance as `documented_positive_data_acceptance` (see
 `attack_schemathesis_hooks`: it lets pass a 400 only for the cross-field and
 state rules each operation's description states, checked from the request).
@@ -27,8 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.attack.live_suite import AUTHORIZATION, SEEDED_EVENTS, live_suite
-from tests.e2e.cli_process import RunningCli
+from tests.attack.live_suite import AUTHORIZATION, SEEDED_EVENTS, LiveSuite, live_suite
 
 FIXED_SEED = 20261201
 # Per operation and run; with the coverage phase's own cases this gives well
@@ -42,7 +42,7 @@ CHECKS = ",".join(
         "status_code_conformance",
         "content_type_conformance",
         "response_schema_conformance",
-        "negative_data_rejection",
+        "protojson_negative_data_rejection",
         "documented_positive_data_acceptance",
     )
 )
@@ -62,7 +62,7 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCli]:
+def suite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSuite]:
     with live_suite(tmp_path_factory.mktemp("attack-openapi")) as running:
         yield running
 
@@ -115,10 +115,12 @@ def run_schemathesis(base_url: str, seed: int, report: Path) -> Run:
     return Run(seed, command, finished.returncode, generated, finished.stdout + finished.stderr)
 
 
-def test_every_operation_holds_to_its_schema(suite: RunningCli, tmp_path: Path) -> None:
+def test_every_operation_holds_to_its_schema(suite: LiveSuite, tmp_path: Path) -> None:
     seeds = [FIXED_SEED, random.SystemRandom().randrange(2**31)]
     print(f"schemathesis seeds: {seeds}")
-    runs = [run_schemathesis(suite.http_base(), s, tmp_path / f"run-{s}.json") for s in seeds]
+    runs = [
+        run_schemathesis(suite.running.http_base(), s, tmp_path / f"run-{s}.json") for s in seeds
+    ]
 
     failed = [run for run in runs if run.exit_code != 0]
     for run in failed:
@@ -128,4 +130,4 @@ def test_every_operation_holds_to_its_schema(suite: RunningCli, tmp_path: Path) 
     print(f"schemathesis generated {total} cases: {[(r.seed, r.generated) for r in runs]}")
     assert [run.seed for run in failed] == [], "schemathesis found failures (printed above)"
     assert total >= MIN_TOTAL_CASES
-    assert suite.process.poll() is None, "the suite stopped under the run"
+    assert suite.running.process.poll() is None, "the suite stopped under the run"

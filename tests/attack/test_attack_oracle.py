@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from attack_schemathesis_hooks import documented_refusals, violated_fields
+from attack_schemathesis_hooks import admin_refusals, documented_refusals, violated_fields
 
 USAGE = "/v1/metering/usage"
 
@@ -52,3 +52,74 @@ def test_only_bad_request_field_violations_count() -> None:
     assert violated_fields(body) == {"end_time"}
     assert violated_fields(b'{"code":3,"message":"m","details":[]}') == set()
     assert violated_fields(b"not json") is None
+
+
+INSTALL = "/v1/admin/tenants/{tenant}/installs/{install_id}"
+CSV = "CATALOG_FILE_FORMAT_CSV"
+
+
+@pytest.mark.parametrize(
+    ("path", "path_parameters", "body", "allowed"),
+    [
+        (INSTALL, {"tenant": "team-a", "install_id": "agent-1"}, None, set()),
+        (INSTALL, {"tenant": "\u00c3", "install_id": "agent-1"}, None, {"tenant"}),
+        (INSTALL, {"tenant": "a", "install_id": "b"}, {"version": "1 0"}, {"version"}),
+        (
+            f"{INSTALL}/secrets/{{key}}",
+            {"tenant": "a", "install_id": "b", "key": "-x"},
+            {},
+            {"key"},
+        ),
+        (
+            f"{INSTALL}/secrets/{{key}}",
+            {"tenant": "a", "install_id": "b", "key": "K"},
+            {"value": "v", "expireTime": "2263-01-01T00:00:00Z"},
+            {"expire_time"},
+        ),
+        (
+            f"{INSTALL}/secrets/{{key}}",
+            {"tenant": "a", "install_id": "b", "key": "K"},
+            {"value": "v", "expireTime": "2100-01-01T00:00:00Z"},
+            set(),
+        ),
+        # "a,b" as CSV: no column for the required fields.
+        (
+            "/v1/admin/tenants/{tenant}/clients:load",
+            {"tenant": "a"},
+            {"format": CSV, "content": "YSxi"},
+            {"content"},
+        ),
+        (
+            "/v1/admin/tenants/{tenant}/clients:load",
+            {"tenant": "a"},
+            # client_id,client_name,is_inactive\nc-1,Acme,false\n
+            {
+                "format": CSV,
+                "content": "Y2xpZW50X2lkLGNsaWVudF9uYW1lLGlzX2luYWN0aXZlCmMtMSxBY21lLGZhbHNlCg==",
+            },
+            set(),
+        ),
+        (
+            "/v1/admin/tenants/{tenant}/installs",
+            {"tenant": "a"},
+            {
+                "installId": "b",
+                "extensionId": "e",
+                "version": "1",
+                "uiProxyRoutes": [{"route": "r", "upstreamUrl": "nope"}],
+            },
+            {"ui_proxy_routes[0].upstream_url"},
+        ),
+        (
+            f"{INSTALL}:issueToken",
+            {"tenant": "a", "install_id": "b"},
+            {"audience": "a b"},
+            {"audience"},
+        ),
+        ("/v1/audit/events", {}, None, set()),
+    ],
+)
+def test_the_admin_fields_a_400_may_name(
+    path: str, path_parameters: dict[str, str], body: object, allowed: set[str]
+) -> None:
+    assert admin_refusals(path, path_parameters, body) == allowed

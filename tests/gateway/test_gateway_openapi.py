@@ -84,7 +84,8 @@ def test_parameters_bodies_and_schemas_of_a_richer_service() -> None:
         "name": "name",
         "in": "path",
         "required": True,
-        "schema": {"type": "string"},
+        # REQUIRED: the service refuses "" as missing.
+        "schema": {"type": "string", "minLength": 1},
     }
     created_at = parameters["createdAt"]["schema"]
     assert (created_at["type"], created_at["format"]) == ("string", "date-time")
@@ -138,8 +139,9 @@ def test_parameters_bodies_and_schemas_of_a_richer_service() -> None:
     }
     thing = schemas["test.gateway.v1.Thing"]
     assert thing["required"] == ["name"]
-    assert thing["properties"]["createdAt"] == {"type": "string", "format": "date-time"}
-    assert thing["properties"]["limit"] == {"type": "integer", "format": "int32"}
+    # protojson reads null as unset for a field with presence.
+    assert thing["properties"]["createdAt"] == {"type": ["string", "null"], "format": "date-time"}
+    assert thing["properties"]["limit"] == {"type": ["integer", "null"], "format": "int32"}
     assert thing["properties"]["labels"] == {
         "type": "object",
         "additionalProperties": {"type": "string"},
@@ -237,6 +239,49 @@ async def test_declared_bounds_and_required_parameters_reach_the_schema(
     }
     assert events["pageToken"]["schema"]["maxLength"] == 512
     validate(document)  # still a valid OpenAPI 3.1 document
+
+
+async def test_the_admin_schemas_state_what_the_host_refuses(gateway: Gateway) -> None:
+    """What schemathesis found on the admin routes: each refusal is now in the schema."""
+    document = (await gateway.client.get("/openapi.json")).json()
+    install = "/v1/admin/tenants/{tenant}/installs/{install_id}"
+
+    # A path parameter keeps its field's bounds, as a body or query field does.
+    path_parameters = {
+        p["name"]: p["schema"] for p in document["paths"][install]["get"]["parameters"]
+    }
+    assert path_parameters["install_id"] == {
+        "type": "string",
+        "maxLength": 128,
+        "pattern": NO_CONTROL_PATTERN,
+        "minLength": 1,
+    }
+    # REQUIRED refuses "" (proto3 cannot tell it from unset).
+    load = document["paths"]["/v1/admin/tenants/{tenant}/clients:load"]["post"]
+    load_body = load["requestBody"]["content"]["application/json"]["schema"]
+    assert load_body["properties"]["content"]["minLength"] == 1
+    # body "*": what the path sets may be left out of the body.
+    assert "tenant" not in load_body.get("required", [])
+    disable = document["paths"][f"{install}:disable"]["post"]
+    disable_body = disable["requestBody"]["content"]["application/json"]["schema"]
+    assert {"tenant", "installId"}.isdisjoint(disable_body.get("required", []))
+    # ... and the body's copy of a path-set field is any string (the path's is taken).
+    assert disable_body["properties"]["installId"]["type"] == "string"
+    assert {"maxLength", "pattern", "minLength"}.isdisjoint(disable_body["properties"]["installId"])
+    # A `specified` enum does not offer its zero name.
+    assert load_body["properties"]["format"]["enum"] == [
+        "CATALOG_FILE_FORMAT_JSON",
+        "CATALOG_FILE_FORMAT_CSV",
+    ]
+    # The path sets everything :enable requires: no body at all is a request too.
+    assert "required" not in document["paths"][f"{install}:enable"]["post"]["requestBody"]
+    assert load["requestBody"]["required"] is True
+    # protojson reads null as unset for a proto3 optional scalar.
+    update = document["paths"][install]["patch"]
+    update_body = update["requestBody"]["content"]["application/json"]["schema"]
+    assert update_body["properties"]["version"]["type"] == ["string", "null"]
+    assert update_body["properties"]["revision"]["type"] == "integer"
+    validate(document)
 
 
 def test_the_timestamp_pattern_keeps_to_what_a_timestamp_holds() -> None:

@@ -94,6 +94,35 @@ async def test_an_expired_secret_is_refused_and_still_listed(host: Host) -> None
         assert await host.get(md, "TOKEN") == "t2"
 
 
+@pytest.mark.parametrize(
+    "expire_s",
+    [
+        # Past 2262 and before 1677: valid Timestamps, but not int64 nanoseconds.
+        9_223_372_037,
+        -9_223_372_037,
+    ],
+)
+async def test_an_expiry_the_store_cannot_hold_is_refused_naming_the_field(
+    host: Host, expire_s: int
+) -> None:
+    md = await host.install("acme", "app-1")
+    async with host.admin() as admin:
+        with pytest.raises(SecretsAdminError) as refused:
+            await admin.set_secret(
+                tenant="acme",
+                install_id="app-1",
+                key="LATER",
+                value="v",
+                expire_time_ns=expire_s * 10**9,
+            )
+        assert refused.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert list(refused.value.field_violations) == ["expire_time"]
+        assert "2262-04-11T23:47:16.854775807Z" in refused.value.field_violations["expire_time"]
+        assert await admin.list_secrets(tenant="acme", install_id="app-1") == []
+    assert await variant(host.get(md, "LATER")) == MISSING
+    assert host.audit.events == []
+
+
 async def test_no_token_reaches_another_installs_secrets(host: Host) -> None:
     mine = await host.install("acme", "app-1")
     sibling = await host.install("acme", "app-2")

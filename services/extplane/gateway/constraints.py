@@ -100,9 +100,9 @@ def body_keywords(field: FieldDescriptor) -> Schema:
     """
     bounds = declared.declared_bounds(field)
     if bounds is None:
-        return {}
+        return required_keywords(field)
     if field.type == _F.TYPE_STRING:
-        return string_keywords(bounds)
+        return {**string_keywords(bounds), **required_keywords(field)}
     if field.type not in INTEGER_RANGES or field.type in _64_BIT:
         return {}
     keywords: Schema = {}
@@ -111,6 +111,34 @@ def body_keywords(field: FieldDescriptor) -> Schema:
     if bounds.HasField("maximum"):
         keywords["maximum"] = bounds.maximum
     return keywords
+
+
+def required_keywords(field: FieldDescriptor) -> Schema:
+    """What REQUIRED adds to a value without presence: the service refuses the
+    default ("" or no bytes) as missing, so the schema must too."""
+    if field.is_repeated or field.has_presence or not declared.is_required(field):
+        return {}
+    if field.type in (_F.TYPE_STRING, _F.TYPE_BYTES):
+        return {"minLength": 1}
+    return {}
+
+
+def nullable(field: FieldDescriptor, schema: Schema) -> Schema:
+    """A body field with presence (a proto3 `optional` scalar, a Timestamp or a
+    wrapper) whose schema is a plain type: protojson reads `null` as unset. A
+    message behind a `$ref` keeps its schema (it has no `type` to widen)."""
+    if field.is_repeated or not field.has_presence or "type" not in schema:
+        return schema
+    return {**schema, "type": [schema["type"], "null"]}
+
+
+def specified_enum(field: FieldDescriptor, schema: Schema) -> Schema:
+    """An enum field declared `specified`: its zero name is refused, so listed out."""
+    bounds = declared.declared_bounds(field)
+    enum = field.enum_type
+    if enum is None or bounds is None or not bounds.specified:
+        return schema
+    return {"type": "string", "enum": [v.name for v in enum.values if v.number != 0]}
 
 
 def array_keywords(bounds: FieldBounds | None) -> Schema:
@@ -144,5 +172,5 @@ def _query_value(
     if field.type in INTEGER_RANGES:
         return integer_query_schema(field, bounds)
     if field.type == _F.TYPE_STRING:
-        return {"type": "string", **string_keywords(bounds)}
+        return {"type": "string", **string_keywords(bounds), **required_keywords(field)}
     return fallback(field)

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescriptor
 from google.rpc import status_pb2
 
-from extplane.gateway.constraints import query_schema
+from extplane.gateway.constraints import body_keywords, query_schema
 from extplane.gateway.enums import spellings
 from extplane.gateway.fields import (
     FieldPath,
@@ -103,7 +103,7 @@ def _parameters(
             "name": variable.field_path,
             "in": "path",
             "required": True,
-            "schema": schemas.single(fields[-1]),
+            "schema": {**schemas.single(fields[-1]), **body_keywords(fields[-1])},
         }
         for variable, fields in zip(binding.template.variables, binding.path_fields, strict=True)
     ]
@@ -126,10 +126,19 @@ def _request_body(binding: HttpBinding, schemas: SchemaBuilder) -> Schema | None
     if not binding.body:
         return None
     if binding.body == "*":
-        schema = schemas.message(binding.request_type)
+        bound = {fields[0].json_name for fields in binding.path_fields if len(fields) == 1}
+        schema = (
+            schemas.without_required(binding.request_type, bound)
+            if bound
+            else schemas.message(binding.request_type)
+        )
     else:
         schema = schemas.field(binding.request_type.fields_by_name[binding.body])
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+    body: Schema = {"content": {"application/json": {"schema": schema}}}
+    # With every required field set by the path, no body at all is a request too.
+    if "$ref" in schema or schema.get("required"):
+        body["required"] = True
+    return body
 
 
 def _name(service: ServiceDescriptor) -> str:

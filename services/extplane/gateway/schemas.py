@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 
-from extplane.gateway.constraints import array_keywords, body_keywords
+from extplane.gateway.constraints import (
+    array_keywords,
+    body_keywords,
+    nullable,
+    specified_enum,
+)
 from extplane.runtime import bounds
 
 Schema = dict[str, object]
 
 _F = FieldDescriptor
+# What a path-set field's body copy keeps of its schema.
+_KEPT = frozenset({"type", "format", "description"})
 _SCALARS: dict[int, Schema] = {
     _F.TYPE_DOUBLE: {"type": "number", "format": "double"},
     _F.TYPE_FLOAT: {"type": "number", "format": "float"},
@@ -109,7 +116,27 @@ class SchemaBuilder:
                 "items": items,
                 **array_keywords(bounds.declared_bounds(field)),
             }
-        return {**self.single(field), **body_keywords(field)}
+        single = specified_enum(field, self.single(field))
+        return nullable(field, {**single, **body_keywords(field)})
+
+    def without_required(self, message: Descriptor, names: Collection[str]) -> Schema:
+        """`message`'s schema with the fields `names` (json names) no longer required:
+        a body whose path sets them may leave them out."""
+        self.message(message)
+        schema = dict(self.components[message.full_name])
+        listed = schema.pop("required", [])
+        assert isinstance(listed, list)
+        required = [name for name in listed if name not in names]
+        # The path's value is the one taken: the body's copy is any value of its type.
+        properties = schema["properties"]
+        assert isinstance(properties, dict)
+        schema["properties"] = {
+            name: {k: v for k, v in value.items() if k in _KEPT} if name in names else value
+            for name, value in properties.items()
+        }
+        if required:
+            schema["required"] = required
+        return schema
 
     def single(self, field: FieldDescriptor) -> Schema:
         if field.enum_type is not None:

@@ -28,7 +28,14 @@ from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from extplane.runtime.bad_request import FieldViolation, InvalidRequestError
-from extplane.runtime.timestamps import clamped_ns, invalid_reason
+from extplane.runtime.timestamps import (
+    MAX_NS,
+    MIN_NS,
+    NS_PER_S,
+    clamped_ns,
+    invalid_reason,
+    rfc3339,
+)
 from extplane_protos.extplane.options.v1 import bounds_pb2
 
 FieldBounds = bounds_pb2.FieldBounds
@@ -236,6 +243,22 @@ def range_bound_ns(request: Message, field_name: str) -> int | None:
     if problem is not None:
         raise InvalidRequestError([FieldViolation(field_name, problem)])
     return clamped_ns(ts)
+
+
+def stored_instant_ns(request: Message, field_name: str) -> int | None:
+    """An instant the store keeps as given, in ns: None when unset. Unlike a range
+    bound it cannot be clamped (it would be stored and answered as another time), so
+    one outside what the stores hold (int64 ns, 1677..2262) is refused naming the field."""
+    if not request.HasField(field_name):
+        return None
+    ts: Timestamp = getattr(request, field_name)
+    problem = invalid_reason(ts)
+    ns = ts.seconds * NS_PER_S + ts.nanos
+    if problem is None and not MIN_NS <= ns <= MAX_NS:
+        problem = f"must be between {rfc3339(MIN_NS)} and {rfc3339(MAX_NS)}"
+    if problem is not None:
+        raise InvalidRequestError([FieldViolation(field_name, problem)])
+    return ns
 
 
 def time_range(request: Message) -> tuple[int | None, int | None]:

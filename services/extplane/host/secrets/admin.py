@@ -67,9 +67,7 @@ class SecretsAdminServicer(pb_grpc.SecretsAdminServiceServicer):
         bounds.check(request)
         at = SecretAddress(request.tenant, request.install_id, check_secret_key("key", request.key))
         await self._install(at.tenant, at.install_id)
-        expire_ns = None
-        if request.HasField("expire_time"):
-            expire_ns = request.expire_time.ToNanoseconds()
+        expire_ns = bounds.stored_instant_ns(request, "expire_time")
         if (
             await vault.store.get(at) is None
             and await vault.store.count(at.tenant, at.install_id) >= MAX_SECRETS_PER_INSTALL
