@@ -166,6 +166,17 @@ def service_failed(service: str, target: str, error: ExtplaneError) -> int:
     return EXIT_SERVICE
 
 
+def whole_number(text: str) -> int:
+    """An argument type: a whole number of at least 1 (a count, a revision)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
 def positive_seconds(text: str) -> float:
     try:
         value = float(text)

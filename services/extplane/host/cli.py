@@ -28,6 +28,7 @@ from extplane.cli_options import (
     connection,
     rfc3339,
     service_failed,
+    whole_number,
 )
 from extplane.config import Settings
 from extplane_client import InstallsClient, InstallsError
@@ -46,16 +47,6 @@ def _route(text: str) -> tuple[str, str]:
     if not equals or not route or not url:
         raise argparse.ArgumentTypeError(f"not ROUTE=URL: {text!r}")
     return route, url
-
-
-def _whole(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
 
 
 def _user_field(text: str) -> tuple[str, str]:
@@ -152,7 +143,7 @@ def _settings_options(parser: argparse.ArgumentParser, *, replacing: bool) -> No
         help=f"{verb} UI proxy routes, repeatable",
     )
     for name in _LIMITS:
-        parser.add_argument(f"--{name.replace('_', '-')}", type=_whole, metavar="N")
+        parser.add_argument(f"--{name.replace('_', '-')}", type=whole_number, metavar="N")
     if replacing:
         for flag, what in (
             ("--no-grants", "grant nothing"),
@@ -171,14 +162,14 @@ def add_installs_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     _settings_options(register, replacing=False)
     update = actions.add_parser("update", help="change an install at the revision you read")
     _names(update)
-    update.add_argument("--revision", type=_whole, required=True, help="as `get` printed it")
+    update.add_argument("--revision", type=whole_number, required=True, help="as `get` printed it")
     update.add_argument("--version")
     _settings_options(update, replacing=True)
     toggles = []
     for verb in ("disable", "enable"):
         toggle = actions.add_parser(verb, help=f"{verb} an install")
         _names(toggle)
-        toggle.add_argument("--revision", type=_whole, help="refuse if it changed since")
+        toggle.add_argument("--revision", type=whole_number, help="refuse if it changed since")
         toggle.add_argument("--reason", default="", help="recorded in the audit log")
         toggles.append(toggle)
     get = actions.add_parser("get", help="one install, as JSON")
@@ -189,7 +180,7 @@ def add_installs_parser(commands: argparse._SubParsersAction[argparse.ArgumentPa
     state = listing.add_mutually_exclusive_group()
     state.add_argument("--enabled", dest="state", action="store_const", const="enabled")
     state.add_argument("--disabled", dest="state", action="store_const", const="disabled")
-    listing.add_argument("--limit", type=_whole, metavar="N", help="at most N (default: all)")
+    listing.add_argument("--limit", type=whole_number, metavar="N", help="at most N (default: all)")
     issue = _issue_token_parser(actions)
     for action, role in (
         (register, "installs.admin"),

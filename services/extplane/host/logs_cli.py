@@ -26,6 +26,7 @@ from extplane.cli_options import (
     connection,
     rfc3339,
     service_failed,
+    whole_number,
 )
 from extplane.config import Settings
 from extplane_client import ExtensionLogsClient, ExtensionLogsError
@@ -54,16 +55,6 @@ def _interval(text: str) -> float:
     return value
 
 
-def _polls(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
 def add_logs_parser(commands: Commands) -> None:
     logs = commands.add_parser("logs", help="print an install's recent extension log records")
     logs.add_argument("--tenant", required=True)
@@ -83,7 +74,7 @@ def add_logs_parser(commands: Commands) -> None:
     )
     logs.add_argument(
         "--polls",
-        type=_polls,
+        type=whole_number,
         metavar="N",
         help="with --follow: stop after catching up N times (default: until Ctrl-C)",
     )
