@@ -24,7 +24,8 @@ class SqliteSecretsStore(SqliteStore):
             found = conn.execute(sql.SELECT_ONE, at).fetchone()
             return None if found is None else sql.secret(found)
 
-        return await self.db.read(read)
+        # One row by primary key, on every provider call: on the loop's thread.
+        return await self.db.read_inline(read)
 
     async def delete(self, at: SecretAddress) -> bool:
         return await self.db.write(lambda conn: conn.execute(sql.DELETE, at).rowcount == 1)

@@ -28,7 +28,8 @@ class SqliteInstallStore(SqliteStorageEntries):
             found = conn.execute(statements.SELECT_ONE, (tenant, install_id)).fetchone()
             return None if found is None else statements.install(found)
 
-        return await self.db.read(read)
+        # One row by primary key, on every provider call: on the loop's thread.
+        return await self.db.read_inline(read)
 
     async def replace(self, install: Install, *, expected_revision: int) -> bool:
         values = statements.replace_values(install, expected_revision)
