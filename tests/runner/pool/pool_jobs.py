@@ -7,6 +7,7 @@ import ctypes
 import hashlib
 import os
 import socket
+import threading
 from dataclasses import dataclass
 
 TARGET_MODULE = "pool_jobs"
@@ -31,6 +32,11 @@ def raise_value_error(job: str) -> None:
 
 def unpicklable_result(job: object) -> object:
     return lambda: job
+
+
+def hang(job: object) -> None:
+    """Never returns: only a kill ends this worker's job."""
+    threading.Event().wait()
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ _FUNCTIONS = {
     "pid_and_count": pid_and_count,
     "raise_value_error": raise_value_error,
     "unpicklable_result": unpicklable_result,
+    "hang": hang,
     "meet": meet,
     "checkpoint": checkpoint,
 }
