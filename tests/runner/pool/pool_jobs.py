@@ -10,6 +10,8 @@ import socket
 import threading
 from dataclasses import dataclass
 
+from extplane.runner.jobs import WasmJob, WasmOutcome
+
 TARGET_MODULE = "pool_jobs"
 
 # Per worker: how many jobs this process has run (a worker keeps its state).
@@ -32,6 +34,16 @@ def raise_value_error(job: str) -> None:
 
 def unpicklable_result(job: object) -> object:
     return lambda: job
+
+
+def outcome_of(job: WasmJob) -> WasmOutcome:
+    """A stand-in for the wasm host's `run_job`: the shared shapes, both ways."""
+    return WasmOutcome(
+        response=job.request[::-1],
+        host_calls=len(job.install_token),
+        duration_ms=job.limits.timeout_ms,
+        guest_output=(job.component_sha256, job.host_address),
+    )
 
 
 def hang(job: object) -> None:
@@ -106,6 +118,7 @@ _FUNCTIONS = {
     "raise_value_error": raise_value_error,
     "unpicklable_result": unpicklable_result,
     "hang": hang,
+    "outcome_of": outcome_of,
     "meet": meet,
     "checkpoint": checkpoint,
 }

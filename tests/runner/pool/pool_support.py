@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pool_jobs import Call
 from prometheus_client import CollectorRegistry
 
 from extplane.runner.pool import WorkerPool
@@ -77,9 +76,9 @@ async def checkpoints() -> AsyncIterator[Checkpoints]:
 @asynccontextmanager
 async def running_pool(
     function: str = "call", *, registry: CollectorRegistry | None = None, **options: Any
-) -> AsyncIterator[WorkerPool[Call, Any]]:
+) -> AsyncIterator[WorkerPool[Any, Any]]:
     """A started pool of `pool_jobs:<function>` (by default `call`: any test job)."""
-    pool: WorkerPool[Call, Any] = WorkerPool(target(function), registry=registry, **options)
+    pool: WorkerPool[Any, Any] = WorkerPool(target(function), registry=registry, **options)
     await pool.start()
     try:
         yield pool

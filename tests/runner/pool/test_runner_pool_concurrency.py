@@ -13,7 +13,7 @@ from pool_jobs import Call, Checkpoint, Meet
 from pool_support import SAFETY_DEADLINE_S, checkpoints, running_pool, sample
 from prometheus_client import CollectorRegistry
 
-from extplane.runner.jobs import PoolBusyError
+from extplane.runner.jobs import ExecutionLimits, PoolBusyError, WasmJob, WasmOutcome
 from extplane.runner.pool import machine_size
 
 
@@ -125,3 +125,23 @@ async def test_the_default_size_is_the_cpus_this_process_may_use() -> None:
     async with running_pool() as pool:
         assert pool.size == machine_size() == len(pool.worker_pids())
         assert pool.queue_bound >= pool.size
+
+
+async def test_wasm_jobs_and_outcomes_cross_into_a_worker_and_back() -> None:
+    job = WasmJob(
+        component_sha256="ab" * 32,
+        component_path="/var/lib/extplane/components/ab",
+        request=b"\x0a\x02hi",
+        host_address="127.0.0.1:7001",
+        install_token="token-123",
+        limits=ExecutionLimits(timeout_ms=1_500, fuel=10_000),
+    )
+    async with running_pool("outcome_of", size=1) as pool:
+        outcome = await pool.run(job)
+
+    assert outcome == WasmOutcome(
+        response=b"ih\x02\x0a",
+        host_calls=9,
+        duration_ms=1_500,
+        guest_output=("ab" * 32, "127.0.0.1:7001"),
+    )
