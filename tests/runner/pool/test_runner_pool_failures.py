@@ -7,6 +7,7 @@ import asyncio
 import os
 import signal
 
+import psutil
 import pytest
 from pool_jobs import Call, Checkpoint
 from pool_support import checkpoints, running_pool, sample
@@ -109,17 +110,15 @@ async def test_a_worker_that_exits_or_segfaults_fails_only_its_own_job(
 
 async def test_a_job_past_its_hard_deadline_has_its_worker_killed_and_replaced() -> None:
     registry = CollectorRegistry()
-    async with checkpoints() as served, running_pool(size=1, registry=registry) as pool:
-        stuck = asyncio.create_task(
-            pool.run(Call("checkpoint", Checkpoint(served.socket_path)), hard_deadline_s=0.5)
-        )
-        hung = await served.arrival()  # and never answered: the job waits forever
+    async with running_pool(size=1, registry=registry) as pool:
+        (hung_pid,) = pool.worker_pids()
 
         with pytest.raises(WorkerLostError) as lost:
-            await stuck
+            await pool.run(Call("hang"), hard_deadline_s=0.5)
 
         assert str(lost.value) == "worker killed after 0.5 s: the job passed its hard deadline"
         new_pid, _ = await pool.run(Call("pid_and_count"))
-        assert new_pid != hung.pid
+        assert new_pid != hung_pid
+        assert not psutil.pid_exists(hung_pid)
     assert sample(registry, "extplane_runner_pool_worker_restarts_total", reason="deadline") == 1
     assert sample(registry, "extplane_runner_pool_worker_restarts_total", reason="crashed") == 0

@@ -319,21 +319,7 @@ class WorkerPool(AsyncLifecycle, Generic[JobT, ResultT]):
             self._idle.remove(worker)
         running = worker.running
         worker.running = None
-        replace = self._state in ("running", "draining")
-        if replace:
-            if worker.start_failure is not None:
-                _logger.error("worker %d could not start: %s", worker.pid, worker.start_failure)
-                # During start() the failure is start()'s to report; later, retry slowly.
-                if self._started:
-                    assert self._loop is not None
-                    self._loop.call_later(RESPAWN_BACKOFF_S, self._respawn)
-            else:
-                if worker.killed_at_deadline:
-                    self._metrics.restarted_deadline.inc()
-                else:
-                    self._metrics.restarted_crashed.inc()
-                    _logger.warning("worker %d died (%s); replacing it", worker.pid, cause)
-                self._spawn()
+        # The caller hears first: nothing below may keep its job hanging.
         if running is not None:
             running.deadline_timer.cancel()
             self._metrics.jobs_lost.inc()
@@ -341,12 +327,34 @@ class WorkerPool(AsyncLifecycle, Generic[JobT, ResultT]):
                 running.lost_reason or f"worker {worker.pid} died ({cause}) while running the job"
             )
             _fail(running.pending.future, WorkerLostError(reason))
+        if self._state in ("running", "draining"):
+            if worker.start_failure is not None:
+                _logger.error("worker %d could not start: %s", worker.pid, worker.start_failure)
+                # During start() the failure is start()'s to report; later, retry slowly.
+                if self._started:
+                    self._respawn_later()
+            else:
+                if worker.killed_at_deadline:
+                    self._metrics.restarted_deadline.inc()
+                else:
+                    self._metrics.restarted_crashed.inc()
+                    _logger.warning("worker %d died (%s); replacing it", worker.pid, cause)
+                self._respawn()
         self._changed.set()
         self._pump()
 
+    def _respawn_later(self) -> None:
+        assert self._loop is not None
+        self._loop.call_later(RESPAWN_BACKOFF_S, self._respawn)
+
     def _respawn(self) -> None:
-        if self._state in ("running", "draining") and len(self._workers) < self.size:
+        if self._state not in ("running", "draining") or len(self._workers) >= self.size:
+            return
+        try:
             self._spawn()
+        except OSError as error:  # out of processes or descriptors: try again shortly
+            _logger.error("could not start a replacement worker: %s", error)
+            self._respawn_later()
 
 
 def _answer(future: asyncio.Future[Any], result: object) -> None:

@@ -74,9 +74,14 @@ class WorkerProcess:
             name=f"extplane-pool-worker:{target}",
             daemon=True,
         )
-        self._process.start()
-        # Only the worker holds its end now: its death reads as EOF here.
-        theirs.close()
+        try:
+            self._process.start()
+        except BaseException:
+            ours.close()
+            raise
+        finally:
+            # Only the worker holds its end now: its death reads as EOF here.
+            theirs.close()
         pid = self._process.pid
         assert pid is not None
         self.pid: int = pid
