@@ -12,7 +12,11 @@ from dataclasses import dataclass
 
 from extplane.runner.jobs import WasmJob, WasmOutcome
 
-TARGET_MODULE = "pool_jobs"
+# A worker started while this is set fails to import this module, as after a
+# deploy that broke the workers' imports for a while.
+FAIL_IMPORT_VARIABLE = "POOL_JOBS_FAIL_IMPORT"
+if os.environ.get(FAIL_IMPORT_VARIABLE):
+    raise ImportError(f"{FAIL_IMPORT_VARIABLE} is set")
 
 # Per worker: how many jobs this process has run (a worker keeps its state).
 _jobs_run = 0

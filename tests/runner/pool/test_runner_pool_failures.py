@@ -4,13 +4,14 @@ a worker that dies or hangs is replaced, and only its own job fails."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 
 import psutil
 import pytest
-from pool_jobs import Call, Checkpoint
-from pool_support import checkpoints, running_pool, sample
+from pool_jobs import FAIL_IMPORT_VARIABLE, Call, Checkpoint
+from pool_support import SAFETY_DEADLINE_S, checkpoints, running_pool, sample
 from prometheus_client import CollectorRegistry
 
 from extplane.runner.jobs import WorkerLostError
@@ -122,3 +123,36 @@ async def test_a_job_past_its_hard_deadline_has_its_worker_killed_and_replaced()
         assert not psutil.pid_exists(hung_pid)
     assert sample(registry, "extplane_runner_pool_worker_restarts_total", reason="deadline") == 1
     assert sample(registry, "extplane_runner_pool_worker_restarts_total", reason="crashed") == 0
+
+
+async def test_a_replacement_that_cannot_import_is_retried_and_the_queue_waits_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    registry = CollectorRegistry()
+    failed_start = asyncio.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "could not start" in record.getMessage():
+                failed_start.set()
+
+    pool_logger = logging.getLogger("extplane.runner.pool.worker_pool")
+    watch = Watch()
+    pool_logger.addHandler(watch)
+    try:
+        async with running_pool(size=1, registry=registry) as pool:
+            (first,) = pool.worker_pids()
+            # Workers started from now on inherit the variable: their import fails.
+            monkeypatch.setenv(FAIL_IMPORT_VARIABLE, "1")
+            os.kill(first, signal.SIGKILL)
+            await asyncio.wait_for(failed_start.wait(), SAFETY_DEADLINE_S)
+            waiting = asyncio.create_task(pool.run(Call("pid_and_count")))
+            monkeypatch.delenv(FAIL_IMPORT_VARIABLE)  # the retry, a moment later, imports fine
+
+            replacement, _ = await waiting
+
+            assert replacement != first
+            assert pool.worker_pids() == (replacement,)
+    finally:
+        pool_logger.removeHandler(watch)
+    assert sample(registry, "extplane_runner_pool_worker_start_failures_total") >= 1

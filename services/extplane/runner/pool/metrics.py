@@ -17,6 +17,7 @@ class _Families:
     queued: Gauge
     restarts: Counter
     rejected: Counter
+    start_failures: Counter
     jobs: Counter
     job_seconds: Histogram
 
@@ -55,6 +56,13 @@ def _families(registry: CollectorRegistry) -> _Families:
             ["pool"],
             registry=registry,
         ),
+        start_failures=Counter(
+            "extplane_runner_pool_worker_start_failures",
+            "Workers that could not import the target (each is retried after a pause; "
+            "queued jobs wait for a worker that starts).",
+            ["pool"],
+            registry=registry,
+        ),
         jobs=Counter(
             "extplane_runner_pool_jobs",
             "Jobs finished, by outcome: ok, failed (the target raised) or lost "
@@ -80,6 +88,7 @@ class PoolMetrics:
         self.busy = families.busy.labels(pool)
         self.queued = families.queued.labels(pool)
         self.rejected = families.rejected.labels(pool)
+        self.start_failures = families.start_failures.labels(pool)
         self.job_seconds = families.job_seconds.labels(pool)
         self.restarted_crashed = families.restarts.labels(pool, "crashed")
         self.restarted_deadline = families.restarts.labels(pool, "deadline")

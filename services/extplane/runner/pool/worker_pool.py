@@ -329,6 +329,7 @@ class WorkerPool(AsyncLifecycle, Generic[JobT, ResultT]):
             _fail(running.pending.future, WorkerLostError(reason))
         if self._state in ("running", "draining"):
             if worker.start_failure is not None:
+                self._metrics.start_failures.inc()
                 _logger.error("worker %d could not start: %s", worker.pid, worker.start_failure)
                 # During start() the failure is start()'s to report; later, retry slowly.
                 if self._started:
