@@ -159,3 +159,21 @@ def test_workers_die_with_the_pool_process_even_when_it_is_killed() -> None:
     workers = [psutil.Process(pid) for pid in pids if psutil.pid_exists(pid)]
     _, alive = psutil.wait_procs(workers, timeout=EXIT_WAIT_S)
     assert alive == []
+
+
+async def test_a_second_drain_with_a_smaller_grace_cuts_the_wait_short() -> None:
+    pool: WorkerPool[Call, object] = WorkerPool(target("call"), size=1)
+    await pool.start()
+    pids = pool.worker_pids()
+    stuck = asyncio.create_task(pool.run(Call("hang")))
+    await asyncio.sleep(0)
+    patient = asyncio.create_task(pool.drain(3600))
+    await asyncio.sleep(0)
+    assert not patient.done()
+
+    await pool.drain(0)
+
+    await patient
+    with pytest.raises(WorkerLostError, match="the pool stopped before the job finished"):
+        await stuck
+    assert _gone(pids)
