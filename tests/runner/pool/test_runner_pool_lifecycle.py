@@ -49,7 +49,7 @@ async def test_stop_lets_the_running_job_finish_then_leaves_no_worker() -> None:
         stopping = asyncio.create_task(pool.stop())
         await asyncio.sleep(0)
         # Stopping takes no new job, but the one running goes on.
-        with pytest.raises(PoolStoppedError):
+        with pytest.raises(PoolStoppedError, match="the worker pool is draining"):
             await pool.run(Call("echo", "late"))
         assert not stopping.done()
 
@@ -86,9 +86,11 @@ async def test_drain_kills_a_job_still_running_at_the_grace_and_fails_the_queued
 
 async def test_stop_is_safe_without_start_and_twice() -> None:
     pool: WorkerPool[Call, object] = WorkerPool(target("call"), size=1)
+    with pytest.raises(PoolStoppedError, match="the worker pool is not started"):
+        await pool.run(Call("echo", 1))
     await pool.stop()
     await pool.stop()
-    with pytest.raises(PoolStoppedError):
+    with pytest.raises(PoolStoppedError, match="the worker pool is stopped"):
         await pool.run(Call("echo", 1))
 
     async with running_pool(size=1) as started:

@@ -127,7 +127,8 @@ class WorkerPool(AsyncLifecycle, Generic[JobT, ResultT]):
         died or was killed at the hard deadline, `PoolStoppedError` when stopping.
         """
         if self._state != "running" or self._loop is None:
-            raise PoolStoppedError(f"the worker pool is {self._state}: it takes no job")
+            state = "not started" if self._state == "new" else self._state
+            raise PoolStoppedError(f"the worker pool is {state}: it takes no job")
         try:
             payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
         except Exception as error:
