@@ -42,6 +42,7 @@ class UiProxyPart:
         self._vault = vault
         self._dialer = dialer
         self._tls = kit.client_tls
+        self.registry = kit.registry
         self.serving: Serving[Upstreams] = Serving("host")
         self._audit: AuditSink | None = None
         self._servicer = UiProxyServicer(

@@ -1,0 +1,158 @@
+"""What the ui-proxy tests share: loopback HTTP upstreams that record every
+request they receive and answer as told, and the dialer every test host uses,
+which refuses to dial anything but a loopback IP literal (so a proxy bug fails
+the test instead of sending traffic anywhere)."""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+
+from extplane.host.ui_proxy.dialer import (
+    HttpxDialer,
+    UpstreamResponse,
+    UpstreamUnreachableError,
+)
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        found = [v for n, v in self.headers if n.lower() == name.lower()]
+        assert len(found) <= 1, (name, found)
+        return found[0] if found else None
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(n.lower() for n, _ in self.headers)
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int = 200
+    body: bytes = b""
+    # Sent without a Content-Length, the connection closed at the end.
+    chunked: bool = False
+    # Answer only once the upstream closes (a hung upstream).
+    hang: bool = False
+
+
+@dataclass
+class Upstream:
+    """A loopback HTTP server: what it received, and what it answers per path
+    (`answers`, by path without the query; `default` otherwise)."""
+
+    base_url: str = ""
+    received: list[Received] = field(default_factory=list)
+    answers: dict[str, Answer] = field(default_factory=dict)
+    default: Answer = field(default_factory=lambda: Answer(200, b"upstream ok"))
+    released: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def hits(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+
+def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with upstream.lock:
+                upstream.received.append(
+                    Received(self.command, self.path, tuple(self.headers.items()), body)
+                )
+            answer = upstream.answers.get(self.path.split("?", 1)[0], upstream.default)
+            if answer.hang:
+                upstream.released.wait()
+                return
+            self.send_response(answer.status)
+            if answer.chunked:
+                self.send_header("connection", "close")
+                self.end_headers()
+                self.wfile.write(answer.body)
+                self.close_connection = True
+                return
+            self.send_header("content-length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's names
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            return None
+
+    return Handler
+
+
+@contextmanager
+def serve_upstream(**options: object) -> Iterator[Upstream]:
+    upstream = Upstream(**options)  # type: ignore[arg-type]
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream))
+    server.daemon_threads = True
+    upstream.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield upstream
+    finally:
+        upstream.released.set()
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class LoopbackOnlyDialer:
+    """`UpstreamDialer` that sends through `HttpxDialer` only to a loopback IP
+    literal, and records (and refuses) every other URL it is asked to dial."""
+
+    def __init__(self) -> None:
+        self.inner = HttpxDialer()
+        self.refused: list[str] = []
+        self.sent: list[str] = []
+
+    async def send(
+        self,
+        method: str,
+        url: str,
+        headers: Sequence[tuple[str, str]],
+        body: bytes | None,
+        *,
+        timeout_s: float,
+        max_response_bytes: int,
+    ) -> UpstreamResponse:
+        host = httpx.URL(url).host
+        try:
+            loopback = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            self.refused.append(url)
+            raise UpstreamUnreachableError("the test dialer dials loopback only")
+        self.sent.append(url)
+        return await self.inner.send(
+            method,
+            url,
+            headers,
+            body,
+            timeout_s=timeout_s,
+            max_response_bytes=max_response_bytes,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
