@@ -46,6 +46,8 @@ class Answer:
     chunked: bool = False
     # Answer only once the upstream closes (a hung upstream).
     hang: bool = False
+    # Answer `<path> <x-extplane-tenant> <x-extplane-install>` instead of `body`.
+    echo: bool = False
 
 
 @dataclass
@@ -82,6 +84,12 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                 upstream.released.wait()
                 return
             self.send_response(answer.status)
+            if answer.echo:
+                who = (
+                    self.headers.get("x-extplane-tenant"),
+                    self.headers.get("x-extplane-install"),
+                )
+                answer = Answer(answer.status, f"{self.path} {who[0]} {who[1]}".encode())
             if answer.chunked:
                 self.send_header("connection", "close")
                 self.end_headers()
