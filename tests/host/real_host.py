@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 from host_support import ADMIN_TOKEN, AUTH, token_metadata
 from prometheus_client import CollectorRegistry
+from ui_proxy_support import LoopbackOnlyDialer
 
 from extplane.host.config import HostSettings
 from extplane.host.service import HostService
@@ -30,7 +31,6 @@ from extplane.runtime.kit import ServiceKit
 from extplane_client import InstallsClient
 from extplane_protos.extplane.admin.v1 import installs_pb2
 from tests.adapter.sinks import WAIT_S, SinkLog
-from ui_proxy_support import LoopbackOnlyDialer
 
 ISSUER_TOKEN = "host-issuer-token-0123456789abc"
 ISSUING_AUTH = {

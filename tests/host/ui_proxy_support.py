@@ -11,14 +11,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
 
+import grpc
 import httpx
+import pytest
 
 from extplane.host.ui_proxy.dialer import (
     HttpxDialer,
     UpstreamResponse,
     UpstreamUnreachableError,
 )
+from extplane_client import alga_errors
+from extplane_protos.alga.extension.v1 import ui_proxy_pb2, ui_proxy_pb2_grpc
+from extplane_protos.extplane.admin.v1 import installs_pb2
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
 
         do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - http.server's names
 
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: object) -> None:
             return None
 
     return Handler
@@ -164,3 +170,31 @@ class LoopbackOnlyDialer:
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+if TYPE_CHECKING:  # real_host serves its hosts with this module's dialer
+    from real_host import Metadata, RealHost
+
+CAPS = ["cap:ui.proxy"]
+
+
+def route(name: str, url: str, **secret: str) -> installs_pb2.UiProxyRoute:
+    return installs_pb2.UiProxyRoute(route=name, upstream_url=url, **secret)
+
+
+async def call(host: RealHost, md: Metadata, name: str, payload: bytes | None = None) -> Any:
+    request = ui_proxy_pb2.UiProxyServiceCallRequest(route=name)
+    if payload is not None:
+        request.payload = payload
+    return await ui_proxy_pb2_grpc.UiProxyServiceStub(host.channel).Call(request, metadata=md)
+
+
+async def refused(host: RealHost, md: Metadata, name: str, payload: bytes | None = None) -> Any:
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call(host, md, name, payload)
+    return raised.value
+
+
+def variant(error: grpc.aio.AioRpcError) -> str | None:
+    found = alga_errors.variant_from_error(error)
+    return None if found is None else found.name
