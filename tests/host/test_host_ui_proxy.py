@@ -77,7 +77,14 @@ async def test_the_longest_route_wins_on_segment_boundaries(
     ]
     async with proxy_host(database_url, tmp_path) as host:
         md = await host.install(TENANT, "p1", CAPS, ui_proxy_routes=routes)
-        for name in ("reports/summary/today", "reports/summaryx", "reports", "reports/summary?q=2"):
+        for name in (
+            "reports/summary/today",
+            "reports/summaryx",
+            "reports",
+            "reports/summary?q=2",
+            "reports/summary/today/",
+            "reports/",
+        ):
             await call(host, md, name)
         await call(host, md, "a/b/c/d")
         missing = [await refused(host, md, name) for name in ("reportsx", "a/b", "a", "report")]
@@ -87,6 +94,8 @@ async def test_the_longest_route_wins_on_segment_boundaries(
         "/r/summaryx",
         "/r/",
         "/s?fixed=1&q=2",
+        "/s/today/?fixed=1",
+        "/r/",
         "/d",
     ]
     assert [variant(e) for e in missing] == ["PROXY_ERROR_ROUTE_NOT_FOUND"] * 4
@@ -181,7 +190,8 @@ TRAVERSALS = [
     "//evil.example/r",
     "/r/x",
     "r//x",
-    "r/x/",
+    "r/x//",
+    "r/%2e%2e/",
     "http://evil.example/r",
     "https:evil.example",
     "file:///etc/passwd",

@@ -2,13 +2,14 @@
 
 A call names `route[/more/path][?query]`. Anything that could make the
 upstream see another path than the one checked here is refused
-(`BadRoute`): `.` and `..` segments (also as `..;x`, as some servers read
+(`BadRouteError`): `.` and `..` segments (also as `..;x`, as some servers read
 them), empty segments (`a//b`, a leading `/`, so never a scheme-relative
-`//host`), a scheme (`http:`, an absolute URL), backslashes, fragments,
-control and non-ASCII characters, and percent-encodings that decode to a
-separator, a dot segment, a control character, invalid UTF-8 or another
-`%` (double encoding). Every other character outside RFC 3986's path
-characters is refused too, so what is checked is byte for byte what is sent.
+`//host`; one trailing `/` is kept, as REST APIs often need it), a scheme
+(`http:`, an absolute URL), backslashes, fragments, control and non-ASCII
+characters, and percent-encodings that decode to a separator, a dot segment,
+a control character, invalid UTF-8 or another `%` (double encoding). Every
+other character outside RFC 3986's path characters is refused too, so what
+is checked is byte for byte what is sent.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ class BadRouteError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CalledRoute:
-    """A checked call: its path segments (still percent-encoded, as sent) and
-    its query (without the '?'; None when there was none)."""
+    """A checked call: its path segments (still percent-encoded, as sent), its
+    query (without the '?'; None when there was none), and whether its path
+    ended in one '/'."""
 
     segments: tuple[str, ...]
     query: str | None
+    trailing_slash: bool = False
 
     def after(self, prefix: int) -> tuple[str, ...]:
         """The segments past the first `prefix`: what is appended upstream."""
@@ -66,7 +69,7 @@ def _escapes_problem(text: str) -> str | None:
 
 def _segment_problem(segment: str) -> str | None:
     if not segment:
-        return "an empty path segment ('//', or a leading or trailing '/')"
+        return "an empty path segment ('//', or a leading '/')"
     if not _PCHAR.fullmatch(segment.replace("%", "")):
         return "a character outside A-Z a-z 0-9 - . _ ~ ! $ & ' ( ) * + , ; = : @ %"
     problem = _escapes_problem(segment)
@@ -96,7 +99,8 @@ def parse_route(route: str) -> CalledRoute:
     path, mark, query = route.partition("?")
     if _SCHEME.match(path):
         raise BadRouteError("route must be a path, not an absolute URL")
-    segments = tuple(path.split("/"))
+    trailing_slash = len(path) > 1 and path.endswith("/")
+    segments = tuple((path[:-1] if trailing_slash else path).split("/"))
     for segment in segments:
         problem = _segment_problem(segment)
         if problem is not None:
@@ -107,7 +111,7 @@ def parse_route(route: str) -> CalledRoute:
         problem = _escapes_problem(query)
         if problem is not None:
             raise BadRouteError(f"route's query holds {problem}")
-    return CalledRoute(segments, query if mark else None)
+    return CalledRoute(segments, query if mark else None, trailing_slash)
 
 
 def route_segments(name: str) -> tuple[str, ...]:

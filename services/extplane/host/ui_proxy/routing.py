@@ -21,9 +21,17 @@ from extplane.host.ui_proxy.paths import CalledRoute, route_segments
 @dataclass(frozen=True, slots=True)
 class Selected:
     route: Route
-    # The call's segments after the route's, and its query.
+    # The call's segments after the route's, its query, and its trailing '/'.
     remainder: tuple[str, ...]
     query: str | None
+    trailing_slash: bool = False
+
+    def _appended(self, base: str) -> str:
+        """`base` (a path) with the remainder, and the call's trailing '/', after it."""
+        if not self.remainder:
+            return base.rstrip("/") + "/" if self.trailing_slash else (base or "/")
+        path = f"{base.rstrip('/')}/{'/'.join(self.remainder)}"
+        return path + "/" if self.trailing_slash else path
 
     @property
     def extension_install(self) -> str | None:
@@ -33,16 +41,16 @@ class Selected:
 
     def path_and_query(self) -> str:
         """`/<remainder>[?query]`: what a handler upstream is asked for."""
-        path = "/" + "/".join(self.remainder)
+        path = self._appended("/")
         return path if self.query is None else f"{path}?{self.query}"
 
     def http_url(self) -> str:
         """The upstream URL with the remainder appended to its path and the query to its query."""
         base = urlsplit(self.route.upstream_url)
-        path = base.path.rstrip("/")
-        path = f"{path}/{'/'.join(self.remainder)}" if self.remainder else (base.path or "/")
         queries = [q for q in (base.query, self.query) if q]
-        return urlunsplit((base.scheme, base.netloc, path, "&".join(queries), ""))
+        return urlunsplit(
+            (base.scheme, base.netloc, self._appended(base.path), "&".join(queries), "")
+        )
 
 
 def select(routes: Iterable[Route], called: CalledRoute) -> Selected | None:
@@ -54,4 +62,4 @@ def select(routes: Iterable[Route], called: CalledRoute) -> Selected | None:
             best = (len(prefix), route)
     if best is None:
         return None
-    return Selected(best[1], called.after(best[0]), called.query)
+    return Selected(best[1], called.after(best[0]), called.query, called.trailing_slash)
