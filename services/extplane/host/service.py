@@ -103,7 +103,8 @@ class HostService(AsyncLifecycle):
     change events go there when no `audit_address` is configured.
     `enabled_clock` ages the disabled-installs snapshot, `key_clock` the secret
     key ring's last look at its directory (tests move them).
-    `ui_proxy_dialer` dials the ui-proxy's HTTP upstreams (`UiProxyPart`).
+    `ui_proxy_dialer` dials the ui-proxy's HTTP upstreams (`UiProxyPart`; the
+    egress guard's adapter; its owner closes it); None: a plain `HttpxDialer`.
     """
 
     def __init__(
