@@ -295,7 +295,10 @@ STATUS_CASES = {
     "404": (Answer(404, b"none"), "PROXY_ERROR_BAD_REQUEST"),
     "400": (Answer(400, b"bad"), "PROXY_ERROR_BAD_REQUEST"),
     "422": (Answer(422, b"bad"), "PROXY_ERROR_BAD_REQUEST"),
-    "302": (Answer(302, b""), "PROXY_ERROR_INTERNAL"),
+    # Redirects are not followed (the upstream is asked once, below).
+    "302": (Answer(302, b"", location="/followed"), "PROXY_ERROR_INTERNAL"),
+    "307": (Answer(307, b"", location="/followed"), "PROXY_ERROR_INTERNAL"),
+    "308-away": (Answer(308, b"", location="http://169.254.169.254/"), "PROXY_ERROR_INTERNAL"),
     "500": (Answer(500, b"boom"), "PROXY_ERROR_INTERNAL"),
     "503": (Answer(503, b"down"), "PROXY_ERROR_INTERNAL"),
     "timeout": (Answer(hang=True), "PROXY_ERROR_INTERNAL"),
@@ -328,6 +331,8 @@ async def test_the_upstream_answer_maps_to_payload_or_variant(
             assert variant(error) == expected, error
             if answer.body:  # the upstream's body is never passed on in a refusal
                 assert answer.body.decode() not in (error.details() or "")
+        assert host.dialer is not None
+        assert host.dialer.refused == []  # nothing but the route's upstream was dialled
     assert upstream.hits == 1  # asked once: no retry, no redirect followed
 
 

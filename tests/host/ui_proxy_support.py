@@ -54,6 +54,8 @@ class Answer:
     hang: bool = False
     # Answer `<path> <x-extplane-tenant> <x-extplane-install>` instead of `body`.
     echo: bool = False
+    # A Location header (a redirect), absolute or a path of this upstream.
+    location: str | None = None
 
 
 @dataclass
@@ -90,6 +92,8 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                 upstream.released.wait()
                 return
             self.send_response(answer.status)
+            if answer.location is not None:
+                self.send_header("location", answer.location)
             if answer.echo:
                 who = (
                     self.headers.get("x-extplane-tenant"),
