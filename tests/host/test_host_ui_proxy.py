@@ -415,3 +415,24 @@ async def test_calls_are_counted_by_install_and_outcome(
         1.0,
         1.0,
     )
+
+
+@pytest.mark.parametrize(
+    "value", ["v\r\nX-Injected: 1", "v\nHost: evil", "v\x00", "caf\u00e9", "\u2028v", ""]
+)
+async def test_a_secret_that_is_no_header_value_is_never_sent(
+    value: str, database_url: str, tmp_path: Path, upstream: Upstream
+) -> None:
+    async with proxy_host(database_url, tmp_path) as host:
+        md = await host.install(
+            TENANT, "p1", CAPS, ui_proxy_routes=[route("r", upstream.base_url, secret_key="K")]
+        )
+        async with SecretsAdminClient(host.address, token=ADMIN_TOKEN) as admin:
+            if value:
+                await admin.set_secret(tenant=TENANT, install_id="p1", key="K", value=value)
+        error = await refused(host, md, "r")
+    assert variant(error) == "PROXY_ERROR_INTERNAL"
+    assert "'K'" in (error.details() or "")
+    if value:
+        assert value not in (error.details() or "")
+    assert upstream.hits == 0
