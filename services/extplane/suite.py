@@ -28,6 +28,7 @@ from extplane.host.secrets.admin import SECRETS_ADMIN
 from extplane.host.secrets.provider import SECRETS_SERVICE
 from extplane.host.service import INSTALL_REGISTRY, HostService
 from extplane.host.storage.servicer import STORAGE_SERVICE
+from extplane.host.ui_proxy.servicer import UI_PROXY_SERVICE
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
 from extplane.metering.service import SINK_SERVICE as METERING_SINK
 from extplane.metering.service import MeteringService
@@ -134,6 +135,7 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             SECRETS_SERVICE,
             SECRETS_ADMIN,
             *CATALOG_SERVICES,
+            UI_PROXY_SERVICE,
         ),
         section="host_providers",
     ),

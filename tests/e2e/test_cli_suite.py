@@ -46,6 +46,7 @@ def test_up_serves_the_suite_and_stops_cleanly_on_sigterm(
         "cap:secrets.get",
         "cap:service.read",
         "cap:storage.kv",
+        "cap:ui.proxy",
         "cap:user.read",
     ]
 

@@ -21,6 +21,7 @@ from typing import Any
 import grpc
 from host_support import ADMIN_TOKEN, AUTH, token_metadata
 from prometheus_client import CollectorRegistry
+from ui_proxy_support import LoopbackOnlyDialer
 
 from extplane.host.config import HostSettings
 from extplane.host.service import HostService
@@ -47,6 +48,8 @@ class RealHost:
     address: str
     channel: grpc.aio.Channel
     audit: SinkLog | None = None
+    # What the ui-proxy dials through: loopback IP literals only.
+    dialer: LoopbackOnlyDialer | None = None
 
     async def install(
         self,
@@ -57,6 +60,7 @@ class RealHost:
         limits: installs_pb2.InstallLimits | None = None,
         user: installs_pb2.InstallTokenUser | None = None,
         request_id: str = "",
+        ui_proxy_routes: Sequence[installs_pb2.UiProxyRoute] = (),
     ) -> Metadata:
         """Register an install and return the metadata carrying a fresh token of it."""
         async with InstallsClient(self.address, token=ADMIN_TOKEN) as admin:
@@ -67,6 +71,7 @@ class RealHost:
                 version="1.0.0",
                 granted_capabilities=capabilities,
                 limits=limits,
+                ui_proxy_routes=ui_proxy_routes,
             )
         return await self.token(tenant, install_id, user=user, request_id=request_id)
 
@@ -115,20 +120,28 @@ async def serve_real_host(
     enabled_clock: Callable[[], float] | None = None,
     **settings: Any,
 ) -> AsyncIterator[RealHost]:
-    """A channel to the real HostService; `audit_address` where its events go."""
+    """A channel to the real HostService; `audit_address` where its events go. Its
+    ui-proxy dials through a `LoopbackOnlyDialer` (`RealHost.dialer`)."""
     kit = ServiceKit.for_directory(
         data_dir, auth=AuthSettings.model_validate(ISSUING_AUTH), registry=CollectorRegistry()
     )
     host_settings = HostSettings(
         port=0, database_url=database_url, audit_address=audit_address, **settings
     )
-    service = HostService(host_settings, kit, enabled_clock=enabled_clock or time.monotonic)
+    dialer = LoopbackOnlyDialer()
+    service = HostService(
+        host_settings,
+        kit,
+        enabled_clock=enabled_clock or time.monotonic,
+        ui_proxy_dialer=dialer,
+    )
     server = GrpcServer(
         service, host="127.0.0.1", port=0, shutdown_grace_s=0, interceptors=service.interceptors
     )
     await server.start()
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
-            yield RealHost(service, server.address, channel, audit)
+            yield RealHost(service, server.address, channel, audit, dialer)
     finally:
         await server.stop(0)
+        await dialer.aclose()

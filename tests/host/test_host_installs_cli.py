@@ -27,7 +27,12 @@ async def test_register_update_disable_get_list(registry: Registry) -> None:
     install = json.loads(made.stdout)
     assert install["granted_capabilities"] == ["cap:log.emit", "cap:storage.kv"]
     assert install["ui_proxy_routes"] == [
-        {"route": "tickets", "upstream_url": "https://tickets.internal/"}
+        {
+            "route": "tickets",
+            "upstream_url": "https://tickets.internal/",
+            "secret_key": "",
+            "secret_header": "",
+        }
     ]
     assert install["limits"]["storage_bytes"] == 1048576
     assert install["revision"] == 1

@@ -27,8 +27,9 @@ import grpc
 import pytest
 from host_support import ADMIN_TOKEN
 from real_host import Metadata, RealHost, serve_real_host
+from ui_proxy_support import Answer, Upstream, serve_upstream
 
-from extplane_client import CatalogsClient, ExtensionLogsClient, alga_errors
+from extplane_client import CatalogsClient, ExtensionLogsClient, InstallsClient, alga_errors
 from extplane_client.secrets_admin import SecretsAdminClient
 from extplane_protos.alga.extension.v1 import (
     clients_pb2,
@@ -42,6 +43,8 @@ from extplane_protos.alga.extension.v1 import (
     storage_pb2,
     storage_pb2_grpc,
     types_pb2,
+    ui_proxy_pb2,
+    ui_proxy_pb2_grpc,
 )
 from extplane_protos.extplane.admin.v1 import installs_pb2
 
@@ -419,11 +422,78 @@ class Catalogs:
         assert list(found_services.result.items) == []
 
 
+class UiProxy:
+    """Each party's routes: `shared` (every party has one) and `only-<label>`, all
+    to one loopback upstream that echoes the path and the caller's identity. A
+    reader's call reaches its own routes only, never the owner's."""
+
+    name = "ui-proxy"
+    capabilities = ("cap:ui.proxy",)
+    upstream: Upstream | None = None
+
+    def _base(self) -> str:
+        assert self.upstream is not None, "the module's _ui_proxy_upstream fixture serves it"
+        return self.upstream.base_url
+
+    async def write(self, world: World, party: str) -> None:
+        at = PARTIES[party]
+        routes = [
+            installs_pb2.UiProxyRoute(route="shared", upstream_url=f"{self._base()}/{at.label}"),
+            installs_pb2.UiProxyRoute(
+                route=f"only-{at.label}", upstream_url=f"{self._base()}/{at.label}/only"
+            ),
+        ]
+        async with InstallsClient(world.host.address, token=ADMIN_TOKEN) as admin:
+            current = await admin.get_install(tenant=at.tenant, install_id=at.install_id)
+            await admin.update_install(
+                tenant=at.tenant,
+                install_id=at.install_id,
+                revision=current.revision,
+                ui_proxy_routes=routes,
+            )
+
+    async def _call(self, world: World, party: str, route: str) -> bytes | grpc.aio.AioRpcError:
+        stub = ui_proxy_pb2_grpc.UiProxyServiceStub(world.host.channel)
+        request = ui_proxy_pb2.UiProxyServiceCallRequest(route=route)
+        try:
+            reply = await stub.Call(request, metadata=world.tokens[party])
+        except grpc.aio.AioRpcError as error:
+            return error
+        return reply.payload
+
+    async def check(self, world: World, reader: str, owner: str) -> None:
+        me, them = PARTIES[reader], PARTIES[owner]
+        assert await self._call(world, reader, "shared/x") == (
+            f"/{me.label}/x {me.tenant} {me.install_id}".encode()
+        )
+        for route in (f"only-{them.label}", f"only-{them.label}/x"):
+            refused = await self._call(world, reader, route)
+            assert isinstance(refused, grpc.aio.AioRpcError), (route, refused)
+            assert _variant(refused) == "PROXY_ERROR_ROUTE_NOT_FOUND", refused
+        assert await self._call(world, owner, f"only-{them.label}") == (
+            f"/{them.label}/only {them.tenant} {them.install_id}".encode()
+        )
+
+
+UI_PROXY = UiProxy()
+
+
+@pytest.fixture(autouse=True)
+def _ui_proxy_upstream() -> Iterator[None]:
+    with serve_upstream(default=Answer(echo=True)) as upstream:
+        UI_PROXY.upstream = upstream
+        try:
+            yield
+        finally:
+            UI_PROXY.upstream = None
+
+
 PROVIDERS: dict[str, Isolation] = {
     "storage": Storage(),
     "logs": Logs(),
     "secrets": Secrets(),
     "catalogs": Catalogs(),
+    "ui-proxy": UI_PROXY,
 }
 PAIRS = [
     (provider, reader, owner)

@@ -52,8 +52,11 @@ class InstallsPage:
     next_page_token: str
 
 
-def _routes(routes: Sequence[tuple[str, str]]) -> list[pb.UiProxyRoute]:
-    return [pb.UiProxyRoute(route=route, upstream_url=url) for route, url in routes]
+def _routes(routes: Sequence[tuple[str, str] | pb.UiProxyRoute]) -> list[pb.UiProxyRoute]:
+    return [
+        r if isinstance(r, pb.UiProxyRoute) else pb.UiProxyRoute(route=r[0], upstream_url=r[1])
+        for r in routes
+    ]
 
 
 class InstallsClient(ChannelClient):
@@ -74,12 +77,12 @@ class InstallsClient(ChannelClient):
         version: str,
         granted_capabilities: Sequence[str] = (),
         egress_allowlist: Sequence[str] = (),
-        ui_proxy_routes: Sequence[tuple[str, str]] = (),
+        ui_proxy_routes: Sequence[tuple[str, str] | pb.UiProxyRoute] = (),
         limits: pb.InstallLimits | None = None,
         timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
     ) -> pb.Install:
         """A new install, enabled, at revision 1, granted exactly `granted_capabilities`;
-        `ui_proxy_routes` as (route, upstream URL) pairs."""
+        `ui_proxy_routes` as (route, upstream URL) pairs or `UiProxyRoute`s."""
         request = pb.RegisterInstallRequest(
             tenant=tenant,
             install_id=install_id,
@@ -102,7 +105,7 @@ class InstallsClient(ChannelClient):
         version: str | None = None,
         granted_capabilities: Sequence[str] | None = None,
         egress_allowlist: Sequence[str] | None = None,
-        ui_proxy_routes: Sequence[tuple[str, str]] | None = None,
+        ui_proxy_routes: Sequence[tuple[str, str] | pb.UiProxyRoute] | None = None,
         limits: pb.InstallLimits | None = None,
         timeout: float = 30.0,  # noqa: ASYNC109 - sent as the gRPC deadline
     ) -> pb.Install:

@@ -52,6 +52,38 @@ class HostSettings(StatefulServiceSettings):
         "(on the replica that disabled it, at once). Also how often the key ring is re-read.",
     )
 
+    ui_proxy_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300.0,
+        description="Longest a ui-proxy call waits for its upstream, in total (connect, "
+        "send, the whole answer); never past the caller's own deadline.",
+    )
+    ui_proxy_max_request_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        le=4_000_000,
+        description="Largest payload a ui-proxy call sends upstream (larger: bad-request).",
+    )
+    ui_proxy_max_response_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1,
+        le=4_000_000,
+        description="Largest upstream answer a ui-proxy call reads (larger: internal, "
+        "never truncated); at most what one gRPC message carries.",
+    )
+    runner_address: str | None = Field(
+        default=None,
+        min_length=1,
+        description="The runner's host:port, whose HandlerService executes ui-proxy routes "
+        "with an `extension:<install id>` upstream. Unset: such routes answer internal.",
+    )
+    runner_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="Bearer token the host sends the runner with those executions.",
+    )
+
     @field_validator("retention_days")
     @classmethod
     def _no_retention(cls, value: float | None) -> float | None:

@@ -44,6 +44,8 @@ from extplane.host.parts import HostPart, PartContext
 from extplane.host.secrets.part import SECRETS_STORE, SecretsPart
 from extplane.host.storage.part import StoragePart
 from extplane.host.token_keys import TokenKeys, key_dir, open_ring
+from extplane.host.ui_proxy.dialer import UpstreamDialer
+from extplane.host.ui_proxy.part import UiProxyPart
 from extplane.host.verifier import InstallTokenVerifier
 from extplane.keys import KeyRing
 from extplane.runtime import ServiceKit, Serving
@@ -101,6 +103,8 @@ class HostService(AsyncLifecycle):
     change events go there when no `audit_address` is configured.
     `enabled_clock` ages the disabled-installs snapshot, `key_clock` the secret
     key ring's last look at its directory (tests move them).
+    `ui_proxy_dialer` dials the ui-proxy's HTTP upstreams (`UiProxyPart`; the
+    egress guard's adapter; its owner closes it); None: a plain `HttpxDialer`.
     """
 
     def __init__(
@@ -111,6 +115,7 @@ class HostService(AsyncLifecycle):
         audit_in_process: bool = False,
         enabled_clock: Callable[[], float] = time.monotonic,
         key_clock: Callable[[], float] = time.monotonic,
+        ui_proxy_dialer: UpstreamDialer | None = None,
     ) -> None:
         self.settings = settings
         self._kit = kit
@@ -136,6 +141,13 @@ class HostService(AsyncLifecycle):
             key_clock=key_clock,
         )
         self.catalogs = CatalogsPart(CATALOG_STORE.at(settings.database_url, kit.data_dir), kit)
+        self.ui_proxy = UiProxyPart(
+            kit=kit,
+            settings=settings,
+            installs=self.store,
+            vault=lambda: self.secrets.serving.current,
+            dialer=ui_proxy_dialer,
+        )
         # In start order; service_names follow it too.
         self.parts: tuple[HostPart, ...] = (
             HostProviders(),
@@ -143,6 +155,7 @@ class HostService(AsyncLifecycle):
             self.logs,
             self.secrets,
             self.catalogs,
+            self.ui_proxy,  # after secrets: its routes may send one
         )
         self._sink_while_serving = _SinkOfService(self)
         self.enforcement = CapabilityEnforcement(self.verifier, audit=self._sink_while_serving)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from extplane.host.installs.model import Install, Limits, Settings
+from extplane.host.installs.model import Install, Limits, Route, Settings
 from extplane_client import AuditSink
 from extplane_client.audit_sink import AuditEvent
 
@@ -32,15 +32,21 @@ def _limits(limits: Limits) -> str:
     )
 
 
+def _route_detail(route: Route) -> dict[str, str]:
+    """A route as audited: the secret's key and header, never its value."""
+    detail = {"route": route.route, "upstream_url": route.upstream_url}
+    if route.secret_key:
+        detail |= {"secret_key": route.secret_key, "secret_header": route.secret_header}
+    return detail
+
+
 def settings_details(settings: Settings) -> dict[str, str]:
     """Every setting as an audit detail value."""
     return {
         "version": settings.version,
         "granted_capabilities": json.dumps(list(settings.capabilities)),
         "egress_allowlist": json.dumps(list(settings.egress_allowlist)),
-        "ui_proxy_routes": json.dumps(
-            [{"route": r.route, "upstream_url": r.upstream_url} for r in settings.ui_proxy_routes]
-        ),
+        "ui_proxy_routes": json.dumps([_route_detail(r) for r in settings.ui_proxy_routes]),
         "limits": _limits(settings.limits),
     }
 

@@ -25,10 +25,14 @@ class Limits:
 
 @dataclass(frozen=True, slots=True, order=True)
 class Route:
-    """A UI proxy route: the name an extension calls and where the host forwards it."""
+    """A UI proxy route: the name an extension calls and where the host forwards it;
+    `secret_key` names the install secret sent with each call ("" none), in
+    `secret_header` ("" is `Authorization: Bearer <value>`)."""
 
     route: str
     upstream_url: str
+    secret_key: str = ""
+    secret_header: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,25 @@ _DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 _PORT = re.compile(r"[0-9]{1,5}")
 MAX_EGRESS_ENTRIES = 256
 MAX_ROUTES = 256
+EXTENSION_UPSTREAM = "extension:"
+# RFC 9110 token characters.
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
+# Headers the ui-proxy sets itself, or that frame the message: never a secret's carrier.
+_RESERVED_HEADER_PREFIXES = ("x-extplane-", "content-", "proxy-")
+_RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "connection",
+        "keep-alive",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "x-request-id",
+        "accept-encoding",
+        "cookie",
+    }
+)
 
 
 def id_problem(value: str) -> str | None:
@@ -109,12 +128,20 @@ def _is_ipv4(host: str) -> bool:
 
 
 def route_problem(route: str) -> str | None:
-    if _ROUTE.fullmatch(route):
-        return None
-    return "must be 1-128 of A-Z a-z 0-9 . _ - /"
+    if not _ROUTE.fullmatch(route):
+        return "must be 1-128 of A-Z a-z 0-9 . _ - /"
+    # A call is matched segment by segment: a segment no call can name is a mistake.
+    if any(segment in ("", ".", "..") for segment in route.split("/")):
+        return "must be '/'-separated segments, none empty, '.' or '..'"
+    return None
 
 
 def upstream_problem(url: str) -> str | None:
+    """An http(s) base URL, or `extension:<install id>` (an install of the same tenant)."""
+    if url.startswith(EXTENSION_UPSTREAM):
+        if id_problem(url.removeprefix(EXTENSION_UPSTREAM)) is not None:
+            return f"must be {EXTENSION_UPSTREAM}<install id> (1-128 of A-Z a-z 0-9 . _ -)"
+        return None
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a port that is not a number in range
@@ -128,4 +155,16 @@ def upstream_problem(url: str) -> str | None:
         return "must not carry a fragment"
     if any(c.isspace() for c in url):
         return "must not contain spaces"
+    return None
+
+
+def secret_header_problem(name: str) -> str | None:
+    """A header to carry a route's secret in; empty is `Authorization`."""
+    if not name:
+        return None
+    if not _HEADER_NAME.fullmatch(name):
+        return "must be an HTTP header name (1-64 token characters)"
+    lower = name.lower()
+    if lower in _RESERVED_HEADERS or lower.startswith(_RESERVED_HEADER_PREFIXES):
+        return f"{name} is set by the host itself; choose another header"
     return None

@@ -34,7 +34,12 @@ def install_proto(install: Install) -> pb.Install:
         enabled=install.enabled,
         egress_allowlist=settings.egress_allowlist,
         ui_proxy_routes=[
-            pb.UiProxyRoute(route=r.route, upstream_url=r.upstream_url)
+            pb.UiProxyRoute(
+                route=r.route,
+                upstream_url=r.upstream_url,
+                secret_key=r.secret_key,
+                secret_header=r.secret_header,
+            )
             for r in settings.ui_proxy_routes
         ],
         limits=limits_proto(settings.limits),

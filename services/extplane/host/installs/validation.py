@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 
 from extplane.host.installs import shapes
 from extplane.host.installs.model import Limits, Route, Settings
+from extplane.host.secrets.names import secret_key_problem
 from extplane.runtime import FieldViolation, InvalidRequestError
 from extplane_protos.extplane.admin.v1 import installs_pb2 as pb
 
@@ -70,12 +71,23 @@ def _routes(
         problems.check(
             f"{field}[{index}].upstream_url", route.upstream_url, shapes.upstream_problem
         )
+        if route.secret_key:
+            problems.check(f"{field}[{index}].secret_key", route.secret_key, secret_key_problem)
+        elif route.secret_header:
+            problems.found.append(
+                FieldViolation(f"{field}[{index}].secret_header", "needs secret_key")
+            )
+        problems.check(
+            f"{field}[{index}].secret_header", route.secret_header, shapes.secret_header_problem
+        )
         if route.route in seen:
             problems.found.append(
                 FieldViolation(f"{field}[{index}].route", "repeats an earlier route")
             )
         seen.add(route.route)
-    return tuple(sorted(Route(r.route, r.upstream_url) for r in values))
+    return tuple(
+        sorted(Route(r.route, r.upstream_url, r.secret_key, r.secret_header) for r in values)
+    )
 
 
 def limits(message: pb.InstallLimits) -> Limits:

@@ -11,13 +11,19 @@ MAX_KEY_CHARS = 256
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/:-]*")
 
 
-def check_secret_key(field: str, key: str) -> str:
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` cannot name a secret, or None."""
     if not key:
-        raise InvalidRequestError.field(field, "required")
+        return "required"
     if len(key) > MAX_KEY_CHARS:
-        raise InvalidRequestError.field(field, f"at most {MAX_KEY_CHARS} characters")
+        return f"at most {MAX_KEY_CHARS} characters"
     if _KEY.fullmatch(key) is None:
-        raise InvalidRequestError.field(
-            field, "letters, digits, '.', '_', '-', '/' and ':' only, not starting with a symbol"
-        )
+        return "letters, digits, '.', '_', '-', '/' and ':' only, not starting with a symbol"
+    return None
+
+
+def check_secret_key(field: str, key: str) -> str:
+    problem = secret_key_problem(key)
+    if problem is not None:
+        raise InvalidRequestError.field(field, problem)
     return key

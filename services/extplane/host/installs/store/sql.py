@@ -42,6 +42,14 @@ REPLACE = (
 )
 
 
+def _route_row(route: Route) -> list[str]:
+    """[route, upstream] as rows written before routes named secrets hold, or with
+    [secret key, secret header] after them: both read back by `Route(*row)`."""
+    if not route.secret_key:
+        return [route.route, route.upstream_url]
+    return [route.route, route.upstream_url, route.secret_key, route.secret_header]
+
+
 def row(install: Install) -> tuple[Any, ...]:
     """`install` as the values of COLUMNS."""
     settings, limits = install.settings, install.settings.limits
@@ -52,7 +60,7 @@ def row(install: Install) -> tuple[Any, ...]:
         settings.version,
         json.dumps(list(settings.capabilities)),
         json.dumps(list(settings.egress_allowlist)),
-        json.dumps([[r.route, r.upstream_url] for r in settings.ui_proxy_routes]),
+        json.dumps([_route_row(r) for r in settings.ui_proxy_routes]),
         limits.storage_value_bytes,
         limits.storage_keys_per_namespace,
         limits.storage_bytes,
@@ -97,7 +105,7 @@ def install(values: Sequence[Any]) -> Install:
         version=version,
         capabilities=tuple(json.loads(capabilities)),
         egress_allowlist=tuple(json.loads(egress)),
-        ui_proxy_routes=tuple(Route(r, u) for r, u in json.loads(routes)),
+        ui_proxy_routes=tuple(Route(*stored) for stored in json.loads(routes)),
         limits=Limits(value_bytes, keys, total_bytes, log_rate),
     )
     return Install(

@@ -58,21 +58,38 @@ class UiProxyRoute(_message.Message):
 
     ROUTE_FIELD_NUMBER: _builtins.int
     UPSTREAM_URL_FIELD_NUMBER: _builtins.int
+    SECRET_KEY_FIELD_NUMBER: _builtins.int
+    SECRET_HEADER_FIELD_NUMBER: _builtins.int
     route: _builtins.str
     """The name the extension calls: 1-128 of A-Z a-z 0-9 . _ - /, unique
     within the install.
     """
     upstream_url: _builtins.str
-    """Absolute http or https URL with a host, without user info or fragment."""
+    """Where calls go: an absolute http or https URL with a host, without user
+    info or fragment (what follows the route in a call is appended to its
+    path); or `extension:<install id>`, another install of the same tenant,
+    whose handler the runner executes.
+    """
+    secret_key: _builtins.str
+    """A secret of this install (its key) the host sends upstream with every
+    call of the route; empty sends none. Nothing secret is sent otherwise.
+    """
+    secret_header: _builtins.str
+    """The header that carries `secret_key`'s value, exactly as stored; empty
+    means `Authorization: Bearer <value>`. Only with `secret_key`; never a
+    header the host sets itself (Host, Content-*, X-Extplane-*, ...).
+    """
     def __init__(
         self,
         *,
         route: _builtins.str = ...,
         upstream_url: _builtins.str = ...,
+        secret_key: _builtins.str = ...,
+        secret_header: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["route", b"route", "upstream_url", b"upstream_url"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["route", b"route", "secret_header", b"secret_header", "secret_key", b"secret_key", "upstream_url", b"upstream_url"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,59 @@
+"""A refused ui-proxy call as an audit event: a route no route of the install
+matches (`route-not-found`) or a route the proxy will not forward
+(`bad-request`). Capability denials are the interceptor's events already.
+
+Action `ui_proxy.refuse`, actor the install (`extension/<id>@<install>`),
+resource `install/<tenant>/<install id>/ui-proxy`, namespace the tenant,
+outcome `denied`; details the variant, the reason and the route called,
+cut to ROUTE_CHARS (routes are the guest's, never secret).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import uuid_utils
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from extplane.host.claims import InstallClaims
+from extplane_client import AuditSink
+from extplane_client.audit_sink import AuditEvent
+
+ACTION = "ui_proxy.refuse"
+ROUTE_CHARS = 256
+
+
+class ProxyRefusals:
+    def __init__(self, sink: Callable[[], AuditSink | None], clock_ns: Callable[[], int]) -> None:
+        self._sink = sink
+        self._clock_ns = clock_ns
+
+    def record(self, claims: InstallClaims, variant: str, route: str, reason: str) -> None:
+        sink = self._sink()
+        if sink is None:
+            return
+        stamp = Timestamp()
+        stamp.FromNanoseconds(self._clock_ns())
+        details = {
+            "variant": variant,
+            "reason": reason,
+            # repr: a control character the call held is shown, never interpreted.
+            "route": repr(route[:ROUTE_CHARS]),
+            "extension": claims.extension_id,
+            "install": claims.install_id,
+            "token_id": claims.token_id,
+        }
+        if claims.request_id is not None:
+            details["request_id"] = claims.request_id
+        sink.record(
+            AuditEvent(
+                timestamp=stamp,
+                action=ACTION,
+                actor=claims.actor,
+                resource=f"install/{claims.tenant_id}/{claims.install_id}/ui-proxy",
+                namespace=claims.tenant_id,
+                outcome="denied",
+                details=details,
+                event_id=str(uuid_utils.uuid7()),
+            )
+        )
