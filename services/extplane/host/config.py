@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
+from extplane.host.egress.settings import EgressSettings
 from extplane.runtime import StatefulServiceSettings, port_field
 
 
@@ -50,6 +51,11 @@ class HostSettings(StatefulServiceSettings):
         description="How often the host re-reads which installs are disabled: the bound "
         "within which a disabled install's unexpired tokens stop working on every replica "
         "(on the replica that disabled it, at once). Also how often the key ring is re-read.",
+    )
+
+    egress: EgressSettings = Field(
+        default_factory=EgressSettings,
+        description="Bounds of `http.fetch` (timeouts, body sizes, redirects, extra CA).",
     )
 
     @field_validator("retention_days")

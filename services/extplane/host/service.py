@@ -28,6 +28,8 @@ from extplane.host.catalogs.part import CATALOG_STORE, CatalogsPart
 from extplane.host.config import HostSettings
 from extplane.host.database import HostStore
 from extplane.host.definition import HostProviders
+from extplane.host.egress.guard import EgressGuard
+from extplane.host.egress.part import EgressPart
 from extplane.host.enabled import EnabledInstalls, disabled_in
 from extplane.host.enforcement import CapabilityEnforcement
 from extplane.host.extension_logs.part import LogsPart
@@ -100,7 +102,9 @@ class HostService(AsyncLifecycle):
     `audit_in_process`: the deployment runs the audit service in this process, so
     change events go there when no `audit_address` is configured.
     `enabled_clock` ages the disabled-installs snapshot, `key_clock` the secret
-    key ring's last look at its directory (tests move them).
+    key ring's last look at its directory (tests move them). `egress_guard`
+    replaces the `http.fetch` guard built from the settings (tests give one
+    with their resolver and a loopback-only dialer).
     """
 
     def __init__(
@@ -111,6 +115,7 @@ class HostService(AsyncLifecycle):
         audit_in_process: bool = False,
         enabled_clock: Callable[[], float] = time.monotonic,
         key_clock: Callable[[], float] = time.monotonic,
+        egress_guard: EgressGuard | None = None,
     ) -> None:
         self.settings = settings
         self._kit = kit
@@ -136,6 +141,7 @@ class HostService(AsyncLifecycle):
             key_clock=key_clock,
         )
         self.catalogs = CatalogsPart(CATALOG_STORE.at(settings.database_url, kit.data_dir), kit)
+        self.egress = EgressPart(self.store, settings.egress, kit, guard=egress_guard)
         # In start order; service_names follow it too.
         self.parts: tuple[HostPart, ...] = (
             HostProviders(),
@@ -143,6 +149,7 @@ class HostService(AsyncLifecycle):
             self.logs,
             self.secrets,
             self.catalogs,
+            self.egress,
         )
         self._sink_while_serving = _SinkOfService(self)
         self.enforcement = CapabilityEnforcement(self.verifier, audit=self._sink_while_serving)
