@@ -41,9 +41,7 @@ class Origin:
     _writers: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def start(self) -> Origin:
-        self._server = await asyncio.start_server(
-            self._serve, self.host, self.port, ssl=self.tls
-        )
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
