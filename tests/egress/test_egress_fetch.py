@@ -67,7 +67,8 @@ async def test_an_explicit_ip_entry_reaches_a_loopback_origin_without_resolving(
     assert answer.url == f"http://127.0.0.1:{origin.port}"
     assert resolver.asked == []
     assert dialer.dialled == [("127.0.0.1", origin.port)]
-    assert answer.sent > 0 and answer.received >= len(answer.body or b"")
+    assert answer.sent > 0
+    assert answer.received >= len(answer.body or b"")
 
 
 async def test_an_injected_name_is_dialled_at_its_checked_address_and_keeps_its_host(
@@ -93,7 +94,8 @@ async def test_without_the_ip_entry_the_same_name_is_refused(
         [f"http://svc.example.test:{origin.port}"],
     )
     assert (error.kind, error.host) == ("not-allowed", "svc.example.test")
-    assert origin.seen == [] and dialer.dialled == []
+    assert origin.seen == []
+    assert dialer.dialled == []
 
 
 async def test_deny_by_default_and_no_lookup_for_an_unlisted_host(
@@ -222,7 +224,8 @@ async def test_header_smuggling_is_refused_before_sending(
     )
     assert error.kind == kind
     assert "x-injected" not in error.detail.lower()
-    assert origin.seen == [] and dialer.dialled == []
+    assert origin.seen == []
+    assert dialer.dialled == []
 
 
 async def test_a_guest_host_header_naming_the_url_host_is_taken_once(
