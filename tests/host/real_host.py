@@ -23,6 +23,8 @@ from host_support import ADMIN_TOKEN, AUTH, token_metadata
 from prometheus_client import CollectorRegistry
 
 from extplane.host.config import HostSettings
+from extplane.host.egress import EgressGuard
+from extplane.host.egress.testing import LoopbackOnlyDialer, StaticResolver
 from extplane.host.service import HostService
 from extplane.runtime import GrpcServer
 from extplane.runtime.auth import AuthSettings
@@ -47,6 +49,8 @@ class RealHost:
     address: str
     channel: grpc.aio.Channel
     audit: SinkLog | None = None
+    # The kit's Prometheus registry: the host's metrics.
+    registry: CollectorRegistry | None = None
 
     async def install(
         self,
@@ -57,6 +61,7 @@ class RealHost:
         limits: installs_pb2.InstallLimits | None = None,
         user: installs_pb2.InstallTokenUser | None = None,
         request_id: str = "",
+        egress_allowlist: Sequence[str] = (),
     ) -> Metadata:
         """Register an install and return the metadata carrying a fresh token of it."""
         async with InstallsClient(self.address, token=ADMIN_TOKEN) as admin:
@@ -66,6 +71,7 @@ class RealHost:
                 extension_id=f"com.example.{install_id}",
                 version="1.0.0",
                 granted_capabilities=capabilities,
+                egress_allowlist=egress_allowlist,
                 limits=limits,
             )
         return await self.token(tenant, install_id, user=user, request_id=request_id)
@@ -113,22 +119,28 @@ async def serve_real_host(
     audit_address: str | None = None,
     audit: SinkLog | None = None,
     enabled_clock: Callable[[], float] | None = None,
+    egress_guard: EgressGuard | None = None,
     **settings: Any,
 ) -> AsyncIterator[RealHost]:
-    """A channel to the real HostService; `audit_address` where its events go."""
+    """A channel to the real HostService; `audit_address` where its events go.
+    `egress_guard`: the http.fetch guard (default: one that resolves no name and
+    dials nothing outside loopback, so no test reaches the network by mistake)."""
     kit = ServiceKit.for_directory(
         data_dir, auth=AuthSettings.model_validate(ISSUING_AUTH), registry=CollectorRegistry()
     )
     host_settings = HostSettings(
         port=0, database_url=database_url, audit_address=audit_address, **settings
     )
-    service = HostService(host_settings, kit, enabled_clock=enabled_clock or time.monotonic)
+    guard = egress_guard or EgressGuard(resolver=StaticResolver(), dialer=LoopbackOnlyDialer())
+    service = HostService(
+        host_settings, kit, enabled_clock=enabled_clock or time.monotonic, egress_guard=guard
+    )
     server = GrpcServer(
         service, host="127.0.0.1", port=0, shutdown_grace_s=0, interceptors=service.interceptors
     )
     await server.start()
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
-            yield RealHost(service, server.address, channel, audit)
+            yield RealHost(service, server.address, channel, audit, kit.registry)
     finally:
         await server.stop(0)
