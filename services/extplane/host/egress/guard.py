@@ -13,6 +13,7 @@ body (HEAD stays HEAD); a hop to another origin keeps only harmless headers.
 from __future__ import annotations
 
 import asyncio
+import logging
 import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,6 +42,8 @@ from extplane.host.egress.target import Target, join, parse_target
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _BODYLESS = frozenset({204, 304})
 _TRANSPORT_ERRORS = (httpcore.NetworkError, httpcore.TimeoutException, httpcore.ProtocolError)
+
+_logger = logging.getLogger(__name__)
 
 
 def tls_context(extra_ca_file: Path | None = None) -> ssl.SSLContext:
@@ -103,6 +106,11 @@ class EgressGuard:
         except EgressError as error:
             error.host = error.host or target.host
             raise self._counted(error, traffic) from None
+        except Exception:
+            # A bug here must still answer a kind, and name nothing of the request.
+            _logger.exception("egress to %s failed inside the host", target)
+            failed = EgressError("internal", "the host failed", host=target.host)
+            raise self._counted(failed, traffic) from None
 
     @staticmethod
     def _counted(error: EgressError, traffic: _Traffic) -> EgressError:
@@ -214,6 +222,8 @@ class EgressGuard:
                 "invalid-url", f"{target}: the request is not valid HTTP/1.1"
             ) from None
         except _TRANSPORT_ERRORS as error:
+            raise EgressError("transport", f"{target}: {type(error).__name__}") from None
+        except (ssl.SSLError, OSError) as error:
             raise EgressError("transport", f"{target}: {type(error).__name__}") from None
         if hop.method.upper() == "HEAD" or response.status < 200 or response.status in _BODYLESS:
             return response.status, headers, None
