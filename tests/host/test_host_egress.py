@@ -212,11 +212,17 @@ async def test_an_allowlist_change_applies_to_the_next_fetch(world: World) -> No
 
 async def test_one_installs_allowlist_is_not_anothers(world: World) -> None:
     port = world.origin.port
-    await world.install("owner", [f"http://127.0.0.2:{port}"])
+    owner = await world.install("owner", [f"http://127.0.0.2:{port}"])
     other = await world.install("other", ["https://api.example.test"])
-    error = await world.refused(other, _get(f"http://127.0.0.2:{port}/echo"))
-    assert _variant(error) == "HTTP_ERROR_NOT_ALLOWED"
+    # The same install id in another tenant is another install, with its own list.
+    namesake = await world.host.install(
+        "tenant-f", "owner", ["cap:http.fetch"], egress_allowlist=["https://api.example.test"]
+    )
+    url = f"http://127.0.0.2:{port}/echo"
+    for token in (other, namesake):
+        assert _variant(await world.refused(token, _get(url))) == "HTTP_ERROR_NOT_ALLOWED"
     assert world.origin.seen == []
+    assert (await world.fetch(owner, _get(url))).status == 200
 
 
 async def test_bad_requests_and_failures_are_their_variants(world: World) -> None:
