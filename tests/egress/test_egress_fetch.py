@@ -445,3 +445,29 @@ async def test_head_and_no_content_answers_have_no_body(
         Allowlist.parse([f"http://127.0.0.1:{origin.port}"]),
     )
     assert (answer.status, answer.body) == (200, None)
+
+
+async def test_an_ipv6_literal_entry_reaches_an_origin_on_ipv6_loopback(
+    dialer: LoopbackOnlyDialer,
+) -> None:
+    async with Origin(host="::1") as v6:
+        answer = await _guard(dialer).send(
+            OutboundRequest("GET", f"http://[::1]:{v6.port}/echo"),
+            Allowlist.parse([f"http://[::1]:{v6.port}"]),
+        )
+    assert _header(_echoed(answer.body)["headers"], "host") == [f"[::1]:{v6.port}"]
+    assert dialer.dialled == [("::1", v6.port)]
+
+
+async def test_every_checked_address_is_tried_in_order_and_no_other(
+    origin: Origin, dialer: LoopbackOnlyDialer
+) -> None:
+    """127.0.0.3 has nothing on the port: the guard moves on to the next checked
+    address, never to one it did not check."""
+    resolver = StaticResolver({"two.example.test": [["127.0.0.3", "127.0.0.1"]]})
+    answer = await _guard(dialer, resolver).send(
+        OutboundRequest("GET", f"http://two.example.test:{origin.port}/echo"),
+        Allowlist.parse([f"http://two.example.test:{origin.port}", "127.0.0.0/24"]),
+    )
+    assert answer.status == 200
+    assert dialer.dialled == [("127.0.0.3", origin.port), ("127.0.0.1", origin.port)]
