@@ -37,6 +37,8 @@ async def test_the_name_is_asked_fully_qualified_and_every_address_kept(
     assert [str(a) for a in found] == ["93.184.216.34", "fe80::1%3", "2606:4700::1111"]
     assert refusal(found[1]) is not None
     assert ip_address("fe80::1%3") == found[1]
+    await SystemResolver().resolve("localhost", 80)  # a single label: as /etc/hosts has it
+    assert asked[-1] == ("localhost", 80, socket.SOCK_STREAM)
 
 
 async def test_no_usable_address_is_an_os_error(monkeypatch: pytest.MonkeyPatch) -> None:

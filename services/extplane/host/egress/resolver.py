@@ -25,14 +25,20 @@ class Resolver(Protocol):
 class SystemResolver:
     """The operating system's resolver (`getaddrinfo` on the event loop's executor).
 
-    The name is looked up as a fully-qualified name (a trailing dot), so the
-    resolver's search domains never turn `api` into `api.cluster.local`.
+    A name with a dot is looked up fully qualified (a trailing dot), so search
+    domains (Kubernetes' `ndots:5`) never turn `api.example.com` into
+    `api.example.com.default.svc.cluster.local`; a single label (`localhost`,
+    an intranet name) is looked up as given, as /etc/hosts and search domains
+    expect. Either way every address is then checked.
     """
 
     async def resolve(self, host: str, port: int) -> Sequence[IPAddress]:
         loop = asyncio.get_running_loop()
         found = await loop.getaddrinfo(
-            host + ".", port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+            host + "." if "." in host else host,
+            port,
+            type=socket.SOCK_STREAM,
+            proto=socket.IPPROTO_TCP,
         )
         addresses: list[IPAddress] = []
         for family, _, _, _, sockaddr in found:
