@@ -40,7 +40,7 @@ async def test_each_attack_is_refused_before_any_connection(
     attack: Attack, canary: Canary, origin2: Origin, dialer: LoopbackOnlyDialer
 ) -> None:
     resolver = attack_resolver()
-    guard = EgressGuard(resolver=resolver, dialer=dialer)
+    guard = EgressGuard(resolver=resolver, network_backend=dialer)
     allowlist = Allowlist.parse(attack_allowlist(canary.port, origin2.port))
     error = await _refused(guard, attack.aimed(canary.port), allowlist)
     assert error.kind == attack.kind, error.detail
@@ -55,7 +55,7 @@ async def test_each_attack_is_refused_before_any_connection(
 async def test_a_redirect_to_a_refused_destination_is_refused(
     attack: Attack, status: int, canary: Canary, origin2: Origin, dialer: LoopbackOnlyDialer
 ) -> None:
-    guard = EgressGuard(resolver=attack_resolver(), dialer=dialer)
+    guard = EgressGuard(resolver=attack_resolver(), network_backend=dialer)
     allowlist = Allowlist.parse(attack_allowlist(canary.port, origin2.port))
     to = quote(attack.aimed(canary.port), safe="")
     url = f"http://127.0.0.2:{origin2.port}/redirect?status={status}&to={to}"
@@ -85,7 +85,7 @@ async def test_dns_rebinding_cannot_move_a_checked_connection(dialer: LoopbackOn
     origin, canary = await _same_port_pair()
     try:
         resolver = StaticResolver({"rebind.example.test": [["127.0.0.2"], ["127.0.0.1"]]})
-        guard = EgressGuard(resolver=resolver, dialer=dialer)
+        guard = EgressGuard(resolver=resolver, network_backend=dialer)
         allowlist = Allowlist.parse([f"http://rebind.example.test:{origin.port}", "127.0.0.2"])
         url = f"http://rebind.example.test:{origin.port}/echo"
         first = await guard.send(OutboundRequest("GET", url), allowlist)

@@ -30,7 +30,7 @@ def _guard(
     dialer: LoopbackOnlyDialer, resolver: StaticResolver | None = None, **limits: Any
 ) -> EgressGuard:
     return EgressGuard(
-        resolver=resolver or StaticResolver(), dialer=dialer, limits=EgressLimits(**limits)
+        resolver=resolver or StaticResolver(), network_backend=dialer, limits=EgressLimits(**limits)
     )
 
 
@@ -113,7 +113,7 @@ async def test_https_is_verified_against_the_name(
 ) -> None:
     origin, ca_file = tls_origin
     resolver = StaticResolver({TLS_NAME: [["127.0.0.1"]], "other.example.test": [["127.0.0.1"]]})
-    guard = EgressGuard(resolver=resolver, dialer=dialer, tls=tls_context(ca_file))
+    guard = EgressGuard(resolver=resolver, network_backend=dialer, tls=tls_context(ca_file))
     entries = [f"https://{TLS_NAME}:{origin.port}", f"https://other.example.test:{origin.port}"]
     answer = await guard.send(
         OutboundRequest("GET", f"https://{TLS_NAME}:{origin.port}/echo"),
@@ -129,7 +129,7 @@ async def test_https_is_verified_against_the_name(
     )
     assert error.kind == "transport"
     # And a guard without the test CA trusts nothing the origin presents.
-    untrusting = EgressGuard(resolver=resolver, dialer=dialer)
+    untrusting = EgressGuard(resolver=resolver, network_backend=dialer)
     error = await _fail(
         untrusting,
         OutboundRequest("GET", f"https://{TLS_NAME}:{origin.port}/echo"),

@@ -131,7 +131,9 @@ async def serve_real_host(
     host_settings = HostSettings(
         port=0, database_url=database_url, audit_address=audit_address, **settings
     )
-    guard = egress_guard or EgressGuard(resolver=StaticResolver(), dialer=LoopbackOnlyDialer())
+    guard = egress_guard or EgressGuard(
+        resolver=StaticResolver(), network_backend=LoopbackOnlyDialer()
+    )
     service = HostService(
         host_settings, kit, enabled_clock=enabled_clock or time.monotonic, egress_guard=guard
     )

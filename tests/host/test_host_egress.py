@@ -84,7 +84,7 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     resolver.always("svc.example.test", "127.0.0.2")
     dialer = LoopbackOnlyDialer()
     guard = EgressGuard(
-        resolver=resolver, dialer=dialer, limits=EgressLimits(max_response_bytes=10_000)
+        resolver=resolver, network_backend=dialer, limits=EgressLimits(max_response_bytes=10_000)
     )
     log = SinkLog()
     canary = await Canary().start()

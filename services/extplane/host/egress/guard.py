@@ -70,22 +70,22 @@ class _Hop:
 
 
 class EgressGuard:
-    """`resolver` (default: the system's) and `dialer` (an httpcore network backend
-    that opens the TCP connections; default: the real network) are injectable so
-    tests answer names and refuse to dial outside loopback. `tls` defaults to
-    `tls_context()`."""
+    """`resolver` (default: the system's) and `network_backend` (the httpcore
+    backend that opens the TCP connections, always to checked addresses; default:
+    the real network) are injectable so tests answer names and refuse to dial
+    outside loopback. `tls` defaults to `tls_context()`."""
 
     def __init__(
         self,
         *,
         resolver: Resolver | None = None,
-        dialer: httpcore.AsyncNetworkBackend | None = None,
+        network_backend: httpcore.AsyncNetworkBackend | None = None,
         limits: EgressLimits | None = None,
         tls: ssl.SSLContext | None = None,
     ) -> None:
         self.resolver: Resolver = resolver or SystemResolver()
         self.limits = limits or EgressLimits()
-        self._dialer = dialer or default_dialer()
+        self._dialer = network_backend or default_dialer()
         self._tls = tls or tls_context()
 
     async def send(self, request: OutboundRequest, allowlist: Allowlist) -> InboundResponse:
