@@ -139,9 +139,14 @@ class EgressGuard:
             location = _location(headers)
             if status not in REDIRECTS or location is None or not self.limits.max_redirects:
                 return InboundResponse(
-                    status, tuple(headers), body, str(hop.target), redirects,
-                    traffic.sent, traffic.received,
-                )  # fmt: skip
+                    status=status,
+                    headers=tuple(headers),
+                    body=body,
+                    url=str(hop.target),
+                    redirects=redirects,
+                    sent=traffic.sent,
+                    received=traffic.received,
+                )
             if redirects == self.limits.max_redirects:
                 break
             try:
