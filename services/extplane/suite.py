@@ -22,6 +22,7 @@ from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
 from extplane.host.capability_names import required_capabilities
 from extplane.host.catalogs.part import CATALOG_SERVICES
+from extplane.host.egress.provider import HTTP_SERVICE
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE
 from extplane.host.secrets.admin import SECRETS_ADMIN
@@ -136,6 +137,7 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             SECRETS_ADMIN,
             *CATALOG_SERVICES,
             UI_PROXY_SERVICE,
+            HTTP_SERVICE,
         ),
         section="host_providers",
     ),

@@ -42,6 +42,7 @@ def test_up_serves_the_suite_and_stops_cleanly_on_sigterm(
     assert body["metadata"]["extplane.host.capabilities"].split(",") == [
         "cap:client.read",
         "cap:context.read",
+        "cap:http.fetch",
         "cap:log.emit",
         "cap:secrets.get",
         "cap:service.read",

@@ -21,9 +21,11 @@ from typing import Any
 import grpc
 from host_support import ADMIN_TOKEN, AUTH, token_metadata
 from prometheus_client import CollectorRegistry
-from ui_proxy_support import LoopbackOnlyDialer
+from ui_proxy_support import RecordingUpstreamDialer
 
 from extplane.host.config import HostSettings
+from extplane.host.egress import EgressGuard
+from extplane.host.egress.testing import LoopbackOnlyDialer, StaticResolver
 from extplane.host.service import HostService
 from extplane.runtime import GrpcServer
 from extplane.runtime.auth import AuthSettings
@@ -49,7 +51,9 @@ class RealHost:
     channel: grpc.aio.Channel
     audit: SinkLog | None = None
     # What the ui-proxy dials through: loopback IP literals only.
-    dialer: LoopbackOnlyDialer | None = None
+    dialer: RecordingUpstreamDialer | None = None
+    # The kit's Prometheus registry: the host's metrics.
+    registry: CollectorRegistry | None = None
 
     async def install(
         self,
@@ -61,6 +65,7 @@ class RealHost:
         user: installs_pb2.InstallTokenUser | None = None,
         request_id: str = "",
         ui_proxy_routes: Sequence[installs_pb2.UiProxyRoute] = (),
+        egress_allowlist: Sequence[str] = (),
     ) -> Metadata:
         """Register an install and return the metadata carrying a fresh token of it."""
         async with InstallsClient(self.address, token=ADMIN_TOKEN) as admin:
@@ -70,6 +75,7 @@ class RealHost:
                 extension_id=f"com.example.{install_id}",
                 version="1.0.0",
                 granted_capabilities=capabilities,
+                egress_allowlist=egress_allowlist,
                 limits=limits,
                 ui_proxy_routes=ui_proxy_routes,
             )
@@ -118,21 +124,29 @@ async def serve_real_host(
     audit_address: str | None = None,
     audit: SinkLog | None = None,
     enabled_clock: Callable[[], float] | None = None,
+    egress_guard: EgressGuard | None = None,
     **settings: Any,
 ) -> AsyncIterator[RealHost]:
-    """A channel to the real HostService; `audit_address` where its events go. Its
-    ui-proxy dials through a `LoopbackOnlyDialer` (`RealHost.dialer`)."""
+    """A channel to the real HostService; `audit_address` where its events go.
+    `egress_guard`: the http.fetch guard (default: one that resolves no name and
+    dials nothing outside loopback, so no test reaches the network by mistake).
+    Its ui-proxy dials through a `RecordingUpstreamDialer` (`RealHost.dialer`): the
+    egress guard's dialer over the same loopback-only connections."""
     kit = ServiceKit.for_directory(
         data_dir, auth=AuthSettings.model_validate(ISSUING_AUTH), registry=CollectorRegistry()
     )
     host_settings = HostSettings(
         port=0, database_url=database_url, audit_address=audit_address, **settings
     )
-    dialer = LoopbackOnlyDialer()
+    dialer = RecordingUpstreamDialer()
+    guard = egress_guard or EgressGuard(
+        resolver=StaticResolver(), network_backend=LoopbackOnlyDialer()
+    )
     service = HostService(
         host_settings,
         kit,
         enabled_clock=enabled_clock or time.monotonic,
+        egress_guard=guard,
         ui_proxy_dialer=dialer,
     )
     server = GrpcServer(
@@ -141,7 +155,7 @@ async def serve_real_host(
     await server.start()
     try:
         async with grpc.aio.insecure_channel(server.address) as channel:
-            yield RealHost(service, server.address, channel, audit, dialer)
+            yield RealHost(service, server.address, channel, audit, dialer, kit.registry)
     finally:
         await server.stop(0)
         await dialer.aclose()

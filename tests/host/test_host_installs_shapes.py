@@ -37,7 +37,20 @@ def test_a_port_out_of_range_is_refused(name: str, port: int) -> None:
 
 @pytest.mark.parametrize(
     "entry",
-    ["192.0.2.10", "192.0.2.10:443", "[2001:db8::1]", "[2001:db8::1]:8443", "localhost"],
+    [
+        "192.0.2.10",
+        "192.0.2.10:443",
+        "[2001:db8::1]",
+        "[2001:db8::1]:8443",
+        "localhost",
+        "https://api.example.com",
+        "http://api.example.com:8080/v2/",
+        "https://*.example.com:8443",
+        "https://10.1.2.3:8443",
+        "10.0.0.0/8",
+        "fd00::/16",
+        "[fd00::]/16",
+    ],
 )
 def test_ip_literals_and_single_labels_are_accepted(entry: str) -> None:
     assert shapes.egress_problem(entry) is None
@@ -47,7 +60,13 @@ def test_ip_literals_and_single_labels_are_accepted(entry: str) -> None:
     "entry",
     [
         "",
-        "https://api.example.com",
+        "ftp://api.example.com",
+        "HTTPS://api.example.com",
+        "https://api.example.com/v2/../admin",
+        "https://api.example.com/v2?x=1",
+        "https://10.0.0.0/8",
+        "10.0.0.1/8",
+        "[fe80::1%eth0]",
         "api.example.com/path",
         "API.example.com",
         "api..example.com",

@@ -120,7 +120,7 @@ async def test_bad_input_over_http_is_400_naming_the_field(suite: Suite) -> None
         )
         bad_egress = await http.post(
             "/v1/admin/tenants/acme/installs",
-            json={**REGISTER_BODY, "installId": "bad-2", "egressAllowlist": ["http://x.com/"]},
+            json={**REGISTER_BODY, "installId": "bad-2", "egressAllowlist": ["gopher://x.com/"]},
         )
         bad_tenant = await http.post(
             "/v1/admin/tenants/a%20b/installs", json={**REGISTER_BODY, "installId": "bad-3"}

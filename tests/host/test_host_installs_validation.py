@@ -32,7 +32,7 @@ async def _register_raw(registry: Registry, request: pb.RegisterInstallRequest) 
         ({"version": "1.0 beta"}, "version"),
         ({"granted_capabilities": ["cap:log.emit", "cap:log.emit"]}, "granted_capabilities[1]"),
         ({"granted_capabilities": ["CAP:LOG.EMIT"]}, "granted_capabilities[0]"),
-        ({"egress_allowlist": ["https://example.com"]}, "egress_allowlist[0]"),
+        ({"egress_allowlist": ["ftp://example.com"]}, "egress_allowlist[0]"),
         ({"egress_allowlist": [f"h{n}.example.com" for n in range(257)]}, "egress_allowlist"),
         (
             {"ui_proxy_routes": [pb.UiProxyRoute(route="r", upstream_url="ftp://x")]},

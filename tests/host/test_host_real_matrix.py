@@ -32,6 +32,7 @@ from extplane_client import alga_errors
 from extplane_protos.alga.extension.v1 import (
     clients_pb2,
     context_pb2,
+    http_pb2,
     logging_pb2,
     secrets_pb2,
     services_pb2,
@@ -59,6 +60,8 @@ class Case:
     answer: str | None = None
     # What a user would check of the OK reply, given the host that answered.
     check: Callable[[RealHost, Any], None] | None = None
+    # The audit events (actions) the granted call itself records; a denial is never one.
+    audits: tuple[str, ...] = ()
 
 
 def _context(host: RealHost, reply: Any) -> None:
@@ -150,6 +153,14 @@ REQUESTS: dict[str, Case] = {
     f"{_ALGA}.ServicesService.GetService": Case(
         services_pb2.GetServiceRequest(service_id="s-1"), check=_no_service
     ),
+    # No egress allowlist: the provider's own answer is its deny-by-default.
+    f"{_ALGA}.HttpService.Fetch": Case(
+        http_pb2.HttpServiceFetchRequest(
+            request=types_pb2.HttpRequest(method="GET", url="https://api.example.com/")
+        ),
+        answer="HTTP_ERROR_NOT_ALLOWED",
+        audits=("egress_deny",),
+    ),
     f"{_ALGA}.LoggingService.Info": Case(
         logging_pb2.LoggingServiceInfoRequest(message="matrix info"), check=_logged("info")
     ),
@@ -163,6 +174,7 @@ REQUESTS: dict[str, Case] = {
     f"{_ALGA}.UiProxyService.Call": Case(
         ui_proxy_pb2.UiProxyServiceCallRequest(route="reports"),
         answer="PROXY_ERROR_ROUTE_NOT_FOUND",
+        audits=("ui_proxy_deny",),
     ),
 }
 
@@ -172,7 +184,6 @@ NOT_YET_SERVED = frozenset(
     f"{_ALGA}.{name}"
     for name in (
         "HandlerService",  # the guest's own interface: the host never serves it
-        "HttpService",
     )
 )
 
@@ -232,13 +243,11 @@ async def test_the_real_provider_answers_with_its_capability_and_is_denied_witho
                     await call_rpc(host.channel, method, granted, case.request)
                 assert _variant(answered.value) == case.answer, answered.value
                 assert "not granted" not in (answered.value.details() or "")
-            # A granted call is no denial (a provider may audit its own refusals).
-            answered = await host.audit_delivered()
-            assert answered[: len(before)] == before
-            assert [
-                e.action for e in answered[len(before) :] if e.action == "capability_deny"
-            ] == []
-            before = answered
+            granted_events = await host.audit_delivered()
+            assert granted_events[: len(before)] == before
+            # A granted call is no capability denial; its own events are the case's.
+            assert [e.action for e in granted_events[len(before) :]] == list(case.audits)
+            before = granted_events
 
             with pytest.raises(grpc.aio.AioRpcError) as raised:
                 await call_rpc(host.channel, method, refused, case.request)

@@ -111,6 +111,7 @@ async def test_parts_start_in_order_and_stop_in_reverse_before_the_audit_sink(
         "SecretsPart",
         "CatalogsPart",
         "UiProxyPart",
+        "EgressPart",
     ]
     assert tuple(service.service_names) == (
         INSTALL_REGISTRY,

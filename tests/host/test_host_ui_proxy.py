@@ -1,6 +1,6 @@
 """The ui-proxy over the real host service (both backends): routes from the
 install registry, install tokens, loopback upstreams that record what they
-receive, and the `LoopbackOnlyDialer` every real test host dials through."""
+receive, and the `RecordingUpstreamDialer` every real test host dials through."""
 
 from __future__ import annotations
 
@@ -249,7 +249,7 @@ async def test_traversal_and_smuggling_attempts_are_bad_requests_sent_nowhere(
     assert len(events) == len(TRAVERSALS)
     for event in events:
         assert (event.action, event.outcome, event.namespace) == (
-            "ui_proxy.refuse",
+            "ui_proxy_deny",
             "denied",
             TENANT,
         )
@@ -276,8 +276,8 @@ async def test_an_unknown_route_is_route_not_found_and_audited(
 
     assert [variant(e) for e in errors] == ["PROXY_ERROR_ROUTE_NOT_FOUND"] * 2
     assert [(e.action, e.details["variant"], e.details["route"]) for e in events] == [
-        ("ui_proxy.refuse", "PROXY_ERROR_ROUTE_NOT_FOUND", "'nope/x'"),
-        ("ui_proxy.refuse", "PROXY_ERROR_ROUTE_NOT_FOUND", "'r'"),
+        ("ui_proxy_deny", "PROXY_ERROR_ROUTE_NOT_FOUND", "'nope/x'"),
+        ("ui_proxy_deny", "PROXY_ERROR_ROUTE_NOT_FOUND", "'r'"),
     ]
     assert [e.resource for e in events] == [
         f"install/{TENANT}/p1/ui-proxy",

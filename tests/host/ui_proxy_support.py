@@ -17,11 +17,13 @@ import grpc
 import httpx
 import pytest
 
+from extplane.host.egress import EgressGuard, EgressLimits
+from extplane.host.egress.testing import LoopbackOnlyDialer, StaticResolver
 from extplane.host.ui_proxy.dialer import (
-    HttpxDialer,
     UpstreamResponse,
     UpstreamUnreachableError,
 )
+from extplane.host.ui_proxy.egress_dialer import EgressDialer
 from extplane_client import alga_errors
 from extplane_protos.alga.extension.v1 import ui_proxy_pb2, ui_proxy_pb2_grpc
 from extplane_protos.extplane.admin.v1 import installs_pb2
@@ -135,12 +137,19 @@ def serve_upstream(**options: object) -> Iterator[Upstream]:
         thread.join()
 
 
-class LoopbackOnlyDialer:
-    """`UpstreamDialer` that sends through `HttpxDialer` only to a loopback IP
-    literal, and records (and refuses) every other URL it is asked to dial."""
+class RecordingUpstreamDialer:
+    """`UpstreamDialer` that sends through the host's own `EgressDialer` (the egress
+    guard, over connections that open only to loopback, with 127.0.0.0/8 exempted)
+    only to a loopback IP literal, and records (and refuses) every other URL it is
+    asked to dial."""
 
     def __init__(self) -> None:
-        self.inner = HttpxDialer()
+        guard = EgressGuard(
+            resolver=StaticResolver(),
+            network_backend=LoopbackOnlyDialer(),
+            limits=EgressLimits(max_redirects=0),
+        )
+        self.inner = EgressDialer(guard, ["127.0.0.0/8"])
         self.refused: list[str] = []
         self.sent: list[str] = []
 

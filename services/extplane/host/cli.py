@@ -133,7 +133,11 @@ def _settings_options(parser: argparse.ArgumentParser, *, replacing: bool) -> No
         "nothing is granted that is not listed",
     )
     parser.add_argument(
-        "--egress", action="append", metavar="HOST", help=f"{verb} egress allowlist, repeatable"
+        "--egress",
+        action="append",
+        metavar="ENTRY",
+        help=f"{verb} egress allowlist, repeatable (e.g. https://api.example.com, "
+        "https://*.example.com:8443, 10.0.0.0/8; without a scheme: https only)",
     )
     parser.add_argument(
         "--route",

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 
+from extplane.host.egress.allowlist import EntryError, parse_entry
+from extplane.host.egress.settings import EgressSettings
 from extplane.runtime import StatefulServiceSettings, port_field
 
 
@@ -72,6 +74,13 @@ class HostSettings(StatefulServiceSettings):
         description="Largest upstream answer a ui-proxy call reads (larger: internal, "
         "never truncated); at most what one gRPC message carries.",
     )
+    ui_proxy_allowed_networks: list[str] = Field(
+        default_factory=list,
+        max_length=256,
+        description="IP addresses or CIDRs (`10.0.0.0/8`, `fd00::/8`) a ui-proxy upstream may "
+        "resolve into although loopback, private, link-local or otherwise refused: every "
+        "upstream goes through the egress guard's address checks. Empty: none.",
+    )
     runner_address: str | None = Field(
         default=None,
         min_length=1,
@@ -83,6 +92,22 @@ class HostSettings(StatefulServiceSettings):
         min_length=16,
         description="Bearer token the host sends the runner with those executions.",
     )
+    egress: EgressSettings = Field(
+        default_factory=EgressSettings,
+        description="Bounds of `http.fetch` (timeouts, body sizes, redirects, extra CA).",
+    )
+
+    @field_validator("ui_proxy_allowed_networks")
+    @classmethod
+    def _networks_only(cls, values: list[str]) -> list[str]:
+        for value in values:
+            try:
+                entry = parse_entry(value)
+            except EntryError as error:
+                raise ValueError(f"{value!r}: {error}") from None
+            if entry.network is None or "://" in value:
+                raise ValueError(f"{value!r}: must be an IP address or a CIDR")
+        return values
 
     @field_validator("retention_days")
     @classmethod

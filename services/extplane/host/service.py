@@ -28,6 +28,8 @@ from extplane.host.catalogs.part import CATALOG_STORE, CatalogsPart
 from extplane.host.config import HostSettings
 from extplane.host.database import HostStore
 from extplane.host.definition import HostProviders
+from extplane.host.egress.guard import EgressGuard
+from extplane.host.egress.part import EgressPart
 from extplane.host.enabled import EnabledInstalls, disabled_in
 from extplane.host.enforcement import CapabilityEnforcement
 from extplane.host.extension_logs.part import LogsPart
@@ -103,8 +105,11 @@ class HostService(AsyncLifecycle):
     change events go there when no `audit_address` is configured.
     `enabled_clock` ages the disabled-installs snapshot, `key_clock` the secret
     key ring's last look at its directory (tests move them).
-    `ui_proxy_dialer` dials the ui-proxy's HTTP upstreams (`UiProxyPart`; the
-    egress guard's adapter; its owner closes it); None: a plain `HttpxDialer`.
+    `ui_proxy_dialer` dials the ui-proxy's HTTP upstreams (`UiProxyPart`; its
+    owner closes it); None: the egress guard's dialer (`EgressDialer`), so a
+    route's upstream passes the same address checks as `http.fetch`. `egress_guard`
+    replaces the `http.fetch` guard built from the settings (tests give one
+    with their resolver and a loopback-only dialer).
     """
 
     def __init__(
@@ -116,6 +121,7 @@ class HostService(AsyncLifecycle):
         enabled_clock: Callable[[], float] = time.monotonic,
         key_clock: Callable[[], float] = time.monotonic,
         ui_proxy_dialer: UpstreamDialer | None = None,
+        egress_guard: EgressGuard | None = None,
     ) -> None:
         self.settings = settings
         self._kit = kit
@@ -148,6 +154,7 @@ class HostService(AsyncLifecycle):
             vault=lambda: self.secrets.serving.current,
             dialer=ui_proxy_dialer,
         )
+        self.egress = EgressPart(self.store, settings.egress, kit, guard=egress_guard)
         # In start order; service_names follow it too.
         self.parts: tuple[HostPart, ...] = (
             HostProviders(),
@@ -156,6 +163,7 @@ class HostService(AsyncLifecycle):
             self.secrets,
             self.catalogs,
             self.ui_proxy,  # after secrets: its routes may send one
+            self.egress,
         )
         self._sink_while_serving = _SinkOfService(self)
         self.enforcement = CapabilityEnforcement(self.verifier, audit=self._sink_while_serving)

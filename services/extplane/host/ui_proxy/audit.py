@@ -2,7 +2,7 @@
 matches (`route-not-found`) or a route the proxy will not forward
 (`bad-request`). Capability denials are the interceptor's events already.
 
-Action `ui_proxy.refuse`, actor the install (`extension/<id>@<install>`),
+Action `ui_proxy_deny`, actor the install (`extension/<id>@<install>`),
 resource `install/<tenant>/<install id>/ui-proxy`, namespace the tenant,
 outcome `denied`; details the variant, the reason and the route called,
 cut to ROUTE_CHARS (routes are the guest's, never secret).
@@ -19,7 +19,7 @@ from extplane.host.claims import InstallClaims
 from extplane_client import AuditSink
 from extplane_client.audit_sink import AuditEvent
 
-ACTION = "ui_proxy.refuse"
+ACTION = "ui_proxy_deny"
 ROUTE_CHARS = 256
 
 

@@ -2,9 +2,10 @@
 install registry's routes, the secrets vault (for routes that name a secret),
 an `UpstreamDialer` for HTTP upstreams and the runner for extension ones.
 
-`dialer`: how HTTP upstreams are dialled; the host passes its egress guard.
-None: an `HttpxDialer` of the part's own, closed with it (an injected dialer
-is its owner's to close).
+`dialer`: how HTTP upstreams are dialled. None: an `EgressDialer` of the
+part's own (the egress guard, following no redirect, with the ui-proxy's
+bounds and `ui_proxy_allowed_networks`); an injected dialer is its owner's
+to close.
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Callable, Sequence
 import grpc.aio
 
 from extplane.host.config import HostSettings
+from extplane.host.egress import EgressGuard, EgressLimits, tls_context
 from extplane.host.installs.store import InstallStore
 from extplane.host.parts import PartContext
 from extplane.host.secrets.vault import SecretVault
 from extplane.host.ui_proxy.audit import ProxyRefusals
-from extplane.host.ui_proxy.dialer import HttpxDialer, UpstreamDialer
+from extplane.host.ui_proxy.dialer import UpstreamDialer
+from extplane.host.ui_proxy.egress_dialer import EgressDialer
 from extplane.host.ui_proxy.handlers import RunnerHandlers
 from extplane.host.ui_proxy.servicer import UI_PROXY_SERVICE, UiProxyServicer
 from extplane.host.ui_proxy.upstream import Upstreams
@@ -69,7 +72,7 @@ class UiProxyPart:
             Upstreams(
                 installs=self._installs,
                 vault=self._vault,
-                dialer=self._dialer if self._dialer is not None else HttpxDialer(),
+                dialer=self._dialer if self._dialer is not None else self._egress_dialer(),
                 handlers=RunnerHandlers(
                     self._settings.runner_address,
                     token=None if token is None else token.get_secret_value(),
@@ -78,6 +81,18 @@ class UiProxyPart:
                 max_response_bytes=self._settings.ui_proxy_max_response_bytes,
             )
         )
+
+    def _egress_dialer(self) -> EgressDialer:
+        settings = self._settings
+        limits = EgressLimits(
+            connect_timeout_s=settings.egress.connect_timeout_s,
+            total_timeout_s=settings.ui_proxy_timeout_s,
+            max_request_bytes=settings.ui_proxy_max_request_bytes,
+            max_response_bytes=settings.ui_proxy_max_response_bytes,
+            max_redirects=0,
+        )
+        guard = EgressGuard(limits=limits, tls=tls_context(settings.egress.extra_ca_file))
+        return EgressDialer(guard, settings.ui_proxy_allowed_networks)
 
     async def stop(self) -> None:
         upstreams = self.serving.close()
