@@ -30,6 +30,9 @@ INSTALLS_READER = "installs.reader"
 # Issues install tokens (the runner, a polyglot extension host); neither admin
 # nor reader implies it: a token minted for an install acts as that install.
 INSTALLS_ISSUER = "installs.issuer"
+# Executes extensions through the runner (HandlerService.Execute, the gateway's
+# /v1/extensions/… route), for the tenant its token names.
+EXTENSIONS_EXECUTE = "extensions.execute"
 # A token holding this role holds every role.
 ANY_ROLE = "*"
 
@@ -56,6 +59,12 @@ class BearerToken(BaseModel):
         description="Lower-case hex SHA-256 of the token, instead of the token.",
     )
     roles: list[str] = Field(min_length=1)
+    tenant: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,128}$",
+        description="The tenant the holder acts for; `extensions.execute` needs one "
+        "(the runner takes the caller's tenant from it, never from the request).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_secret(self) -> BearerToken:
@@ -106,6 +115,13 @@ class Authorizer:
     ) -> tuple[grpc.StatusCode, str]:
         """(OK, token name) or (the refusal's code, its message); a tuple of roles
         admits a token holding any one of them."""
+        code, found = self._match(authorization, role)
+        return code, found.name if isinstance(found, BearerToken) else found
+
+    def _match(
+        self, authorization: str | None, role: str | tuple[str, ...]
+    ) -> tuple[grpc.StatusCode, BearerToken | str]:
+        """(OK, the token) or (the refusal's code, its message)."""
         roles = (role,) if isinstance(role, str) else role
         if not authorization:
             return grpc.StatusCode.UNAUTHENTICATED, "missing bearer token"
@@ -122,7 +138,17 @@ class Authorizer:
         if ANY_ROLE not in match.roles and not any(r in match.roles for r in roles):
             wanted = " or ".join(repr(r) for r in roles)
             return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {wanted}"
-        return grpc.StatusCode.OK, match.name
+        return grpc.StatusCode.OK, match
+
+    def token_for(self, authorization: str | None, role: str | tuple[str, ...]) -> BearerToken:
+        """The configured token `authorization` carries (its name, roles and
+        tenant); raises as `check` does when it does not hold `role`."""
+        code, found = self._match(authorization, role)
+        if isinstance(found, BearerToken):
+            return found
+        if code is grpc.StatusCode.UNAUTHENTICATED:
+            raise UnauthenticatedError(found)
+        raise PermissionDeniedError(found)
 
     def check(self, authorization: str | None, role: str | tuple[str, ...]) -> str:
         """The token's name; raises `UnauthenticatedError` or `PermissionDeniedError`
