@@ -72,6 +72,8 @@ class IdempotencyStore(Generic[T]):
         self._capacity = capacity
         self._clock = clock
         self._entries: OrderedDict[Scope, _Entry[T]] = OrderedDict()
+        # Requests waiting for the first one with their key to finish.
+        self.waiting = 0
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -90,6 +92,7 @@ class IdempotencyStore(Generic[T]):
                 raise InvalidRequestError.field(
                     METADATA_KEY, "was already used for a different request to this install"
                 )
+            self.waiting += 1
             try:
                 return await asyncio.shield(entry.answer), True
             except asyncio.CancelledError:
@@ -98,6 +101,8 @@ class IdempotencyStore(Generic[T]):
                 raise AbortedError(
                     "the request first sent with this idempotency key was cancelled; retry"
                 ) from None
+            finally:
+                self.waiting -= 1
         self._make_room()
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         # Retrieved even when nobody waits, so a failure is not reported as unhandled.
