@@ -1,9 +1,10 @@
 """The gRPC face of the registry: `extplane.admin.v1.InstallRegistryService`.
 
 Changes need a token with `installs.admin`; reads one with `installs.reader`
-or `installs.admin` (GetInstall `installs.issuer` too: the runner), on the gRPC path and through the gateway alike. The
-token's name is the actor of the change's audit event. Install tokens are
-issued to `installs.issuer` only; their public keys are served to anyone.
+or `installs.admin` (GetInstall `installs.issuer` too: the runner), on the
+gRPC path and through the gateway alike. The token's name is the actor of
+the change's audit event. Install tokens are issued to `installs.issuer`
+only; their public keys are served to anyone.
 """
 
 from __future__ import annotations
