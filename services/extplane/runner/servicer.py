@@ -23,7 +23,6 @@ from extplane.runner.events import DENIED, ERROR, Execution, audit_event
 from extplane.runner.idempotency import METADATA_KEY, IdempotencyStore, checked_key, fingerprint
 from extplane.runner.pipeline import Answer, ExecutionRecord, Pipeline
 from extplane.runtime import EXTENSIONS_EXECUTE, Authorizer, InvalidRequestError, Serving
-from extplane.runtime.auth import bearer_authorization
 from extplane_client import AuditSink
 from extplane_protos.alga.extension.v1 import handler_pb2, handler_pb2_grpc
 
@@ -107,7 +106,7 @@ class HandlerServicer(handler_pb2_grpc.HandlerServiceServicer):
         context: Context,
         record: ExecutionRecord,
     ) -> tuple[Answer, bool]:
-        token = self._authorizer.token_for(bearer_authorization(context), EXTENSIONS_EXECUTE)
+        token = self._authorizer.token_of(context, EXTENSIONS_EXECUTE)
         record.execution = Execution(
             request_id="",
             actor=token.name,

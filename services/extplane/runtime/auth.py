@@ -160,6 +160,12 @@ class Authorizer:
             raise PermissionDeniedError(detail)
         return detail
 
+    def token_of(
+        self, context: grpc.aio.ServicerContext[Any, Any], role: str | tuple[str, ...]
+    ) -> BearerToken:
+        """The call's configured token (name, roles, tenant); raises as `require` does."""
+        return self.token_for(bearer_authorization(context), role)
+
     async def require(
         self, context: grpc.aio.ServicerContext[Any, Any], role: str | tuple[str, ...]
     ) -> str:
