@@ -12,6 +12,7 @@ that reached a handler is metered.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import uuid_utils
@@ -58,11 +59,13 @@ class Pipeline:
         self,
         request: handler_pb2.ExecuteRequest,
         record: ExecutionRecord,
-        remaining_s: float | None,
+        remaining_s: Callable[[], float | None],
     ) -> Answer:
+        """`remaining_s()`: what the caller has left (None: no deadline), asked at
+        each step, so the execution never outlives the caller's wait."""
         request_id = str(uuid_utils.uuid7())
         caller = record.execution = replace(record.execution, request_id=request_id)
-        target = await self._directory.target(caller.tenant, caller.install_id, remaining_s)
+        target = await self._directory.target(caller.tenant, caller.install_id, remaining_s())
         install = target.install
         execution = record.execution = replace(
             caller, extension_id=install.extension_id, version=install.version
@@ -78,8 +81,8 @@ class Pipeline:
                 version_id=install.version,
             )
         )
-        limits = execution_limits(target.version.limits, self._limits, remaining_s)
-        token = await self._directory.install_token(install, request_id, remaining_s)
+        token = await self._directory.install_token(install, request_id, remaining_s())
+        limits = execution_limits(target.version.limits, self._limits, remaining_s())
         version = target.version
         if version.WhichOneof("handler") == "component":
             outcome = await self._components.execute(version.component, filled, token, limits)
