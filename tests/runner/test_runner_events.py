@@ -101,3 +101,26 @@ async def test_a_limit_hit_is_audited_as_an_error(world: World) -> None:
         "LIMIT_EXCEEDED",
         "memory",
     )
+
+
+async def test_executions_and_idempotency_are_counted_in_the_metrics(world: World) -> None:
+    world.registry.add_component("com.example.wasm", "1.0.0", b"\x00asm component bytes")
+    await world.install("acme", "inst-w", extension_id="com.example.wasm")
+    world.executor.script.append(failing("timeout"))
+    with pytest.raises(grpc.aio.AioRpcError):
+        await world.execute("inst-w")
+    key = (("idempotency-key", "k-1"),)
+    await world.execute("inst-w", metadata=key)
+    await world.execute("inst-w", metadata=key)
+
+    registry = world.runner._kit.registry
+
+    def sample(name: str, **labels: str) -> float | None:
+        return registry.get_sample_value(name, labels)
+
+    executions = "extplane_runner_executions_total"
+    assert sample(executions, kind="component", outcome="TIMEOUT") == 1
+    assert sample(executions, kind="component", outcome="ok") == 1
+    assert sample("extplane_runner_idempotency_total", result="executed") == 1
+    assert sample("extplane_runner_idempotency_total", result="replayed") == 1
+    assert sample("extplane_runner_idempotency_entries") == 1

@@ -25,6 +25,7 @@ from typing import Generic, TypeVar
 import grpc
 
 from extplane.errors import AbortedError, ExtplaneServerError
+from extplane.runner.metrics import RunnerMetrics
 from extplane.runtime import InvalidRequestError
 from extplane_protos.alga.extension.v1 import handler_pb2
 
@@ -66,8 +67,14 @@ class _Entry(Generic[T]):
 
 class IdempotencyStore(Generic[T]):
     def __init__(
-        self, *, ttl_s: float, capacity: int, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        ttl_s: float,
+        capacity: int,
+        clock: Callable[[], float] = time.monotonic,
+        metrics: RunnerMetrics | None = None,
     ) -> None:
+        self._metrics = metrics if metrics is not None else RunnerMetrics()
         self._ttl_s = ttl_s
         self._capacity = capacity
         self._clock = clock
@@ -92,6 +99,7 @@ class IdempotencyStore(Generic[T]):
                 raise InvalidRequestError.field(
                     METADATA_KEY, "was already used for a different request to this install"
                 )
+            self._metrics.idempotency("replayed")
             self.waiting += 1
             try:
                 return await asyncio.shield(entry.answer), True
@@ -103,18 +111,25 @@ class IdempotencyStore(Generic[T]):
                 ) from None
             finally:
                 self.waiting -= 1
-        self._make_room()
+        try:
+            self._make_room()
+        except IdempotencyStoreFullError:
+            self._metrics.idempotency("refused")
+            raise
+        self._metrics.idempotency("executed")
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         # Retrieved even when nobody waits, so a failure is not reported as unhandled.
         answer.add_done_callback(lambda done: done.cancelled() or done.exception())
         entry = _Entry(digest, answer)
         self._entries[scope] = entry
+        self._metrics.entries.set(len(self._entries))
         try:
             response = await execute()
         except BaseException as error:
             # Not kept: a later retry executes again; the waiters see this error.
             if self._entries.get(scope) is entry:
                 del self._entries[scope]
+                self._metrics.entries.set(len(self._entries))
             if isinstance(error, Exception):
                 entry.answer.set_exception(error)
             else:

@@ -12,15 +12,18 @@ that reached a handler is metered.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 import uuid_utils
 
 from extplane.runner.config import RunnerLimits
 from extplane.runner.directory import HostDirectory
+from extplane.runner.errors import ExecutionError
 from extplane.runner.events import Execution, metering_event
 from extplane.runner.limits import execution_limits
+from extplane.runner.metrics import RunnerMetrics
 from extplane.runner.polyglot import GrpcHandlers
 from extplane.runner.wasm import ComponentRunner, response_of
 from extplane_client import MeteringSink
@@ -48,7 +51,9 @@ class Pipeline:
         handlers: GrpcHandlers,
         metering: MeteringSink,
         limits: RunnerLimits,
+        metrics: RunnerMetrics,
     ) -> None:
+        self._metrics = metrics
         self._directory = directory
         self._components = components
         self._handlers = handlers
@@ -87,14 +92,25 @@ class Pipeline:
         if version.WhichOneof("handler") == "component":
             outcome = await self._components.execute(version.component, filled, token, limits)
             self._meter(execution, outcome.duration_ms, outcome.host_calls)
-            return Answer(response_of(outcome, limits), request_id)
+            with self._counted("component"):
+                return Answer(response_of(outcome, limits), request_id)
         started = time.monotonic()
         try:
-            response = await self._handlers.execute(version.grpc_address, filled, token, limits)
+            with self._counted("grpc"):
+                response = await self._handlers.execute(version.grpc_address, filled, token, limits)
         finally:
             # The host calls a gRPC handler makes are its own, not counted here.
             self._meter(execution, round((time.monotonic() - started) * 1000), 0)
         return Answer(response, request_id)
+
+    @contextmanager
+    def _counted(self, kind: str) -> Iterator[None]:
+        try:
+            yield
+        except ExecutionError as failure:
+            self._metrics.executed(kind, failure.reason)
+            raise
+        self._metrics.executed(kind, "ok")
 
     def _meter(self, execution: Execution, duration_ms: int, host_calls: int) -> None:
         self._metering.record(

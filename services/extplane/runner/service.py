@@ -27,6 +27,7 @@ from extplane.runner.config import RunnerSettings
 from extplane.runner.directory import MAX_COMPONENT_MESSAGE, HostDirectory
 from extplane.runner.executor import Executor, default_executor
 from extplane.runner.idempotency import IdempotencyStore
+from extplane.runner.metrics import RunnerMetrics
 from extplane.runner.pipeline import Answer, Pipeline
 from extplane.runner.polyglot import GrpcHandlers
 from extplane.runner.servicer import HandlerServicer
@@ -78,8 +79,11 @@ class RunnerService(AsyncLifecycle):
             executor if executor is not None else default_executor(settings, self.cache_dir)
         )
         self.serving: Serving[Pipeline] = Serving(self.name)
+        self.metrics = RunnerMetrics(kit.registry)
         self.idempotency: IdempotencyStore[Answer] = IdempotencyStore(
-            ttl_s=settings.idempotency_ttl_s, capacity=settings.idempotency_capacity
+            ttl_s=settings.idempotency_ttl_s,
+            capacity=settings.idempotency_capacity,
+            metrics=self.metrics,
         )
         self.audit_sink: AuditSink = NoopAuditSink()
         self.metering_sink: MeteringSink = NoopMeteringSink()
@@ -185,6 +189,7 @@ class RunnerService(AsyncLifecycle):
             self._handlers,
             self.metering_sink,
             settings.limits,
+            self.metrics,
         )
         self.serving.open(pipeline)
         _logger.info("runner ready: host %s, components cached in %s", host_address, self.cache_dir)

@@ -121,6 +121,7 @@ class HandlerServicer(handler_pb2_grpc.HandlerServiceServicer):
         install_id = _install_id(request)
         _check_http(request, self._max_request_bytes)
         key = checked_key(_metadata_value(context, METADATA_KEY))
+
         async def run() -> Answer:
             return await pipeline.execute(request, record, context.time_remaining)
 
