@@ -179,14 +179,16 @@ async def serve_world(tmp_path: Path, **runner_settings: Any) -> AsyncIterator[W
         handler_address = await stack.enter_async_context(serve_handler(handler))
         registry.add_grpc("com.example.echo", "1.0.0", handler_address)
         executor = ScriptedExecutor()
-        settings = RunnerSettings(
-            port=0,
-            host_address=host.address,
-            registry_address=registry_address,
-            host_token=ISSUER_TOKEN,
-            metering_address=metering_address,
-            audit_address=audit_address,
-            **runner_settings,
+        settings = RunnerSettings.model_validate(
+            {
+                "port": 0,
+                "host_address": host.address,
+                "registry_address": registry_address,
+                "host_token": ISSUER_TOKEN,
+                "metering_address": metering_address,
+                "audit_address": audit_address,
+                **runner_settings,
+            }
         )
         kit = ServiceKit.for_directory(
             tmp_path / "runner-data",

@@ -4,6 +4,8 @@ extension) that calls the real host as the install with the token it was passed.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 
@@ -17,6 +19,7 @@ from tests.runner.runner_support import (
     World,
     body_json,
     error_info,
+    serve_world,
 )
 
 FORGED = types_pb2.ContextData(
@@ -181,3 +184,16 @@ async def test_a_handler_past_its_timeout_is_deadline_exceeded(world: World) -> 
     assert failed.value.code() is grpc.StatusCode.DEADLINE_EXCEEDED
     assert error_info(failed.value).reason == "TIMEOUT"
     assert "timeout" in (failed.value.details() or "")
+
+
+async def test_a_host_that_refuses_the_runners_token_is_unavailable_not_the_callers_fault(
+    tmp_path: Path,
+) -> None:
+    async with serve_world(tmp_path, host_token="not-the-issuer-token-0123") as world:
+        await world.install("acme", "inst-1")
+
+        with pytest.raises(grpc.aio.AioRpcError) as failed:
+            await world.execute("inst-1")
+
+    assert failed.value.code() is grpc.StatusCode.UNAVAILABLE
+    assert "cannot read installs" in (failed.value.details() or "")
