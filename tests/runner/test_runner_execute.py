@@ -39,7 +39,15 @@ async def test_the_context_comes_from_the_token_and_the_registry_not_the_client(
     response, initial = await world.execute(
         None,
         context=FORGED,
-        http=types_pb2.HttpRequest(method="POST", url="/tickets?open=1", body=b"{}"),
+        http=types_pb2.HttpRequest(
+            method="POST",
+            url="/tickets?open=1",
+            body=b"{}",
+            headers=[
+                types_pb2.HttpHeader(name="X-Extplane-Install-Token", value="forged"),
+                types_pb2.HttpHeader(name="x-kept", value="yes"),
+            ],
+        ),
     )
 
     assert response.status == 201
@@ -57,6 +65,7 @@ async def test_the_context_comes_from_the_token_and_the_registry_not_the_client(
     assert seen["host_context"] == filled
     assert request_id != "forged-request"
     assert (seen["method"], seen["url"], seen["body"]) == ("POST", "/tickets?open=1", "{}")
+    assert seen["headers"] == [["x-kept", "yes"]]
     [(_, metadata)] = world.handler.calls
     assert metadata[HOST_ADDRESS_KEY] == world.host.address
     assert metadata[INSTALL_TOKEN_KEY]

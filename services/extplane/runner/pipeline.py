@@ -29,6 +29,8 @@ from extplane.runner.wasm import ComponentRunner, response_of
 from extplane_client import MeteringSink
 from extplane_protos.alga.extension.v1 import handler_pb2, types_pb2
 
+PLATFORM_PREFIX = "x-extplane-"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -77,6 +79,11 @@ class Pipeline:
         )
         filled = handler_pb2.ExecuteRequest()
         filled.CopyFrom(request)
+        # The platform speaks to a handler in the context and the metadata only: a
+        # client's `x-extplane-*` header must not pass for either.
+        kept = [h for h in request.http.headers if not h.name.lower().startswith(PLATFORM_PREFIX)]
+        del filled.http.headers[:]
+        filled.http.headers.extend(kept)
         filled.context.CopyFrom(
             types_pb2.ContextData(
                 request_id=request_id,
