@@ -123,6 +123,20 @@ class RunnerService(AsyncLifecycle):
             return self._kit.upstream_for(service)
         return None
 
+    def _warn_without_token(self, sink: str, address: str, role: str) -> None:
+        if self._kit.authorizer.has_tokens:
+            # Said in full: without it the events are silently refused, every one.
+            _logger.warning(
+                "runner.%s_token (EXTPLANE_RUNNER__%s_TOKEN) is unset while auth tokens are "
+                "configured: the %s service at %s will refuse the runner's events; set it to "
+                "a token with the %s role",
+                sink,
+                sink.upper(),
+                sink,
+                address,
+                role,
+            )
+
     def _sinks(self) -> tuple[MeteringSink, AuditSink]:
         settings = self.settings
         metering_at = self._target(settings.metering_address, METERING_SINK, "metering")
@@ -131,6 +145,8 @@ class RunnerService(AsyncLifecycle):
         audit: AuditSink = NoopAuditSink()
         if metering_at is not None:
             token = settings.metering_token
+            if token is None:
+                self._warn_without_token("metering", metering_at, "metering.writer")
             metering = GrpcMeteringSink(
                 metering_at,
                 token=token.get_secret_value() if token is not None else None,
@@ -142,6 +158,8 @@ class RunnerService(AsyncLifecycle):
             _logger.info("no metering service configured: executions are not metered")
         if audit_at is not None:
             token = settings.audit_token
+            if token is None:
+                self._warn_without_token("audit", audit_at, "audit.writer")
             audit = GrpcAuditSink(
                 audit_at,
                 token=token.get_secret_value() if token is not None else None,
