@@ -7,7 +7,7 @@ import pytest
 
 from extplane.runner.servicer import REQUEST_ID_KEY
 from tests.runner.handlers import failing
-from tests.runner.runner_support import GLOBEX_TOKEN, NO_TENANT_TOKEN, World
+from tests.runner.runner_support import GLOBEX_TOKEN, NO_TENANT_TOKEN, WRONG_ROLE_TOKEN, World
 
 
 async def test_each_execution_is_one_metering_event(world: World) -> None:
@@ -68,7 +68,7 @@ async def test_a_trap_is_metered_and_audited(world: World) -> None:
 async def test_refusals_of_known_callers_are_audited_and_not_metered(world: World) -> None:
     await world.install("acme", "inst-1")
 
-    for token in (GLOBEX_TOKEN, NO_TENANT_TOKEN):
+    for token in (GLOBEX_TOKEN, NO_TENANT_TOKEN, WRONG_ROLE_TOKEN):
         with pytest.raises(grpc.aio.AioRpcError):
             await world.execute("inst-1", token=token)
     with pytest.raises(grpc.aio.AioRpcError):
@@ -83,6 +83,7 @@ async def test_refusals_of_known_callers_are_audited_and_not_metered(world: Worl
     assert outcomes == [
         ("globex-app", "globex", "denied", "NOT_FOUND"),
         ("tenantless", "", "denied", "PERMISSION_DENIED"),
+        ("reader", "acme", "denied", "PERMISSION_DENIED"),
     ]
 
 

@@ -106,13 +106,16 @@ class HandlerServicer(handler_pb2_grpc.HandlerServiceServicer):
         context: Context,
         record: ExecutionRecord,
     ) -> tuple[Answer, bool]:
+        known = self._authorizer.identify(context)
+        if known is not None:
+            # A refusal of a known caller is audited under its name from here on.
+            record.execution = Execution(
+                request_id="",
+                actor=known.name,
+                tenant=known.tenant or "",
+                install_id=request.context.install_id,
+            )
         token = self._authorizer.token_of(context, EXTENSIONS_EXECUTE)
-        record.execution = Execution(
-            request_id="",
-            actor=token.name,
-            tenant=token.tenant or "",
-            install_id=request.context.install_id,
-        )
         if token.tenant is None:
             raise PermissionDeniedError(
                 f"token {token.name!r} names no tenant; {EXTENSIONS_EXECUTE!r} needs one "

@@ -123,6 +123,16 @@ class Authorizer:
     ) -> tuple[grpc.StatusCode, BearerToken | str]:
         """(OK, the token) or (the refusal's code, its message)."""
         roles = (role,) if isinstance(role, str) else role
+        code, match = self._lookup(authorization)
+        if not isinstance(match, BearerToken):
+            return code, match
+        if ANY_ROLE not in match.roles and not any(r in match.roles for r in roles):
+            wanted = " or ".join(repr(r) for r in roles)
+            return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {wanted}"
+        return grpc.StatusCode.OK, match
+
+    def _lookup(self, authorization: str | None) -> tuple[grpc.StatusCode, BearerToken | str]:
+        """(OK, the configured token) or (UNAUTHENTICATED, why not)."""
         if not authorization:
             return grpc.StatusCode.UNAUTHENTICATED, "missing bearer token"
         scheme, _, credential = authorization.strip().partition(" ")
@@ -135,9 +145,6 @@ class Authorizer:
         )
         if match is None:
             return grpc.StatusCode.UNAUTHENTICATED, "unknown bearer token"
-        if ANY_ROLE not in match.roles and not any(r in match.roles for r in roles):
-            wanted = " or ".join(repr(r) for r in roles)
-            return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {wanted}"
         return grpc.StatusCode.OK, match
 
     def token_for(self, authorization: str | None, role: str | tuple[str, ...]) -> BearerToken:
@@ -159,6 +166,12 @@ class Authorizer:
         if code is not grpc.StatusCode.OK:
             raise PermissionDeniedError(detail)
         return detail
+
+    def identify(self, context: grpc.aio.ServicerContext[Any, Any]) -> BearerToken | None:
+        """The configured token the call carries, whatever its roles (None: no
+        known token), so a refusal of a known caller can name it."""
+        _, found = self._lookup(bearer_authorization(context))
+        return found if isinstance(found, BearerToken) else None
 
     def token_of(
         self, context: grpc.aio.ServicerContext[Any, Any], role: str | tuple[str, ...]
