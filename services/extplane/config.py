@@ -26,6 +26,7 @@ from extplane.capabilities.config import CapabilitiesSettings
 from extplane.gateway.config import GatewaySettings
 from extplane.host.config import HostSettings
 from extplane.metering.config import MeteringSettings
+from extplane.runner.config import RunnerSettings
 from extplane.runtime.auth import AuthSettings
 from extplane.runtime.tls import TlsSettings
 from extplane_client.tls import ClientTls
@@ -90,7 +91,7 @@ class Settings(BaseSettings):
     metering: MeteringSettings = Field(default_factory=MeteringSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     host_providers: HostSettings = Field(default_factory=HostSettings)
-    runner: GrpcPortSettings = Field(default_factory=lambda: GrpcPortSettings(port=50055))
+    runner: RunnerSettings = Field(default_factory=RunnerSettings)
 
     auth: AuthSettings = Field(default_factory=AuthSettings)
     tls: TlsSettings = Field(

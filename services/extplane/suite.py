@@ -33,6 +33,7 @@ from extplane.host.ui_proxy.servicer import UI_PROXY_SERVICE
 from extplane.metering.service import QUERY_SERVICE as METERING_QUERY
 from extplane.metering.service import SINK_SERVICE as METERING_SINK
 from extplane.metering.service import MeteringService
+from extplane.runner.service import HANDLER_SERVICE, RunnerService
 from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
@@ -92,6 +93,10 @@ def _host(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcSe
     return HostService(settings.host_providers, kit, audit_in_process="audit" in running)
 
 
+def _runner(settings: Settings, kit: ServiceKit, running: Sequence[str]) -> GrpcServiceDefinition:
+    return RunnerService(settings.runner, kit, running=running)
+
+
 def service_kit(settings: Settings, registry: CollectorRegistry) -> ServiceKit:
     """The kit every service of this process is built with."""
     return ServiceKit.for_directory(
@@ -140,6 +145,12 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             HTTP_SERVICE,
         ),
         section="host_providers",
+    ),
+    # After host: it reads installs and issues tokens there.
+    "runner": GrpcServiceEntry(
+        build=_runner,
+        port=lambda settings: settings.runner.port,
+        serves=(HANDLER_SERVICE,),
     ),
 }
 

@@ -162,6 +162,7 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
         "AuditQueryService",
         "CapabilityProvider",
         "ExtensionLogsService",
+        "Extensions",
         "CatalogAdminService",
         "InstallRegistryService",
         "MeteringQueryService",
@@ -334,6 +335,10 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
         ("post", "/v1/admin/tenants/{tenant}/clients:load"),
         ("post", "/v1/admin/tenants/{tenant}/services:load"),
         ("get", "/v1/admin/tenants/{tenant}/catalog"),
+        *(
+            (verb, "/v1/extensions/{install_id}/{path}")
+            for verb in ("get", "post", "put", "patch", "delete")
+        ),
     }
     # The JWKS is public keys: no token.
     assert "security" not in document["paths"]["/v1/admin/jwks.json"]["get"]

@@ -20,6 +20,7 @@ from extplane.config import Settings
 from extplane.gateway.server import GatewayServer
 from extplane.host.service import HostService
 from extplane.metering.service import MeteringService
+from extplane.runner.service import RunnerService
 from extplane.runtime import Metrics, MetricsEndpoint
 from extplane.runtime.kit import ServiceKit
 from extplane.runtime.lifecycle import AsyncLifecycle, Lifecycle
@@ -40,6 +41,7 @@ def _settings() -> Settings:
         metering={"port": 0},
         audit={"port": 0},
         host_providers={"port": 0},
+        runner={"port": 0},
         metrics={"port": 0},
     )
 
@@ -61,6 +63,11 @@ def _audit() -> AuditService:
 def _host() -> HostService:
     settings = _settings()
     return HostService(settings.host_providers, _kit(settings))
+
+
+def _runner() -> RunnerService:
+    settings = _settings()
+    return RunnerService(settings.runner, _kit(settings))
 
 
 def _kit(settings: Settings) -> ServiceKit:
@@ -98,6 +105,7 @@ COMPONENTS: dict[str, Callable[[], Lifecycle]] = {
     "metering service": _metering,
     "audit service": _audit,
     "host service": _host,
+    "runner service": _runner,
     "grpc server": _grpc_server,
     "gateway server": _gateway,
     "metrics endpoint": _metrics_endpoint,

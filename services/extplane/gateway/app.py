@@ -23,6 +23,7 @@ from extplane.gateway.config import PUBLIC_METHODS, GatewaySettings
 from extplane.gateway.console import console_routes
 from extplane.gateway.draining import RequestDrain
 from extplane.gateway.errors import RequestError
+from extplane.gateway.extensions import ExtensionRoute, add_to_openapi
 from extplane.gateway.forwarding import default_header_matcher
 from extplane.gateway.metrics import GatewayMetrics
 from extplane.gateway.no_store import NoStoreForCredentials
@@ -67,14 +68,19 @@ def create_app(
     table = RouteTable(load_bindings() if bindings is None else bindings)
     owned = channels is None
     upstream_channels = UpstreamChannels() if channels is None else channels
+    tracer = trace.get_tracer(__name__, __version__, tracer_provider=tracer_provider)
+    metrics = GatewayMetrics(metrics_registry)
     proxy = GatewayProxy(
         settings,
         table,
         upstream_for,
         upstream_channels,
-        tracer=trace.get_tracer(__name__, __version__, tracer_provider=tracer_provider),
+        tracer=tracer,
         header_matcher=header_matcher,
-        metrics=GatewayMetrics(metrics_registry),
+        metrics=metrics,
+    )
+    extensions = ExtensionRoute(
+        settings, upstream_for, upstream_channels, tracer=tracer, metrics=metrics
     )
     document = openapi_document(
         table.bindings,
@@ -85,6 +91,7 @@ def create_app(
         public_methods=frozenset(PUBLIC_METHODS),
         download_media_types=download_media_types,
     )
+    add_to_openapi(document)
     document_body = json.dumps(document, separators=(",", ":")).encode()
 
     async def healthz(request: Request) -> Response:
@@ -128,6 +135,7 @@ def create_app(
             Route("/upstreamz", upstreamz, methods=["GET"]),
             Route("/openapi.json", openapi, methods=["GET"]),
             *console_routes(settings.console),
+            *extensions.routes(),
             # An ASGI endpoint with no method list: the route table answers 404 and 405.
             Route("/{path:path}", proxy),
         ],

@@ -31,6 +31,13 @@ class GatewaySettings(BaseModel):
     # Fully-qualified gRPC service name -> "host:port". Services left out are
     # reached at the suite's own address for them (see Settings.upstream_for).
     upstreams: dict[str, str] = Field(default_factory=dict)
+    extension_timeout_s: float = Field(
+        default=310.0,
+        gt=0,
+        description="Deadline of a call through /v1/extensions/… (the runner bounds each "
+        "execution by its own limits, at most 300 s); Grpc-Timeout or X-Request-Timeout "
+        "may shorten it.",
+    )
     readiness_timeout_s: float = Field(
         default=1.0,
         gt=0,

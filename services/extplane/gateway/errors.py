@@ -110,6 +110,15 @@ class RequestError(GatewayError):
     def body(self) -> bytes:
         return status_json(status_code_number(self.code), self.message, self.details)
 
+    def retry_after_s(self) -> int | None:
+        """Whole seconds of a `google.rpc.RetryInfo` detail (a busy upstream), if any."""
+        for detail in self.details:
+            info = error_details_pb2.RetryInfo()
+            if detail.Unpack(info):
+                delay = info.retry_delay
+                return max(0, delay.seconds + (1 if delay.nanos > 0 else 0))
+        return None
+
 
 def invalid_argument(message: str, *, field: str | None = None) -> RequestError:
     """INVALID_ARGUMENT; with `field` (as the client spelled it), a `google.rpc.BadRequest`

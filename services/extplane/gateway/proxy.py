@@ -66,7 +66,8 @@ def _raw_path(request: Request) -> str:
     return raw.decode("latin-1") if isinstance(raw, bytes) else request.url.path
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body; 413 (a google.rpc.Status) past `limit` bytes."""
     too_large = RequestError(
         grpc.StatusCode.INVALID_ARGUMENT,
         f"request body exceeds {limit} bytes",
@@ -197,7 +198,7 @@ class GatewayProxy:
         on_stream_close: OnClose,
     ) -> Response:
         binding = match.binding
-        body = await _read_body(request, self._settings.max_request_body_bytes)
+        body = await read_body(request, self._settings.max_request_body_bytes)
         message = build_request(
             binding,
             path_values=match.path_values,

@@ -50,4 +50,8 @@ def error_response(error: RequestError, headers: Mapping[str, str]) -> Response:
     out = dict(headers)
     if isinstance(error, MethodNotAllowedError):
         out["allow"] = ", ".join(error.allowed)
+    retry_after = error.retry_after_s()
+    if retry_after is not None:
+        # RFC 9110 section 10.2.3: how long to wait before retrying (a 429 or 503).
+        out["retry-after"] = str(retry_after)
     return Response(error.body(), status_code=error.http_status, headers=out, media_type=JSON)

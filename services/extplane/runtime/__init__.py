@@ -22,6 +22,7 @@ with its status. `docs/services.md` is the guide.
 from extplane.runtime import bounds
 from extplane.runtime.auth import (
     AUDIT_READER,
+    EXTENSIONS_EXECUTE,
     INSTALLS_ADMIN,
     INSTALLS_ISSUER,
     INSTALLS_READER,
@@ -81,6 +82,7 @@ __all__ = [
     "AUDIT_READER",
     "AUDIT_WRITER",
     "CHANNEL_OPTIONS",
+    "EXTENSIONS_EXECUTE",
     "INSTALLS_ADMIN",
     "INSTALLS_ISSUER",
     "INSTALLS_READER",

@@ -30,6 +30,9 @@ INSTALLS_READER = "installs.reader"
 # Issues install tokens (the runner, a polyglot extension host); neither admin
 # nor reader implies it: a token minted for an install acts as that install.
 INSTALLS_ISSUER = "installs.issuer"
+# Executes extensions through the runner (HandlerService.Execute, the gateway's
+# /v1/extensions/… route), for the tenant its token names.
+EXTENSIONS_EXECUTE = "extensions.execute"
 # A token holding this role holds every role.
 ANY_ROLE = "*"
 
@@ -56,6 +59,12 @@ class BearerToken(BaseModel):
         description="Lower-case hex SHA-256 of the token, instead of the token.",
     )
     roles: list[str] = Field(min_length=1)
+    tenant: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9._-]{1,128}$",
+        description="The tenant the holder acts for; `extensions.execute` needs one "
+        "(the runner takes the caller's tenant from it, never from the request).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_secret(self) -> BearerToken:
@@ -106,7 +115,24 @@ class Authorizer:
     ) -> tuple[grpc.StatusCode, str]:
         """(OK, token name) or (the refusal's code, its message); a tuple of roles
         admits a token holding any one of them."""
+        code, found = self._match(authorization, role)
+        return code, found.name if isinstance(found, BearerToken) else found
+
+    def _match(
+        self, authorization: str | None, role: str | tuple[str, ...]
+    ) -> tuple[grpc.StatusCode, BearerToken | str]:
+        """(OK, the token) or (the refusal's code, its message)."""
         roles = (role,) if isinstance(role, str) else role
+        code, match = self._lookup(authorization)
+        if not isinstance(match, BearerToken):
+            return code, match
+        if ANY_ROLE not in match.roles and not any(r in match.roles for r in roles):
+            wanted = " or ".join(repr(r) for r in roles)
+            return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {wanted}"
+        return grpc.StatusCode.OK, match
+
+    def _lookup(self, authorization: str | None) -> tuple[grpc.StatusCode, BearerToken | str]:
+        """(OK, the configured token) or (UNAUTHENTICATED, why not)."""
         if not authorization:
             return grpc.StatusCode.UNAUTHENTICATED, "missing bearer token"
         scheme, _, credential = authorization.strip().partition(" ")
@@ -119,10 +145,17 @@ class Authorizer:
         )
         if match is None:
             return grpc.StatusCode.UNAUTHENTICATED, "unknown bearer token"
-        if ANY_ROLE not in match.roles and not any(r in match.roles for r in roles):
-            wanted = " or ".join(repr(r) for r in roles)
-            return grpc.StatusCode.PERMISSION_DENIED, f"token {match.name!r} lacks role {wanted}"
-        return grpc.StatusCode.OK, match.name
+        return grpc.StatusCode.OK, match
+
+    def token_for(self, authorization: str | None, role: str | tuple[str, ...]) -> BearerToken:
+        """The configured token `authorization` carries (its name, roles and
+        tenant); raises as `check` does when it does not hold `role`."""
+        code, found = self._match(authorization, role)
+        if isinstance(found, BearerToken):
+            return found
+        if code is grpc.StatusCode.UNAUTHENTICATED:
+            raise UnauthenticatedError(found)
+        raise PermissionDeniedError(found)
 
     def check(self, authorization: str | None, role: str | tuple[str, ...]) -> str:
         """The token's name; raises `UnauthenticatedError` or `PermissionDeniedError`
@@ -133,6 +166,18 @@ class Authorizer:
         if code is not grpc.StatusCode.OK:
             raise PermissionDeniedError(detail)
         return detail
+
+    def identify(self, context: grpc.aio.ServicerContext[Any, Any]) -> BearerToken | None:
+        """The configured token the call carries, whatever its roles (None: no
+        known token), so a refusal of a known caller can name it."""
+        _, found = self._lookup(bearer_authorization(context))
+        return found if isinstance(found, BearerToken) else None
+
+    def token_of(
+        self, context: grpc.aio.ServicerContext[Any, Any], role: str | tuple[str, ...]
+    ) -> BearerToken:
+        """The call's configured token (name, roles, tenant); raises as `require` does."""
+        return self.token_for(bearer_authorization(context), role)
 
     async def require(
         self, context: grpc.aio.ServicerContext[Any, Any], role: str | tuple[str, ...]

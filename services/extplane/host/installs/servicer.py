@@ -1,9 +1,10 @@
 """The gRPC face of the registry: `extplane.admin.v1.InstallRegistryService`.
 
 Changes need a token with `installs.admin`; reads one with `installs.reader`
-or `installs.admin`, on the gRPC path and through the gateway alike. The
-token's name is the actor of the change's audit event. Install tokens are
-issued to `installs.issuer` only; their public keys are served to anyone.
+or `installs.admin` (GetInstall `installs.issuer` too: the runner), on the
+gRPC path and through the gateway alike. The token's name is the actor of
+the change's audit event. Install tokens are issued to `installs.issuer`
+only; their public keys are served to anyone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ from extplane_protos.extplane.admin.v1 import installs_pb2_grpc as pb_grpc
 Context = grpc.aio.ServicerContext[Any, Any]
 INSTALLS_PAGE = "installs.list"
 _READERS = (INSTALLS_READER, INSTALLS_ADMIN)
+# GetInstall also answers the issuer: the runner reads the install it executes
+# (extension and version) before it asks for a token of it.
+_GETTERS = (*_READERS, INSTALLS_ISSUER)
 _ENABLED = {pb.ENABLED_FILTER_ENABLED: True, pb.ENABLED_FILTER_DISABLED: False}
 
 
@@ -100,7 +104,7 @@ class InstallRegistryServicer(pb_grpc.InstallRegistryServiceServicer):
     async def GetInstall(  # noqa: N802 - the generated servicer names the RPC method
         self, request: pb.GetInstallRequest, context: Context
     ) -> pb.GetInstallResponse:
-        _, registry = await self._admit(context, _READERS)
+        _, registry = await self._admit(context, _GETTERS)
         bounds.check(request)
         validation.check_names(request.tenant, request.install_id)
         install = await registry.get(request.tenant, request.install_id)
