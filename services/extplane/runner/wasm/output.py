@@ -30,8 +30,8 @@ class GuestOutput:
     def wasi_config(self) -> wasmtime.WasiConfig:
         """WASI as guest runtimes need it: no preopens, no environment, no arguments."""
         config = wasmtime.WasiConfig()
-        config.stdout_file(str(self.stdout))
-        config.stderr_file(str(self.stderr))
+        config.stdout_file = str(self.stdout)
+        config.stderr_file = str(self.stderr)
         return config
 
     def lines(self) -> tuple[str, ...]:
