@@ -21,6 +21,9 @@ from extplane.runner.wasm import values
 from extplane.runner.wasm.bindings import BINDINGS
 from extplane_client import alga_errors
 
+# The first session builds and compiles the guest (a minute on a busy machine).
+pytestmark = pytest.mark.timeout(900)
+
 ARGS: dict[str, list[Any]] = {
     "secrets.get": ["k"],
     "http.fetch": [{"method": "GET", "url": "https://api.example.test/x", "headers": [["a", "1"]]}],

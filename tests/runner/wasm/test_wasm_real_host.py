@@ -10,10 +10,14 @@ import base64
 import json
 from typing import Any
 
+import pytest
 from conftest import job, response, run
 from real_host import RealHost
 
 from extplane_protos.extplane.admin.v1 import installs_pb2
+
+# The first session builds and compiles the guest (a minute on a busy machine).
+pytestmark = pytest.mark.timeout(900)
 
 ALL = (
     "cap:context.read",
