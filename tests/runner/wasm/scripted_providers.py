@@ -103,7 +103,10 @@ async def scripted_providers() -> AsyncIterator[str]:
         service = binding.method.containing_service.full_name
         by_service.setdefault(service, {})[binding.method.name] = _handler(binding.method)
     server.add_generic_rpc_handlers(
-        [grpc.method_handlers_generic_handler(name, handlers) for name, handlers in by_service.items()]
+        [
+            grpc.method_handlers_generic_handler(name, handlers)
+            for name, handlers in by_service.items()
+        ]
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

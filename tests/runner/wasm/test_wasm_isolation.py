@@ -47,7 +47,8 @@ async def test_a_misbehaving_component_fails_alone(
     await noop_still_works()
     # The same component runs again in a fresh instance and fails the same way.
     again = await run(job(name, limits=limits))
-    assert again.failure is not None and again.failure.startswith(failure)
+    assert again.failure is not None
+    assert again.failure.startswith(failure)
 
 
 async def test_the_trap_names_its_cause_and_keeps_the_guest_output() -> None:
@@ -126,12 +127,14 @@ async def test_a_guest_opens_no_socket(canary: Canary) -> None:
 async def test_a_javascript_component_runs() -> None:
     outcome = await run(job("js", token="unused"))
     # Its first import call traps: no host listens at the job's address.
-    assert outcome.failure is not None and outcome.failure.startswith("trap: host call"), outcome
+    assert outcome.failure is not None
+    assert outcome.failure.startswith("trap: host call"), outcome
 
 
 async def test_a_wasi_http_request_never_leaves(canary: Canary) -> None:
     url = f"http://127.0.0.1:{canary.port}/"
     outcome = await run(job("js", url.encode(), url="/fetch"))
     assert outcome.response is None
-    assert outcome.failure is not None and outcome.failure.startswith("trap: "), outcome
+    assert outcome.failure is not None
+    assert outcome.failure.startswith("trap: "), outcome
     assert canary.hits == []

@@ -80,7 +80,8 @@ async def test_granted_imports_reach_the_providers(host: RealHost) -> None:
     assert context["tenant_id"] == "t1"
     assert context["install_id"] == "i1"
     put = results[1]["ok"]
-    assert put["value"] == {"b64": b64(b"hello")} and put["revision"] is not None
+    assert put["value"] == {"b64": b64(b"hello")}
+    assert put["revision"] is not None
     assert results[2]["ok"] == put
     assert results[3]["ok"] == [put]
     assert results[4] == {"ok": None}

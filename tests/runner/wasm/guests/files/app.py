@@ -14,14 +14,24 @@ def attempt(action):
         return {"error": type(err).__name__}
 
 
+def read(path):
+    with open(path) as file:
+        return file.read()
+
+
+def write(path):
+    with open(path, "w") as file:
+        return file.write("x")
+
+
 class WitWorld(wit_world.WitWorld):
     def handler(self, request: types.ExecuteRequest) -> types.ExecuteResponse:
         seen = {
-            "passwd": attempt(lambda: open("/etc/passwd").read()),
-            "hostname": attempt(lambda: open("/etc/hostname").read()),
+            "passwd": attempt(lambda: read("/etc/passwd")),
+            "hostname": attempt(lambda: read("/etc/hostname")),
             "list_root": attempt(lambda: os.listdir("/")),
             "list_cwd": attempt(lambda: os.listdir(".")),
-            "write_tmp": attempt(lambda: open("/tmp/extplane-guest-was-here", "w").write("x")),
+            "write_tmp": attempt(lambda: write("/tmp/extplane-guest-was-here")),
             "environ": dict(os.environ),
         }
         return types.ExecuteResponse(status=200, headers=[], body=json.dumps(seen).encode())
