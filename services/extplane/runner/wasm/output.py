@@ -4,12 +4,20 @@ wasmtime writes WASI output to files we name (`WasiConfig.stdout_file`); the
 `*_custom` callbacks run on other threads and have crashed the interpreter at
 exit, so they are not used. Only the first MAX_OUTPUT_BYTES of each stream
 are read, and at most MAX_LINES lines of MAX_LINE_CHARS are kept.
+
+The files live in one private directory per process, two per thread, reused
+by that thread's next execution (wasmtime truncates a file when it opens it),
+and are emptied once read: no directory is made or removed per execution.
 """
 
 from __future__ import annotations
 
+import atexit
+import os
 import shutil
 import tempfile
+import threading
+from functools import cache
 from pathlib import Path
 
 import wasmtime
@@ -19,13 +27,20 @@ MAX_LINES = 200
 MAX_LINE_CHARS = 1000
 
 
+@cache
+def _directory() -> Path:
+    directory = Path(tempfile.mkdtemp(prefix="extplane-wasm-out-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
 class GuestOutput:
-    """The two files of one execution, removed by `close()`."""
+    """The two files of one execution (of this thread), emptied by `close()`."""
 
     def __init__(self) -> None:
-        self._directory = Path(tempfile.mkdtemp(prefix="extplane-wasm-out-"))
-        self.stdout = self._directory / "stdout"
-        self.stderr = self._directory / "stderr"
+        slot = f"{os.getpid()}-{threading.get_ident()}"
+        self.stdout = _directory() / f"{slot}.stdout"
+        self.stderr = _directory() / f"{slot}.stderr"
 
     def wasi_config(self) -> wasmtime.WasiConfig:
         """WASI as guest runtimes need it: no preopens, no environment, no arguments."""
@@ -53,4 +68,6 @@ class GuestOutput:
             return tuple(file.read().decode("utf-8", "replace").splitlines())
 
     def close(self) -> None:
-        shutil.rmtree(self._directory, ignore_errors=True)
+        for path in (self.stdout, self.stderr):
+            if path.exists():
+                os.truncate(path, 0)
