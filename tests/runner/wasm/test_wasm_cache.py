@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
-from conftest import HERE, guest, job, response, run
+from wasm_support import HERE, guest, job, response, run
 
 from extplane.runner.wasm import cache_stats
 from extplane.runner.wasm.cache import CompileCache, ComponentContentError
@@ -138,7 +138,7 @@ async def test_a_second_process_loads_the_disk_artifact(tmp_path: Path) -> None:
     script = f"""
 import json, sys
 sys.path.insert(0, {str(HERE)!r})
-from conftest import job
+from wasm_support import job
 from extplane.runner.wasm import cache_stats, run_job
 outcome = run_job(job("noop"))
 stats = cache_stats()

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import wasmtime
-from conftest import request
+from wasm_support import request
 
 from extplane.runner.jobs import WasmJob
 from extplane.runner.wasm import run_job

@@ -14,8 +14,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import job, response, run
 from scripted_providers import scripted_providers
+from wasm_support import job, response, run
 
 from extplane.runner.wasm import values
 from extplane.runner.wasm.bindings import BINDINGS

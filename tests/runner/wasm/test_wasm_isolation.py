@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import job, response, run
+from wasm_support import job, response, run
 
 from extplane.runner.jobs import ExecutionLimits
 

@@ -11,8 +11,8 @@ import json
 from typing import Any
 
 import pytest
-from conftest import job, response, run
 from real_host import RealHost
+from wasm_support import job, response, run
 
 from extplane_protos.extplane.admin.v1 import installs_pb2
 

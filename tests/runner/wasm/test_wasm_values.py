@@ -8,7 +8,7 @@ import json
 import os
 
 import pytest
-from conftest import job, response, run
+from wasm_support import job, response, run
 
 pytestmark = pytest.mark.timeout(900)
 
