@@ -4,13 +4,15 @@ A real grpc.aio server on 127.0.0.1 serving every Alga host interface. The
 runner sends the token as-is, so the token says what every call answers:
 `variant:<REASON>` ends each call with that WIT error variant exactly as a
 host does (`alga_errors.abort_with`); `none` answers empty responses (an
-unset `option`); `ok` answers the canned `ANSWERS`.
+unset `option`); `ok` answers the canned `ANSWERS`. Every request received is kept in
+`Providers.received` as ("Service.Method", request message).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -72,12 +74,19 @@ ANSWERS: dict[str, Message] = {
 }
 
 
-def _handler(method: MethodDescriptor) -> grpc.RpcMethodHandler[Any, Any]:
+@dataclass
+class Providers:
+    address: str = ""
+    received: list[tuple[str, Message]] = field(default_factory=list)
+
+
+def _handler(method: MethodDescriptor, providers: Providers) -> grpc.RpcMethodHandler[Any, Any]:
     request_class = GetMessageClass(method.input_type)
     response_class = GetMessageClass(method.output_type)
     key = f"{method.containing_service.name}.{method.name}"
 
     async def answer(request: Message, context: grpc.aio.ServicerContext[Any, Any]) -> Message:
+        providers.received.append((key, request))
         token = dict(context.invocation_metadata() or ()).get(TOKEN_METADATA_KEY, "")
         if isinstance(token, str) and token.startswith("variant:"):
             variant = alga_errors.variant_for_reason(token.removeprefix("variant:"))
@@ -95,13 +104,16 @@ def _handler(method: MethodDescriptor) -> grpc.RpcMethodHandler[Any, Any]:
 
 
 @asynccontextmanager
-async def scripted_providers() -> AsyncIterator[str]:
-    """The address of the scripted providers, serving while the block runs."""
+async def scripted_providers() -> AsyncIterator[Providers]:
+    """The scripted providers, serving on 127.0.0.1 while the block runs."""
+    providers = Providers()
     server = grpc.aio.server()
     by_service: dict[str, dict[str, grpc.RpcMethodHandler[Any, Any]]] = {}
     for binding in BINDINGS:
         service = binding.method.containing_service.full_name
-        by_service.setdefault(service, {})[binding.method.name] = _handler(binding.method)
+        by_service.setdefault(service, {})[binding.method.name] = _handler(
+            binding.method, providers
+        )
     server.add_generic_rpc_handlers(
         [
             grpc.method_handlers_generic_handler(name, handlers)
@@ -110,7 +122,8 @@ async def scripted_providers() -> AsyncIterator[str]:
     )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
+    providers.address = f"127.0.0.1:{port}"
     try:
-        yield f"127.0.0.1:{port}"
+        yield providers
     finally:
         await server.stop(None)

@@ -14,12 +14,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from scripted_providers import scripted_providers
+from scripted_providers import Providers, scripted_providers
 from wasm_support import job, response, run
 
 from extplane.runner.wasm import values
 from extplane.runner.wasm.bindings import BINDINGS
 from extplane_client import alga_errors
+from extplane_protos.alga.extension.v1 import types_pb2
 
 # The first session builds and compiles the guest (a minute on a busy machine).
 pytestmark = pytest.mark.timeout(900)
@@ -42,21 +43,21 @@ ARGS: dict[str, list[Any]] = {
 
 
 @pytest.fixture
-async def providers() -> AsyncIterator[str]:
-    async with scripted_providers() as address:
-        yield address
+async def providers() -> AsyncIterator[Providers]:
+    async with scripted_providers() as scripted:
+        yield scripted
 
 
-async def results(address: str, token: str, names: list[str]) -> list[dict[str, Any]]:
+async def results(providers: Providers, token: str, names: list[str]) -> list[dict[str, Any]]:
     body = json.dumps({"calls": [[name, *ARGS[name]] for name in names]}).encode()
-    outcome = await run(job("imports", body, address=address, token=token))
+    outcome = await run(job("imports", body, address=providers.address, token=token))
     assert outcome.host_calls == len(names)
     found: list[dict[str, Any]] = json.loads(response(outcome).body)["results"]
     return found
 
 
 @pytest.mark.parametrize("variant", alga_errors.error_variants(), ids=lambda v: v.name)
-async def test_every_error_variant_reaches_the_guest(providers: str, variant: Any) -> None:
+async def test_every_error_variant_reaches_the_guest(providers: Providers, variant: Any) -> None:
     names = [b.name for b in BINDINGS if b.error_enum is variant.type]
     assert names, f"no import uses {variant.type.name}"
     case = values.enum_case(variant.type, variant.number)
@@ -102,3 +103,37 @@ async def test_records_cross_both_ways(providers: str) -> None:
 async def test_an_unset_option_is_none(providers: str) -> None:
     got = await results(providers, "none", ["clients.get-client", "services.get-service"])
     assert got == [{"ok": None}, {"ok": None}]
+
+
+async def test_guest_arguments_reach_the_provider_as_the_contract_maps_them(
+    providers: Providers,
+) -> None:
+    names = [
+        "http.fetch",
+        "storage.put",
+        "storage.list",
+        "ui-proxy.call",
+        "clients.list-clients",
+        "services.list-services",
+    ]
+    await results(providers, "none", names)
+    got = dict(providers.received)
+    fetch = got["HttpService.Fetch"].request  # type: ignore[attr-defined]
+    assert (fetch.method, fetch.url) == ("GET", "https://api.example.test/x")
+    assert [(h.name, h.value) for h in fetch.headers] == [("a", "1")]
+    assert not fetch.HasField("body")
+    entry = got["StorageService.Put"].entry  # type: ignore[attr-defined]
+    assert (entry.namespace, entry.key, entry.value, entry.revision) == ("n", "k", b"v", 3)
+    listed = got["StorageService.List"]
+    assert listed.cursor == "after"  # type: ignore[attr-defined]
+    assert not listed.HasField("page_size")
+    call = got["UiProxyService.Call"]
+    assert (call.route, call.payload) == ("route/a", b"pay")  # type: ignore[attr-defined]
+    clients = got["ClientsService.ListClients"].input  # type: ignore[attr-defined]
+    assert (clients.search, clients.page) == ("ac", 1)
+    assert not clients.HasField("include_inactive")
+    assert not clients.HasField("page_size")
+    services = got["ServicesService.ListServices"].input  # type: ignore[attr-defined]
+    assert services.item_kind == types_pb2.SERVICE_ITEM_KIND_SERVICE
+    assert services.billing_method == types_pb2.SERVICE_BILLING_METHOD_HOURLY
+    assert not services.HasField("is_active")

@@ -7,6 +7,8 @@ network (sockets, DNS, wasi:http), checked against loopback canaries.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,6 +18,7 @@ import pytest
 from wasm_support import job, response, run
 
 from extplane.runner.jobs import ExecutionLimits
+from extplane.runner.wasm import run_job
 
 # A guest's first build and compile take a minute or more on a busy 2-core
 # machine; both are cached (build/), so later sessions take seconds.
@@ -138,3 +141,21 @@ async def test_a_wasi_http_request_never_leaves(canary: Canary) -> None:
     assert outcome.failure is not None
     assert outcome.failure.startswith("trap: "), outcome
     assert canary.hits == []
+
+
+def test_a_forked_worker_still_stops_a_guest_at_its_deadline() -> None:
+    # The parent ran jobs (its ticker thread is running); a fork has no threads.
+    parent = run_job(job("noop"))
+    assert parent.failure is None
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:
+        # Should the deadline never pass, the child still ends (and the test fails).
+        signal.alarm(60)
+        outcome = run_job(job("spin", limits=ExecutionLimits(timeout_ms=200)))
+        os.write(writer, (outcome.failure or "none").encode())
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as answer:
+        assert answer.read() == "timeout"
+    assert os.waitpid(child, 0)[1] == 0, "the child was stopped by its alarm"

@@ -44,6 +44,7 @@ class WorkerState:
     engines: dict[EngineSpec, wasmtime.Engine] = field(default_factory=dict)
     linkers: dict[tuple[str, str], Linker] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    pid: int = field(default_factory=os.getpid)
 
     def engine(self, spec: EngineSpec) -> wasmtime.Engine:
         with self.lock:
@@ -74,10 +75,14 @@ _state_lock = threading.Lock()
 
 
 def worker_state() -> WorkerState:
-    """This process's state, made on first use."""
+    """This process's state, made on first use.
+
+    Made again in a forked child: the parent's ticker thread does not survive a
+    fork, and without it no deadline would ever pass.
+    """
     global _state
     with _state_lock:
-        if _state is None:
+        if _state is None or _state.pid != os.getpid():
             directory = os.environ.get(CACHE_DIR_ENV)
             _state = WorkerState(CompileCache(Path(directory) if directory else None))
         return _state
