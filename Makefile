@@ -4,16 +4,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TS     := clients/typescript
+# componentize-js, which builds JavaScript components against wit/ (tests, docs).
+GUESTS := tools/guests
 BASELINE := protos/baseline.binpb
 
 .PHONY: run test install generate check-generated lint breaking baseline typecheck-ts pytest browser clean
 
 # The virtualenv is rebuilt when the project's dependency files change.
-$(STAMP): pyproject.toml $(TS)/package.json $(TS)/package-lock.json
+$(STAMP): pyproject.toml $(TS)/package.json $(TS)/package-lock.json $(GUESTS)/package.json $(GUESTS)/package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	npm ci --no-audit --no-fund --loglevel=error --prefix $(TS)
+	npm ci --no-audit --no-fund --loglevel=error --prefix $(GUESTS)
 	touch $@
 
 install: $(STAMP)
