@@ -6,9 +6,7 @@ queue is full and `WorkerLostError` when the worker running the job died.
 The service starts the executor before it serves and stops it after.
 
 `default_executor` is the one place that decides which executor a runner
-builds from its settings; until the worker pool is bound there, it is
-`NoWasmExecutor`, which refuses component versions (gRPC handler versions
-run without an executor).
+builds from its settings: the worker pool (`pool_executor.PoolExecutor`).
 """
 
 from __future__ import annotations
@@ -16,9 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
-from extplane.errors import FailedPreconditionError
+from prometheus_client import CollectorRegistry
+
 from extplane.runner.config import RunnerSettings
 from extplane.runner.jobs import WasmJob, WasmOutcome
+from extplane.runner.pool_executor import PoolExecutor
 
 
 class Executor(Protocol):
@@ -39,20 +39,14 @@ class Executor(Protocol):
         ...
 
 
-class NoWasmExecutor:
-    """An executor for a runner that runs no components."""
-
-    async def start(self) -> None:
-        return None
-
-    async def stop(self) -> None:
-        return None
-
-    async def run(self, job: WasmJob) -> WasmOutcome:
-        raise FailedPreconditionError("this runner has no WebAssembly executor")
-
-
-def default_executor(settings: RunnerSettings, cache_dir: Path) -> Executor:
-    """The executor a runner with `settings` uses (workers, queue bound and the
-    shared compile cache under `cache_dir`). The integrator binds the worker pool here."""
-    return NoWasmExecutor()
+def default_executor(
+    settings: RunnerSettings, cache_dir: Path, registry: CollectorRegistry | None = None
+) -> Executor:
+    """The executor a runner with `settings` uses: `workers` processes, at most
+    `queue_size` executions waiting, the compile cache shared under `cache_dir`."""
+    return PoolExecutor(
+        cache_dir=cache_dir,
+        workers=settings.worker_count(),
+        queue_size=settings.queue_size,
+        registry=registry,
+    )

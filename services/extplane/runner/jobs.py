@@ -44,6 +44,9 @@ class WasmJob:
     host_address: str
     install_token: str
     limits: ExecutionLimits = field(default_factory=ExecutionLimits)
+    # The disk compile cache every worker of a runner shares (the executor sets
+    # it); None: the worker's `EXTPLANE_WASM_CACHE_DIR`, else memory only.
+    compile_cache_dir: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 
 import uuid_utils
 
+from extplane.runner.component_dispatch import ComponentRunner, response_of
 from extplane.runner.config import RunnerLimits
 from extplane.runner.directory import HostDirectory
 from extplane.runner.errors import ExecutionError
@@ -25,7 +26,6 @@ from extplane.runner.events import Execution, metering_event
 from extplane.runner.limits import execution_limits
 from extplane.runner.metrics import RunnerMetrics
 from extplane.runner.polyglot import GrpcHandlers
-from extplane.runner.wasm import ComponentRunner, response_of
 from extplane_client import MeteringSink
 from extplane_protos.alga.extension.v1 import handler_pb2, types_pb2
 

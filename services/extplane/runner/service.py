@@ -22,6 +22,7 @@ import grpc
 
 from extplane.host.config import HostSettings
 from extplane.host.service import INSTALL_REGISTRY
+from extplane.runner.component_dispatch import ComponentRunner
 from extplane.runner.components import ComponentFiles
 from extplane.runner.config import RunnerSettings
 from extplane.runner.directory import MAX_COMPONENT_MESSAGE, HostDirectory
@@ -31,7 +32,6 @@ from extplane.runner.metrics import RunnerMetrics
 from extplane.runner.pipeline import Answer, Pipeline
 from extplane.runner.polyglot import GrpcHandlers
 from extplane.runner.servicer import HandlerServicer
-from extplane.runner.wasm import ComponentRunner
 from extplane.runtime import ServiceKit, Serving, host_port
 from extplane.runtime.channels import create_channel
 from extplane.runtime.lifecycle import AsyncLifecycle
@@ -76,7 +76,9 @@ class RunnerService(AsyncLifecycle):
         self._running = frozenset(running)
         self.cache_dir = settings.cache_directory(kit.data_dir)
         self.executor = (
-            executor if executor is not None else default_executor(settings, self.cache_dir)
+            executor
+            if executor is not None
+            else default_executor(settings, self.cache_dir, kit.registry)
         )
         self.serving: Serving[Pipeline] = Serving(self.name)
         self.metrics = RunnerMetrics(kit.registry)

@@ -7,9 +7,10 @@ it), the epoch ticker, the compile cache, the linker of each component, and
 one gRPC channel per host address. Each execution gets a fresh `Store` and
 instance, so nothing a guest did (or a trap left behind) reaches the next.
 
-The disk compile cache is the directory in the environment variable
-`EXTPLANE_WASM_CACHE_DIR` (shared by every worker of a runner; unset:
-memory only), read when the process runs its first job.
+The disk compile cache (shared by every worker of a runner) is the first job's
+`compile_cache_dir`, which the runner's executor sets; a job without one uses
+the directory in the environment variable `EXTPLANE_WASM_CACHE_DIR` (unset:
+memory only). It is fixed when the process runs its first job.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ _state: WorkerState | None = None
 _state_lock = threading.Lock()
 
 
-def worker_state() -> WorkerState:
+def worker_state(cache_dir: str | None = None) -> WorkerState:
     """This process's state, made on first use.
 
     Made again in a forked child: the parent's ticker thread does not survive a
@@ -83,7 +84,7 @@ def worker_state() -> WorkerState:
     global _state
     with _state_lock:
         if _state is None or _state.pid != os.getpid():
-            directory = os.environ.get(CACHE_DIR_ENV)
+            directory = cache_dir or os.environ.get(CACHE_DIR_ENV)
             _state = WorkerState(CompileCache(Path(directory) if directory else None))
         return _state
 
@@ -96,7 +97,7 @@ def cache_stats() -> CacheStats:
 def run_job(job: WasmJob) -> WasmOutcome:
     """Run `job`; never raises for anything the component or its inputs did."""
     started = time.monotonic()
-    state = worker_state()
+    state = worker_state(job.compile_cache_dir)
     if len(job.request) > job.limits.max_request_bytes:
         return WasmOutcome(None, failure="request too large")
     try:
