@@ -24,6 +24,7 @@ from extplane.host.capability_names import required_capabilities
 from extplane.host.catalogs.part import CATALOG_SERVICES
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE
+from extplane.host.extensions.servicer import EXTENSION_REGISTRY
 from extplane.host.secrets.admin import SECRETS_ADMIN
 from extplane.host.secrets.provider import SECRETS_SERVICE
 from extplane.host.service import INSTALL_REGISTRY, HostService
@@ -134,6 +135,7 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             SECRETS_SERVICE,
             SECRETS_ADMIN,
             *CATALOG_SERVICES,
+            EXTENSION_REGISTRY,
         ),
         section="host_providers",
     ),
@@ -207,6 +209,10 @@ class Suite(AsyncLifecycle):
                     tls=settings.tls,
                     # A service with interceptors of its own (the host's enforcement).
                     interceptors=getattr(definition, "interceptors", ()),
+                    # A service taking large requests (the host's extension uploads).
+                    max_receive_message_bytes=getattr(
+                        definition, "max_receive_message_bytes", None
+                    ),
                 )
         self.gateway: GatewayServer | None = None
         if GATEWAY in names:

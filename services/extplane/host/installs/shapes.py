@@ -49,7 +49,7 @@ def capability_problem(value: str) -> str | None:
     return f"unknown capability {value!r}; known: {', '.join(known)}"
 
 
-def _host_problem(host: str) -> str | None:
+def host_problem(host: str) -> str | None:
     if host.startswith("[") and host.endswith("]"):
         try:
             ipaddress.IPv6Address(host[1:-1])
@@ -92,7 +92,7 @@ def egress_problem(entry: str) -> str | None:
     wildcard = host.startswith("*.")
     if wildcard:
         host = host[2:]
-    problem = _host_problem(host)
+    problem = host_problem(host)
     if problem is not None:
         return problem
     if wildcard and (host.startswith("[") or _is_ipv4(host)):
