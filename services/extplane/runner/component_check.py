@@ -117,9 +117,7 @@ def _wasi_problem(name: str) -> str | None:
     return None
 
 
-def _import_problem(
-    name: str, item: object, world: World, engine: wasmtime.Engine
-) -> str | None:
+def _import_problem(name: str, item: object, world: World, engine: wasmtime.Engine) -> str | None:
     allowed = {world.import_name(i): i for i in world.imports}
     if name in allowed:
         if not isinstance(item, component.ComponentInstanceType):

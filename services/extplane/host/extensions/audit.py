@@ -57,9 +57,7 @@ class UploadLog:
         self._sink = sink
         self._clock_ns = clock_ns
 
-    def _record(
-        self, actor: str, resource: str, outcome: str, details: Mapping[str, str]
-    ) -> None:
+    def _record(self, actor: str, resource: str, outcome: str, details: Mapping[str, str]) -> None:
         stamp = Timestamp()
         stamp.FromNanoseconds(self._clock_ns())
         self._sink.record(

@@ -156,7 +156,7 @@ class ExtensionRegistry:
 
     async def component(self, sha256: str) -> bytes:
         with store_failures(_READ_FAILED, _logger):
-            found = await self._store.component(sha256)
+            found = await self._store.component_content(sha256)
         if found is None:
             raise NotFoundError(f"no component with sha256 {sha256}")
         return found

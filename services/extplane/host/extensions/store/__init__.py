@@ -45,7 +45,9 @@ class ExtensionStore(Protocol):
         """Safe without `open()` and safe twice."""
         ...
 
-    async def insert(self, version: ExtensionVersion, content: bytes | None) -> ExtensionVersion | None:
+    async def insert(
+        self, version: ExtensionVersion, content: bytes | None
+    ) -> ExtensionVersion | None:
         """Store `version`, and `content` (when given) as its component's bytes
         unless they are stored already; one transaction. None when stored; the
         version already stored under its (extension, version) otherwise, and
@@ -60,7 +62,7 @@ class ExtensionStore(Protocol):
         """The stored component's description, without its bytes."""
         ...
 
-    async def component(self, sha256: str) -> bytes | None:
+    async def component_content(self, sha256: str) -> bytes | None:
         """The component's bytes."""
         ...
 

@@ -59,7 +59,7 @@ class PostgresExtensionStore(PostgresStore):
         found = await self.pool.fetchrow(_SELECT_COMPONENT_REF, sha256)
         return None if found is None else statements.component_ref(tuple(found))
 
-    async def component(self, sha256: str) -> bytes | None:
+    async def component_content(self, sha256: str) -> bytes | None:
         found = await self.pool.fetchval(_SELECT_CONTENT, sha256)
         return None if found is None else bytes(found)
 

@@ -25,12 +25,8 @@ _VERSION_COLUMNS = (
     "grpc_address",
     "created_ns",
 )
-_SELECTED = (
-    ", ".join(f"v.{c}" for c in _VERSION_COLUMNS) + ", c.size_bytes, c.imports"
-)
-_FROM = (
-    f" FROM {VERSIONS_TABLE} v LEFT JOIN {COMPONENTS_TABLE} c ON c.sha256 = v.component_sha256"
-)
+_SELECTED = ", ".join(f"v.{c}" for c in _VERSION_COLUMNS) + ", c.size_bytes, c.imports"
+_FROM = f" FROM {VERSIONS_TABLE} v LEFT JOIN {COMPONENTS_TABLE} c ON c.sha256 = v.component_sha256"
 
 INSERT_VERSION = (
     f"INSERT INTO {VERSIONS_TABLE} ({', '.join(_VERSION_COLUMNS)})"
@@ -41,7 +37,9 @@ INSERT_COMPONENT = (
     " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
 )
 SELECT_ONE = f"SELECT {_SELECTED}{_FROM} WHERE v.extension_id = ? AND v.version = ?"
-SELECT_COMPONENT_REF = f"SELECT sha256, size_bytes, imports FROM {COMPONENTS_TABLE} WHERE sha256 = ?"
+SELECT_COMPONENT_REF = (
+    f"SELECT sha256, size_bytes, imports FROM {COMPONENTS_TABLE} WHERE sha256 = ?"
+)
 SELECT_CONTENT = f"SELECT content FROM {COMPONENTS_TABLE} WHERE sha256 = ?"
 HAS_VERSIONS = f"SELECT 1 FROM {VERSIONS_TABLE} WHERE extension_id = ? LIMIT 1"
 

@@ -59,7 +59,7 @@ class SqliteExtensionStore(SqliteStore):
 
         return await self.db.read(read)
 
-    async def component(self, sha256: str) -> bytes | None:
+    async def component_content(self, sha256: str) -> bytes | None:
         def read(conn: sqlite3.Connection) -> bytes | None:
             found = conn.execute(statements.SELECT_CONTENT, (sha256,)).fetchone()
             return None if found is None else bytes(found[0])
