@@ -163,6 +163,7 @@ async def test_descriptions_come_from_the_proto_comments(gateway: Gateway) -> No
         "CapabilityProvider",
         "ExtensionLogsService",
         "CatalogAdminService",
+        "ExtensionRegistryService",
         "InstallRegistryService",
         "MeteringQueryService",
         "SecretsAdminService",
@@ -334,6 +335,9 @@ async def test_the_query_routes_require_a_bearer_token_and_capabilities_do_not(
         ("post", "/v1/admin/tenants/{tenant}/clients:load"),
         ("post", "/v1/admin/tenants/{tenant}/services:load"),
         ("get", "/v1/admin/tenants/{tenant}/catalog"),
+        ("post", "/v1/admin/extensions/{extension_id}/versions"),
+        ("get", "/v1/admin/extensions/{extension_id}/versions/{version}"),
+        ("get", "/v1/admin/extensions"),
     }
     # The JWKS is public keys: no token.
     assert "security" not in document["paths"]["/v1/admin/jwks.json"]["get"]
