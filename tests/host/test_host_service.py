@@ -104,7 +104,14 @@ async def test_parts_start_in_order_and_stop_in_reverse_before_the_audit_sink(
     )
     service = HostService(HostSettings(port=0), kit)
     names = [type(part).__name__ for part in service.parts]
-    assert names == ["HostProviders", "StoragePart", "LogsPart", "SecretsPart", "CatalogsPart"]
+    assert names == [
+        "HostProviders",
+        "StoragePart",
+        "LogsPart",
+        "SecretsPart",
+        "CatalogsPart",
+        "ExtensionsPart",
+    ]
     assert tuple(service.service_names) == (
         INSTALL_REGISTRY,
         *(name for part in service.parts for name in part.service_names),
