@@ -2,8 +2,9 @@
 
 Generated stubs live in `extplane_protos`; this package wraps them for
 runtimes and tools: typed clients of the capability, metering query, audit
-query, install and extension registry APIs, the runtime-side metering and audit sinks (never blocking, never
-raising; docs/adapters.md), the Alga error mapping, test doubles
+query, install and extension registry APIs, the runtime-side metering and
+audit sinks (never blocking, never raising; docs/adapters.md), the Alga
+error mapping, test doubles
 (`extplane_client.testing`).
 """
 
