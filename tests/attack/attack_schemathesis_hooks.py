@@ -25,6 +25,12 @@ The rules, as the descriptions state them:
   value really breaks the shape, judged with the host's own pure shape checks.
   A catalog file (`content`) must hold rows of the format: judged by parsing
   it with the host's own reader, as the service does before storing anything.
+  An extension upload's handler, declared capabilities and component are
+  judged with the registry's own pure checks (the component by compiling it);
+* an install may pick only a version the extension registry holds once the
+  extension has any (FAILED_PRECONDITION naming `version`): the registry's
+  state is the run's (the same run uploads versions), so the answer's own
+  code and message are what is judged.
 """
 
 from __future__ import annotations
@@ -48,10 +54,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from extplane.host.catalogs.catalog_file import Format, clients_in, services_in
+from extplane.host.extensions import validation as extension_validation
 from extplane.host.installs import shapes, tokens, validation
 from extplane.host.secrets.names import check_secret_key
+from extplane.runner.component_check import ComponentError, check_component, validation_engine
 from extplane.runtime import InvalidRequestError
-from extplane_protos.extplane.admin.v1 import installs_pb2
+from extplane_protos.extplane.admin.v1 import extensions_pb2, installs_pb2
 
 NS_PER_S = 1_000_000_000
 MIN_NS, MAX_NS = -(2**63), 2**63 - 1
@@ -135,6 +143,14 @@ def documented_refusals(path: str, query: Mapping[str, Any]) -> set[str]:
                 fields.add("window")
     elif start is not None and end is not None and end <= start:
         fields.add("end_time")
+    extension_id = _first(query, "extensionId", "extension_id")
+    if (
+        path == "/v1/admin/extensions"
+        and isinstance(extension_id, str)
+        and extension_id
+        and shapes.extension_id_problem(extension_id) is not None
+    ):
+        fields.add("extension_id")
     if path == "/v1/audit/verify":
         from_sequence = _int(_first(query, "fromSequence", "from_sequence"))
         to_sequence = _int(_first(query, "toSequence", "to_sequence"))
@@ -201,6 +217,24 @@ def admin_refusals(path: str, path_parameters: Mapping[str, Any], body: object) 
         fields |= _refused_by(lambda: tokens._audience(audience))
     if "/secrets/" in path and _expiry_refused(given.get("expireTime")):
         fields.add("expire_time")
+    if path == "/v1/admin/extensions/{extension_id}/versions":
+        fields |= _upload_refusals(path_parameters, given)
+    return fields
+
+
+def _upload_refusals(path_parameters: Mapping[str, Any], body: Mapping[str, Any]) -> set[str]:
+    request = extensions_pb2.UploadExtensionVersionRequest()
+    try:
+        json_format.ParseDict(body, request, ignore_unknown_fields=True)
+    except json_format.ParseError:
+        return set()
+    request.extension_id = str(path_parameters.get("extension_id", ""))
+    fields = _refused_by(lambda: extension_validation.uploaded(request))
+    if request.WhichOneof("handler") == "component":
+        try:
+            check_component(request.component, validation_engine())
+        except ComponentError:
+            fields.add("component")
     return fields
 
 
@@ -270,7 +304,21 @@ def documented_positive_data_acceptance(
                 return None
             if _disabled_install(case.operation.path, response.content):
                 return None
+            if _unregistered_version(case.operation.path, response.content):
+                return None
         raise
+
+
+def _unregistered_version(path: str, body: bytes | None) -> bool:
+    """RegisterInstall / UpdateInstall naming a version the extension registry
+    lacks while it holds others of the extension (docs/extension-registry.md)."""
+    if not path.startswith("/v1/admin/tenants/{tenant}/installs"):
+        return False
+    try:
+        status = json.loads(body or b"")
+        return bool(status["code"] == 9 and "in the extension registry" in status["message"])
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def _disabled_install(path: str, body: bytes | None) -> bool:
