@@ -43,9 +43,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import schemathesis
 from google.protobuf import json_format
+from hypothesis import strategies as st
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import (
     AcceptedNegativeData,
@@ -58,8 +60,14 @@ from extplane.host.extensions import validation as extension_validation
 from extplane.host.installs import shapes, tokens, validation
 from extplane.host.secrets.names import check_secret_key
 from extplane.runner.component_check import ComponentError, check_component, validation_engine
-from extplane.runtime import InvalidRequestError
+from extplane.runtime import InvalidRequestError, bounds
 from extplane_protos.extplane.admin.v1 import extensions_pb2, installs_pb2
+
+# protojson writes a 64-bit integer as a decimal string (the OpenAPI says
+# `type: string, format: int64`); schemathesis does not know the format, so
+# would send "" or words for it. These are the strings the format names.
+schemathesis.openapi.format("int64", st.integers(-(2**63), 2**63 - 1).map(str))
+schemathesis.openapi.format("uint64", st.integers(0, 2**64 - 1).map(str))
 
 NS_PER_S = 1_000_000_000
 MIN_NS, MAX_NS = -(2**63), 2**63 - 1
@@ -198,6 +206,11 @@ def admin_refusals(path: str, path_parameters: Mapping[str, Any], body: object) 
     if not path.startswith("/v1/admin/"):
         return set()
     given = body if isinstance(body, Mapping) else {}
+    # What the service sees of a path parameter: the gateway decodes %XX.
+    path_parameters = {
+        name: unquote(value) if isinstance(value, str) else value
+        for name, value in path_parameters.items()
+    }
     fields: set[str] = set()
     for name, (json_name, problem) in _SHAPES.items():
         for value in (path_parameters.get(name), given.get(json_name)):
@@ -229,7 +242,9 @@ def _upload_refusals(path_parameters: Mapping[str, Any], body: Mapping[str, Any]
     except json_format.ParseError:
         return set()
     request.extension_id = str(path_parameters.get("extension_id", ""))
-    fields = _refused_by(lambda: extension_validation.uploaded(request))
+    # The limits' ranges are declared, but on 64-bit fields (strings in JSON).
+    fields = {violation.field for violation in bounds.violations(request)}
+    fields |= _refused_by(lambda: extension_validation.uploaded(request))
     if request.WhichOneof("handler") == "component":
         try:
             check_component(request.component, validation_engine())

@@ -135,6 +135,15 @@ CSV = "CATALOG_FILE_FORMAT_CSV"
             {"version": "1", "grpcAddress": "h:1", "declaredCapabilities": ["cap:root"]},
             {"declared_capabilities[0]"},
         ),
+        (
+            UPLOAD,
+            {"extension_id": "e"},
+            {"version": "1", "grpcAddress": "h:1", "limits": {"fuel": "-1", "timeoutMs": 5}},
+            {"limits.fuel"},
+        ),
+        # The gateway decodes a path parameter before the service sees it.
+        (f"{UPLOAD}/{{version}}", {"extension_id": "e", "version": "%C3%9C"}, None, {"version"}),
+        (f"{UPLOAD}/{{version}}", {"extension_id": "e", "version": "1.0"}, None, set()),
         ("/v1/audit/events", {}, None, set()),
     ],
 )
