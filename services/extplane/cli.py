@@ -33,6 +33,7 @@ from extplane.conformance_cli import add_conformance_parser, run_conformance_com
 from extplane.errors import StartupError
 from extplane.host.catalogs.cli import add_catalog_parser, run_catalog
 from extplane.host.cli import add_installs_parser, run_installs
+from extplane.host.extensions.cli import add_extensions_parser, run_extensions
 from extplane.host.logs_cli import add_logs_parser, run_logs
 from extplane.host.secrets.cli import add_secrets_parser, run_secrets
 from extplane.metering.cli import add_metering_parser, run_metering
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add_logs_parser(commands)
     add_secrets_parser(commands)
     add_catalog_parser(commands)
+    add_extensions_parser(commands)
     add_config_parser(commands)
     add_token_parser(commands)
     add_conformance_parser(commands)
@@ -140,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_secrets(args, settings, connect_host(settings.host)))
         elif args.command == "catalog":
             return asyncio.run(run_catalog(args, settings, connect_host(settings.host)))
+        elif args.command == "extensions":
+            return asyncio.run(run_extensions(args, settings, connect_host(settings.host)))
         else:
             return asyncio.run(_print_capabilities(settings, args))
     except UsageError as problem:

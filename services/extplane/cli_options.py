@@ -26,6 +26,7 @@ from extplane_client import (
     AuditQueryClient,
     CatalogsClient,
     ExtensionLogsClient,
+    ExtensionsClient,
     ExtplaneError,
     InstallsClient,
     MeteringQueryClient,
@@ -50,6 +51,7 @@ ClientT = TypeVar(
     ExtensionLogsClient,
     SecretsAdminClient,
     CatalogsClient,
+    ExtensionsClient,
 )
 
 # --tls-… flag -> the ClientTls field it sets.
@@ -70,7 +72,9 @@ class Connection:
     async def client(self, client_type: type[ClientT]) -> AsyncIterator[ClientT]:
         """A typed client on a traced channel to `target` (TLS per `tls`), sending `token`."""
         async with (
-            create_channel(self.target, tls=self.tls) as channel,
+            create_channel(
+                self.target, tls=self.tls, options=client_type.channel_options
+            ) as channel,
             client_type(channel, token=self.token) as client,
         ):
             yield client

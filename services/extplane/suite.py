@@ -25,6 +25,7 @@ from extplane.host.catalogs.part import CATALOG_SERVICES
 from extplane.host.egress.provider import HTTP_SERVICE
 from extplane.host.extension_logs import LOGGING_SERVICE
 from extplane.host.extension_logs.query import EXTENSION_LOGS_SERVICE
+from extplane.host.extensions.servicer import EXTENSION_REGISTRY
 from extplane.host.secrets.admin import SECRETS_ADMIN
 from extplane.host.secrets.provider import SECRETS_SERVICE
 from extplane.host.service import INSTALL_REGISTRY, HostService
@@ -143,6 +144,7 @@ GRPC_SERVICES: dict[str, GrpcServiceEntry] = {
             *CATALOG_SERVICES,
             UI_PROXY_SERVICE,
             HTTP_SERVICE,
+            EXTENSION_REGISTRY,
         ),
         section="host_providers",
     ),
@@ -222,6 +224,10 @@ class Suite(AsyncLifecycle):
                     tls=settings.tls,
                     # A service with interceptors of its own (the host's enforcement).
                     interceptors=getattr(definition, "interceptors", ()),
+                    # A service taking large requests (the host's extension uploads).
+                    max_receive_message_bytes=getattr(
+                        definition, "max_receive_message_bytes", None
+                    ),
                 )
         self.gateway: GatewayServer | None = None
         if GATEWAY in names:

@@ -25,6 +25,12 @@ The rules, as the descriptions state them:
   value really breaks the shape, judged with the host's own pure shape checks.
   A catalog file (`content`) must hold rows of the format: judged by parsing
   it with the host's own reader, as the service does before storing anything.
+  An extension upload's handler, declared capabilities and component are
+  judged with the registry's own pure checks (the component by compiling it);
+* an install may pick only a version the extension registry holds once the
+  extension has any (FAILED_PRECONDITION naming `version`): the registry's
+  state is the run's (the same run uploads versions), so the answer's own
+  code and message are what is judged.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import unquote
 
 import schemathesis
 from google.protobuf import json_format
+from hypothesis import strategies as st
 from schemathesis.openapi.checks import RejectedPositiveData
 from schemathesis.specs.openapi.checks import (
     AcceptedNegativeData,
@@ -48,10 +56,18 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from extplane.host.catalogs.catalog_file import Format, clients_in, services_in
+from extplane.host.extensions import validation as extension_validation
 from extplane.host.installs import shapes, tokens, validation
 from extplane.host.secrets.names import check_secret_key
-from extplane.runtime import InvalidRequestError
-from extplane_protos.extplane.admin.v1 import installs_pb2
+from extplane.runner.component_check import ComponentError, check_component, validation_engine
+from extplane.runtime import InvalidRequestError, bounds
+from extplane_protos.extplane.admin.v1 import extensions_pb2, installs_pb2
+
+# protojson writes a 64-bit integer as a decimal string (the OpenAPI says
+# `type: string, format: int64`); schemathesis does not know the format, so
+# would send "" or words for it. These are the strings the format names.
+schemathesis.openapi.format("int64", st.integers(-(2**63), 2**63 - 1).map(str))
+schemathesis.openapi.format("uint64", st.integers(0, 2**64 - 1).map(str))
 
 NS_PER_S = 1_000_000_000
 MIN_NS, MAX_NS = -(2**63), 2**63 - 1
@@ -135,6 +151,14 @@ def documented_refusals(path: str, query: Mapping[str, Any]) -> set[str]:
                 fields.add("window")
     elif start is not None and end is not None and end <= start:
         fields.add("end_time")
+    extension_id = _first(query, "extensionId", "extension_id")
+    if (
+        path == "/v1/admin/extensions"
+        and isinstance(extension_id, str)
+        and extension_id
+        and shapes.extension_id_problem(extension_id) is not None
+    ):
+        fields.add("extension_id")
     if path == "/v1/audit/verify":
         from_sequence = _int(_first(query, "fromSequence", "from_sequence"))
         to_sequence = _int(_first(query, "toSequence", "to_sequence"))
@@ -182,6 +206,11 @@ def admin_refusals(path: str, path_parameters: Mapping[str, Any], body: object) 
     if not path.startswith("/v1/admin/"):
         return set()
     given = body if isinstance(body, Mapping) else {}
+    # What the service sees of a path parameter: the gateway decodes %XX.
+    path_parameters = {
+        name: unquote(value) if isinstance(value, str) else value
+        for name, value in path_parameters.items()
+    }
     fields: set[str] = set()
     for name, (json_name, problem) in _SHAPES.items():
         for value in (path_parameters.get(name), given.get(json_name)):
@@ -201,6 +230,26 @@ def admin_refusals(path: str, path_parameters: Mapping[str, Any], body: object) 
         fields |= _refused_by(lambda: tokens._audience(audience))
     if "/secrets/" in path and _expiry_refused(given.get("expireTime")):
         fields.add("expire_time")
+    if path == "/v1/admin/extensions/{extension_id}/versions":
+        fields |= _upload_refusals(path_parameters, given)
+    return fields
+
+
+def _upload_refusals(path_parameters: Mapping[str, Any], body: Mapping[str, Any]) -> set[str]:
+    request = extensions_pb2.UploadExtensionVersionRequest()
+    try:
+        json_format.ParseDict(body, request, ignore_unknown_fields=True)
+    except json_format.ParseError:
+        return set()
+    request.extension_id = str(path_parameters.get("extension_id", ""))
+    # The limits' ranges are declared, but on 64-bit fields (strings in JSON).
+    fields = {violation.field for violation in bounds.violations(request)}
+    fields |= _refused_by(lambda: extension_validation.uploaded(request))
+    if request.WhichOneof("handler") == "component":
+        try:
+            check_component(request.component, validation_engine())
+        except ComponentError:
+            fields.add("component")
     return fields
 
 
@@ -270,7 +319,21 @@ def documented_positive_data_acceptance(
                 return None
             if _disabled_install(case.operation.path, response.content):
                 return None
+            if _unregistered_version(case.operation.path, response.content):
+                return None
         raise
+
+
+def _unregistered_version(path: str, body: bytes | None) -> bool:
+    """RegisterInstall / UpdateInstall naming a version the extension registry
+    lacks while it holds others of the extension (docs/extension-registry.md)."""
+    if not path.startswith("/v1/admin/tenants/{tenant}/installs"):
+        return False
+    try:
+        status = json.loads(body or b"")
+        return bool(status["code"] == 9 and "in the extension registry" in status["message"])
+    except (ValueError, KeyError, TypeError):
+        return False
 
 
 def _disabled_install(path: str, body: bytes | None) -> bool:

@@ -35,6 +35,8 @@ USAGE = "/v1/metering/usage"
         ("/v1/audit/verify", {"fromSequence": "5", "toSequence": "2"}, {"to_sequence"}),
         ("/v1/audit/verify", {"fromSequence": "100000"}, {"from_sequence"}),
         ("/v1/audit/verify", {"fromSequence": "1", "toSequence": "0"}, set()),
+        ("/v1/admin/extensions", {"extensionId": "a b"}, {"extension_id"}),
+        ("/v1/admin/extensions", {"extensionId": "com.example.x"}, set()),
     ],
 )
 def test_the_fields_a_400_may_name(
@@ -55,6 +57,7 @@ def test_only_bad_request_field_violations_count() -> None:
 
 
 INSTALL = "/v1/admin/tenants/{tenant}/installs/{install_id}"
+UPLOAD = "/v1/admin/extensions/{extension_id}/versions"
 CSV = "CATALOG_FILE_FORMAT_CSV"
 
 
@@ -116,6 +119,31 @@ CSV = "CATALOG_FILE_FORMAT_CSV"
             {"audience": "a b"},
             {"audience"},
         ),
+        (UPLOAD, {"extension_id": "e"}, {"version": "1"}, {"handler"}),
+        (UPLOAD, {"extension_id": "e"}, {"version": "1", "grpcAddress": "h:1"}, set()),
+        (UPLOAD, {"extension_id": "e"}, {"version": "1", "grpcAddress": "h"}, {"grpc_address"}),
+        # "AGFzbQEAAAA=" is a core module's header: not a component.
+        (
+            UPLOAD,
+            {"extension_id": "e"},
+            {"version": "1", "component": "AGFzbQEAAAA="},
+            {"component"},
+        ),
+        (
+            UPLOAD,
+            {"extension_id": "e"},
+            {"version": "1", "grpcAddress": "h:1", "declaredCapabilities": ["cap:root"]},
+            {"declared_capabilities[0]"},
+        ),
+        (
+            UPLOAD,
+            {"extension_id": "e"},
+            {"version": "1", "grpcAddress": "h:1", "limits": {"fuel": "-1", "timeoutMs": 5}},
+            {"limits.fuel"},
+        ),
+        # The gateway decodes a path parameter before the service sees it.
+        (f"{UPLOAD}/{{version}}", {"extension_id": "e", "version": "%C3%9C"}, None, {"version"}),
+        (f"{UPLOAD}/{{version}}", {"extension_id": "e", "version": "1.0"}, None, set()),
         ("/v1/audit/events", {}, None, set()),
     ],
 )

@@ -15,6 +15,7 @@ from extplane_client import (
     AuditQueryClient,
     CatalogsClient,
     ExtensionLogsClient,
+    ExtensionsClient,
     InstallsClient,
     MeteringQueryClient,
 )
@@ -25,6 +26,8 @@ from extplane_protos.extplane.admin.v1 import (
     catalogs_pb2_grpc,
     extension_logs_pb2,
     extension_logs_pb2_grpc,
+    extensions_pb2,
+    extensions_pb2_grpc,
     installs_pb2,
     installs_pb2_grpc,
     secrets_pb2,
@@ -67,6 +70,11 @@ CASES = [
         catalogs_pb2.DESCRIPTOR.services_by_name["CatalogAdminService"],
         catalogs_pb2_grpc.CatalogAdminServiceStub,
         CatalogsClient,
+    ),
+    (
+        extensions_pb2.DESCRIPTOR.services_by_name["ExtensionRegistryService"],
+        extensions_pb2_grpc.ExtensionRegistryServiceStub,
+        ExtensionsClient,
     ),
 ]
 

@@ -39,6 +39,7 @@ INSTALLS_SERVICE = "extplane.admin.v1.InstallRegistryService"
 EXTENSION_LOGS_SERVICE = "extplane.admin.v1.ExtensionLogsService"
 SECRETS_ADMIN_SERVICE = "extplane.admin.v1.SecretsAdminService"
 CATALOGS_SERVICE = "extplane.admin.v1.CatalogAdminService"
+EXTENSIONS_SERVICE = "extplane.admin.v1.ExtensionRegistryService"
 # Every service with annotated routes, as /readyz lists them.
 ROUTED_SERVICES = tuple(
     sorted(
@@ -50,6 +51,7 @@ ROUTED_SERVICES = tuple(
             EXTENSION_LOGS_SERVICE,
             SECRETS_ADMIN_SERVICE,
             CATALOGS_SERVICE,
+            EXTENSIONS_SERVICE,
         )
     )
 )

@@ -112,6 +112,7 @@ async def test_parts_start_in_order_and_stop_in_reverse_before_the_audit_sink(
         "CatalogsPart",
         "UiProxyPart",
         "EgressPart",
+        "ExtensionsPart",
     ]
     assert tuple(service.service_names) == (
         INSTALL_REGISTRY,

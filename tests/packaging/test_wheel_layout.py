@@ -54,3 +54,9 @@ def test_the_console_ships_its_files(wheel: zipfile.ZipFile) -> None:
     static = "extplane/gateway/console/static/"
     for name in ("index.html", "console.css", "app.js", "chart.js", "usage.js", "audit.js"):
         assert static + name in names
+
+
+def test_the_alga_world_ships_beside_the_module_that_reads_it(wheel: zipfile.ZipFile) -> None:
+    # extplane.runner.world reads it there when installed from the wheel.
+    shipped = wheel.read("extplane/runner/alga-extension.wit")
+    assert shipped == (ROOT / "wit" / "alga-extension.wit").read_bytes()

@@ -2,8 +2,9 @@
 
 Generated stubs live in `extplane_protos`; this package wraps them for
 runtimes and tools: typed clients of the capability, metering query, audit
-query and install registry APIs, the runtime-side metering and audit sinks (never blocking, never
-raising; docs/adapters.md), the Alga error mapping, test doubles
+query, install and extension registry APIs, the runtime-side metering and
+audit sinks (never blocking, never raising; docs/adapters.md), the Alga
+error mapping, test doubles
 (`extplane_client.testing`).
 """
 
@@ -23,6 +24,7 @@ from extplane_client.catalogs import CatalogsClient, CatalogsError
 from extplane_client.delivery import DeliveryOptions, DeliveryStats
 from extplane_client.errors import ExtplaneError
 from extplane_client.extension_logs import ExtensionLogsClient, ExtensionLogsError
+from extplane_client.extensions import ExtensionsClient, ExtensionsError, ExtensionVersionsPage
 from extplane_client.installs import InstallsClient, InstallsError, InstallsPage
 from extplane_client.metering_query import (
     MeteringEventsPage,
@@ -56,6 +58,9 @@ __all__ = [
     "DeliveryStats",
     "ExtensionLogsClient",
     "ExtensionLogsError",
+    "ExtensionVersionsPage",
+    "ExtensionsClient",
+    "ExtensionsError",
     "ExtplaneError",
     "GrpcAuditSink",
     "GrpcMeteringSink",

@@ -7,7 +7,7 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import ClassVar, Self, TypeVar, cast
+from typing import Any, ClassVar, Self, TypeVar, cast
 
 import grpc
 from google.protobuf.message import Message
@@ -46,6 +46,8 @@ class ChannelClient:
     """
 
     error_type: ClassVar[type[ExtplaneError]] = ExtplaneError
+    # Options of the channel the client opens itself (e.g. a larger receive limit).
+    channel_options: ClassVar[tuple[tuple[str, Any], ...]] = ()
 
     def __init__(
         self,
@@ -58,7 +60,7 @@ class ChannelClient:
         if isinstance(target, str):
             if not target:
                 raise ValueError("target: an address like '127.0.0.1:50051' is required")
-            self._channel = aio_channel(target, tls)
+            self._channel = aio_channel(target, tls, options=self.channel_options)
             self._owns_channel = True
         else:
             if tls is not None:

@@ -13,6 +13,7 @@ BEARER_SERVICES = (
     "extplane.admin.v1.ExtensionLogsService",
     "extplane.admin.v1.SecretsAdminService",
     "extplane.admin.v1.CatalogAdminService",
+    "extplane.admin.v1.ExtensionRegistryService",
 )
 # Methods of those services that answer without a token: published public keys.
 PUBLIC_METHODS = ("extplane.admin.v1.InstallRegistryService.GetInstallTokenKeys",)

@@ -158,4 +158,17 @@ class SchemaBuilder:
         required = [field.json_name for field in message.fields if bounds.is_required(field)]
         if required:
             schema["required"] = required
+        exclusive = _oneof_pairs(message)
+        if exclusive:
+            schema["not"] = {"anyOf": [{"required": list(pair)} for pair in exclusive]}
         return self._described(schema, message.full_name)
+
+
+def _oneof_pairs(message: Descriptor) -> list[tuple[str, str]]:
+    """Each pair of fields of one `oneof` (json names): protojson refuses a body
+    setting both. A proto3 `optional` is a oneof of one field, so has no pair."""
+    pairs: list[tuple[str, str]] = []
+    for oneof in message.oneofs:
+        names = [field.json_name for field in oneof.fields]
+        pairs += [(a, b) for index, a in enumerate(names) for b in names[index + 1 :]]
+    return pairs

@@ -8,7 +8,8 @@ While serving, a background task re-reads which installs are disabled and
 the key ring every `enabled_refresh_s`.
 
 Around the registry, the host is composed of `HostPart`s (`parts`): the
-providers, storage, the extension logs, secrets and catalogs, each served,
+providers, storage, the extension logs, secrets, catalogs and the extension
+registry, each served,
 started and stopped the same way, in `HostService.parts` order.
 """
 
@@ -33,6 +34,11 @@ from extplane.host.egress.part import EgressPart
 from extplane.host.enabled import EnabledInstalls, disabled_in
 from extplane.host.enforcement import CapabilityEnforcement
 from extplane.host.extension_logs.part import LogsPart
+from extplane.host.extensions.part import (
+    EXTENSION_STORE,
+    MAX_UPLOAD_MESSAGE_BYTES,
+    ExtensionsPart,
+)
 from extplane.host.installs.changes import ChangeLog
 from extplane.host.installs.model import DEFAULT_LOG_RECORDS_PER_MINUTE
 from extplane.host.installs.registry import InstallRegistry
@@ -155,6 +161,9 @@ class HostService(AsyncLifecycle):
             dialer=ui_proxy_dialer,
         )
         self.egress = EgressPart(self.store, settings.egress, kit, guard=egress_guard)
+        self.extensions = ExtensionsPart(
+            EXTENSION_STORE.at(settings.database_url, kit.data_dir), kit
+        )
         # In start order; service_names follow it too.
         self.parts: tuple[HostPart, ...] = (
             HostProviders(),
@@ -164,6 +173,7 @@ class HostService(AsyncLifecycle):
             self.catalogs,
             self.ui_proxy,  # after secrets: its routes may send one
             self.egress,
+            self.extensions,
         )
         self._sink_while_serving = _SinkOfService(self)
         self.enforcement = CapabilityEnforcement(self.verifier, audit=self._sink_while_serving)
@@ -177,6 +187,11 @@ class HostService(AsyncLifecycle):
     @property
     def service_names(self) -> Sequence[str]:
         return (INSTALL_REGISTRY, *(name for part in self.parts for name in part.service_names))
+
+    @property
+    def max_receive_message_bytes(self) -> int:
+        """The server must take an extension upload (a component of up to 64 MiB)."""
+        return MAX_UPLOAD_MESSAGE_BYTES
 
     @property
     def interceptors(self) -> Sequence[grpc.aio.ServerInterceptor]:
@@ -254,6 +269,7 @@ class HostService(AsyncLifecycle):
             changes,
             self._kit.clock_ns,
             on_enabled=lambda i: self.enabled.mark(i.tenant, i.install_id, i.enabled),
+            version_rule=self.extensions.install_version_problem,
         )
         self.serving.open(registry)
         self._refresher = asyncio.create_task(self._refresh_forever())

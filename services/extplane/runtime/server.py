@@ -48,7 +48,8 @@ def host_port(host: str, port: int) -> str:
 class GrpcServer(AsyncLifecycle):
     """Serves one `GrpcServiceDefinition` on `host:port` (port 0: an ephemeral port),
     over TLS when `tls` enables it (mTLS with its client CA), else plaintext;
-    `interceptors` (e.g. the host's capability enforcement) run inside the kit's."""
+    `interceptors` (e.g. the host's capability enforcement) run inside the kit's;
+    `max_receive_message_bytes` raises gRPC's 4 MiB limit on a request message."""
 
     def __init__(
         self,
@@ -60,8 +61,12 @@ class GrpcServer(AsyncLifecycle):
         metrics: Metrics | None = None,
         tls: TlsSettings | None = None,
         interceptors: Sequence[grpc.aio.ServerInterceptor] = (),
+        max_receive_message_bytes: int | None = None,
     ) -> None:
         self._definition = definition
+        self._options = SERVER_OPTIONS
+        if max_receive_message_bytes is not None:
+            self._options += (("grpc.max_receive_message_length", max_receive_message_bytes),)
         # Run inside the kit's own interceptor, so what they refuse is observed.
         self._interceptors = tuple(interceptors)
         self._tls = tls if tls is not None and tls.enabled else None
@@ -101,7 +106,7 @@ class GrpcServer(AsyncLifecycle):
             await health.set(name, NOT_SERVING)
         server = grpc.aio.server(
             interceptors=[*server_interceptors(self._metrics), *self._interceptors],
-            options=SERVER_OPTIONS,
+            options=self._options,
         )
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from extplane.errors import (
     AbortedError,
     AlreadyExistsError,
+    FailedPreconditionError,
     NotFoundError,
     OutOfRangeError,
     store_failures,
@@ -28,6 +29,12 @@ _WRITE_FAILED = "install store write failed"
 _READ_FAILED = "install store read failed"
 # Revisions are int32 in the contract.
 LAST_REVISION = 2**31 - 1
+# Why an install may not pick (extension id, version); None when it may.
+VersionRule = Callable[[str, str], Awaitable[str | None]]
+
+
+async def any_version(extension_id: str, version: str) -> str | None:
+    return None
 
 
 def _stale(install: Install, revision: int) -> AbortedError:
@@ -45,12 +52,21 @@ class InstallRegistry:
         clock_ns: Callable[[], int],
         *,
         on_enabled: Callable[[Install], None] = lambda install: None,
+        version_rule: VersionRule = any_version,
     ) -> None:
         self._store = store
         self._changes = changes
         self._clock_ns = clock_ns
         # Told of each enable/disable as it is stored (the host's enabled-check).
         self._on_enabled = on_enabled
+        # The extension registry's say on which versions exist (the host wires it).
+        self._version_rule = version_rule
+
+    async def _check_version(self, extension_id: str, version: str) -> None:
+        with store_failures(_READ_FAILED, _logger):
+            problem = await self._version_rule(extension_id, version)
+        if problem is not None:
+            raise FailedPreconditionError(f"version: {problem}")
 
     async def get(self, tenant: str, install_id: str) -> Install:
         with store_failures(_READ_FAILED, _logger):
@@ -66,6 +82,7 @@ class InstallRegistry:
     async def register(
         self, actor: str, tenant: str, install_id: str, extension_id: str, settings: Settings
     ) -> Install:
+        await self._check_version(extension_id, settings.version)
         now = self._clock_ns()
         install = Install(
             tenant=tenant,
@@ -98,6 +115,8 @@ class InstallRegistry:
         details = changed_details(current.settings, settings)
         if not details:
             return current
+        if settings.version != current.settings.version:
+            await self._check_version(current.extension_id, settings.version)
         changed = await self._replace(current, settings=settings)
         self._changes.record("install.update", actor, changed, details)
         return changed
