@@ -150,7 +150,12 @@ async def serve_real_host(
         ui_proxy_dialer=dialer,
     )
     server = GrpcServer(
-        service, host="127.0.0.1", port=0, shutdown_grace_s=0, interceptors=service.interceptors
+        service,
+        host="127.0.0.1",
+        port=0,
+        shutdown_grace_s=0,
+        interceptors=service.interceptors,
+        max_receive_message_bytes=service.max_receive_message_bytes,
     )
     await server.start()
     try:
