@@ -36,6 +36,9 @@ from tests.polyglot.conftest import EXAMPLES_DIST
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "host"))
 from real_host import RealHost, serve_real_host
 
+from tests.runner.live_runner import serve_live
+from tests.runner.runner_support import ACME_TOKEN
+
 HANDLER_SCRIPT = EXAMPLES_DIST / "handler.js"
 STARTUP_TIMEOUT_S = 30.0
 EXIT_TIMEOUT_S = 10.0
@@ -226,3 +229,28 @@ async def test_a_host_address_that_is_not_host_port_is_not_dialled(
 
     assert body["storage"]["error"]["code"] == "INVALID_ARGUMENT"
     assert HOST_ADDRESS_KEY in body["storage"]["error"]["message"]
+
+
+async def test_the_runner_dispatches_the_gateway_route_to_it_as_the_install(
+    typescript_handler: NodeHandler, tmp_path: Path
+) -> None:
+    """The same route a component answers: an install whose version is the TypeScript
+    handler's address, called with real HTTP through the gateway; the context is the
+    caller's (its token's tenant) and the registry's, and the handler reaches the host
+    with the install token the runner issued for this execution."""
+    async with serve_live(tmp_path) as live:
+        await live.upload_grpc("com.example.ts", typescript_handler.address)
+        await live.install("acme", "app-ts", "com.example.ts", ["cap:storage.kv"])
+        answer = await live.http.post(
+            "/v1/extensions/app-ts/notes/7?draft=1",
+            headers={"authorization": f"Bearer {ACME_TOKEN}", "x-extplane-tenant": "globex"},
+            content=b"hi through the gateway",
+        )
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["method"] == "POST"
+        assert body["path"] == "/notes/7?draft=1"  # the route below the install
+        context = body["context"]
+        assert (context["tenantId"], context["installId"]) == ("acme", "app-ts")
+        assert (context["extensionId"], context["versionId"]) == ("com.example.ts", "1.0.0")
+        assert body["storage"]["get"]["value"] == "hi through the gateway"

@@ -78,6 +78,21 @@ class Live:
         version_record: extensions_pb2.ExtensionVersion = uploaded.extension_version
         return version_record
 
+    async def upload_grpc(
+        self, extension_id: str, address: str, *, version: str = "1.0.0"
+    ) -> extensions_pb2.ExtensionVersion:
+        """A polyglot version: a gRPC HandlerService at `address`."""
+        stub = extensions_pb2_grpc.ExtensionRegistryServiceStub(self.host.channel)
+        uploaded = await stub.UploadExtensionVersion(
+            extensions_pb2.UploadExtensionVersionRequest(
+                extension_id=extension_id, version=version, grpc_address=address
+            ),
+            metadata=bearer(ADMIN_TOKEN),
+            timeout=WAIT_S,
+        )
+        version_record: extensions_pb2.ExtensionVersion = uploaded.extension_version
+        return version_record
+
     async def install(
         self,
         tenant: str,
