@@ -29,26 +29,6 @@ class ComponentRef:
 
 
 @dataclass(frozen=True, slots=True)
-class Upload:
-    """What an upload asks to store (checked): exactly one handler is set."""
-
-    extension_id: str
-    version: str
-    declared_capabilities: tuple[str, ...]
-    limits: Limits
-    component: ComponentRef | None = None
-    grpc_address: str | None = None
-
-    def same_content(self, stored: ExtensionVersion) -> bool:
-        return (
-            self.declared_capabilities == stored.declared_capabilities
-            and self.limits == stored.limits
-            and self.component == stored.component
-            and self.grpc_address == stored.grpc_address
-        )
-
-
-@dataclass(frozen=True, slots=True)
 class ExtensionVersion:
     extension_id: str
     version: str
@@ -62,15 +42,3 @@ class ExtensionVersion:
     def resource(self) -> str:
         """How audit events name it."""
         return f"extension/{self.extension_id}@{self.version}"
-
-    @classmethod
-    def of(cls, upload: Upload, created_ns: int) -> ExtensionVersion:
-        return cls(
-            upload.extension_id,
-            upload.version,
-            upload.declared_capabilities,
-            upload.limits,
-            upload.component,
-            upload.grpc_address,
-            created_ns,
-        )
