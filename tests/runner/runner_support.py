@@ -43,6 +43,7 @@ ACME_TOKEN = "runner-caller-acme-0123456789"
 GLOBEX_TOKEN = "runner-caller-globex-012345678"
 NO_TENANT_TOKEN = "runner-caller-no-tenant-01234"
 WRONG_ROLE_TOKEN = "runner-caller-wrong-role-0123"
+DISPATCH_TOKEN = "runner-caller-dispatcher-0123"
 CALLERS = {
     "tokens": [
         {
@@ -58,6 +59,7 @@ CALLERS = {
             "tenant": "globex",
         },
         {"name": "tenantless", "token": NO_TENANT_TOKEN, "roles": ["extensions.execute"]},
+        {"name": "ui-proxy", "token": DISPATCH_TOKEN, "roles": ["extensions.dispatch"]},
         {
             "name": "reader",
             "token": WRONG_ROLE_TOKEN,

@@ -14,6 +14,7 @@ from extplane.runner.servicer import REQUEST_ID_KEY
 from extplane_protos.alga.extension.v1 import types_pb2
 from tests.runner.runner_support import (
     GLOBEX_TOKEN,
+    DISPATCH_TOKEN,
     NO_TENANT_TOKEN,
     WRONG_ROLE_TOKEN,
     World,
@@ -206,3 +207,36 @@ async def test_a_host_that_refuses_the_runners_token_is_unavailable_not_the_call
 
     assert failed.value.code() is grpc.StatusCode.UNAVAILABLE
     assert "cannot read installs" in (failed.value.details() or "")
+
+
+async def test_a_dispatching_service_executes_for_the_tenant_each_request_names(
+    world: World,
+) -> None:
+    """`extensions.dispatch` (the host's ui-proxy running an `extension:` route) acts for
+    every tenant: the request's `context.tenant_id` picks whose install runs, and only
+    that tenant's — the same install id of another tenant is another install."""
+    await world.install("acme", "inst-1")
+    response, _ = await world.execute(
+        "inst-1", token=DISPATCH_TOKEN, context=types_pb2.ContextData(tenant_id="acme")
+    )
+    assert body_json(response)["context"]["tenant_id"] == "acme"
+
+    with pytest.raises(grpc.aio.AioRpcError) as other:
+        await world.execute(
+            "inst-1", token=DISPATCH_TOKEN, context=types_pb2.ContextData(tenant_id="globex")
+        )
+    assert other.value.code() is grpc.StatusCode.NOT_FOUND
+
+    for tenant in ("", "acme/../globex"):
+        with pytest.raises(grpc.aio.AioRpcError) as unnamed:
+            await world.execute(
+                "inst-1", token=DISPATCH_TOKEN, context=types_pb2.ContextData(tenant_id=tenant)
+            )
+        assert unnamed.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+        assert "context.tenant_id" in (unnamed.value.details() or "")
+
+
+async def test_a_tenant_scoped_token_ignores_the_tenant_a_request_names(world: World) -> None:
+    await world.install("acme", "inst-1")
+    response, _ = await world.execute("inst-1", context=types_pb2.ContextData(tenant_id="globex"))
+    assert body_json(response)["context"]["tenant_id"] == "acme"

@@ -23,6 +23,7 @@ def test_public_names_are_pinned() -> None:
         "AUDIT_READER",
         "AUDIT_WRITER",
         "CHANNEL_OPTIONS",
+        "EXTENSIONS_DISPATCH",
         "EXTENSIONS_EXECUTE",
         "INSTALLS_ADMIN",
         "INSTALLS_ISSUER",

@@ -2,7 +2,9 @@
 
 No open execute: the caller's bearer token must hold `extensions.execute`
 and name the tenant it acts for (`auth.tokens[].tenant`); that tenant, not
-anything in the request, decides whose install runs. An `idempotency-key`
+anything in the request, decides whose install runs. A trusted service that
+acts for every tenant (the host's ui-proxy) holds `extensions.dispatch`
+instead and names the tenant in `ExecuteRequest.context.tenant_id`. An `idempotency-key`
 metadata entry makes retries safe (`idempotency`). The answer's initial
 metadata carries the execution's request id (`x-extplane-request-id`), and
 `idempotent-replayed: true` when it is a replay.
@@ -13,6 +15,7 @@ Every refusal of a known caller, trap and limit hit is audited (`events`).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -22,7 +25,14 @@ from extplane.runner.errors import ExecutionError
 from extplane.runner.events import DENIED, ERROR, Execution, audit_event
 from extplane.runner.idempotency import METADATA_KEY, IdempotencyStore, checked_key, fingerprint
 from extplane.runner.pipeline import Answer, ExecutionRecord, Pipeline
-from extplane.runtime import EXTENSIONS_EXECUTE, Authorizer, InvalidRequestError, Serving
+from extplane.runtime import (
+    EXTENSIONS_DISPATCH,
+    EXTENSIONS_EXECUTE,
+    Authorizer,
+    InvalidRequestError,
+    Serving,
+)
+from extplane.runtime.auth import ANY_ROLE, BearerToken
 from extplane_client import AuditSink
 from extplane_protos.alga.extension.v1 import handler_pb2, handler_pb2_grpc
 
@@ -38,6 +48,7 @@ _REFUSALS = frozenset(
         grpc.StatusCode.INVALID_ARGUMENT,
     }
 )
+# Install ids and tenants share one shape (the install registry's).
 _INSTALL_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
@@ -55,6 +66,25 @@ def _install_id(request: handler_pb2.ExecuteRequest) -> str:
     if not _INSTALL_ID.fullmatch(install_id):
         raise InvalidRequestError.field("context.install_id", "must be 1-128 of A-Z a-z 0-9 . _ -")
     return install_id
+
+
+def _tenant(token: BearerToken, request: handler_pb2.ExecuteRequest) -> str:
+    """Whose install runs: the token's tenant; for a dispatching service (a token
+    without one holding `extensions.dispatch`), the one the request names."""
+    if token.tenant is not None:
+        return token.tenant
+    if EXTENSIONS_DISPATCH not in token.roles and ANY_ROLE not in token.roles:
+        raise PermissionDeniedError(
+            f"token {token.name!r} names no tenant; {EXTENSIONS_EXECUTE!r} needs one "
+            f"(auth.tokens[].tenant), or the token needs {EXTENSIONS_DISPATCH!r}"
+        )
+    tenant = request.context.tenant_id
+    if not _INSTALL_ID.fullmatch(tenant):
+        raise InvalidRequestError.field(
+            "context.tenant_id",
+            "a dispatching caller names the tenant: 1-128 of A-Z a-z 0-9 . _ -",
+        )
+    return tenant
 
 
 def _check_http(request: handler_pb2.ExecuteRequest, max_body: int) -> None:
@@ -115,12 +145,9 @@ class HandlerServicer(handler_pb2_grpc.HandlerServiceServicer):
                 tenant=known.tenant or "",
                 install_id=request.context.install_id,
             )
-        token = self._authorizer.token_of(context, EXTENSIONS_EXECUTE)
-        if token.tenant is None:
-            raise PermissionDeniedError(
-                f"token {token.name!r} names no tenant; {EXTENSIONS_EXECUTE!r} needs one "
-                "(auth.tokens[].tenant)"
-            )
+        token = self._authorizer.token_of(context, (EXTENSIONS_EXECUTE, EXTENSIONS_DISPATCH))
+        tenant = _tenant(token, request)
+        record.execution = replace(record.execution, tenant=tenant)
         install_id = _install_id(request)
         _check_http(request, self._max_request_bytes)
         key = checked_key(_metadata_value(context, METADATA_KEY))
@@ -130,9 +157,7 @@ class HandlerServicer(handler_pb2_grpc.HandlerServiceServicer):
 
         if key is None:
             return await run(), False
-        return await self._idempotency.run(
-            (token.tenant, install_id, key), fingerprint(request), run
-        )
+        return await self._idempotency.run((tenant, install_id, key), fingerprint(request), run)
 
     def _record_refusal(self, execution: Execution, refusal: ExtplaneServerError) -> None:
         if not execution.actor:

@@ -22,6 +22,7 @@ with its status. `docs/services.md` is the guide.
 from extplane.runtime import bounds
 from extplane.runtime.auth import (
     AUDIT_READER,
+    EXTENSIONS_DISPATCH,
     EXTENSIONS_EXECUTE,
     INSTALLS_ADMIN,
     INSTALLS_ISSUER,
@@ -82,6 +83,7 @@ __all__ = [
     "AUDIT_READER",
     "AUDIT_WRITER",
     "CHANNEL_OPTIONS",
+    "EXTENSIONS_DISPATCH",
     "EXTENSIONS_EXECUTE",
     "INSTALLS_ADMIN",
     "INSTALLS_ISSUER",

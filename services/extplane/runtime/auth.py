@@ -33,6 +33,10 @@ INSTALLS_ISSUER = "installs.issuer"
 # Executes extensions through the runner (HandlerService.Execute, the gateway's
 # /v1/extensions/… route), for the tenant its token names.
 EXTENSIONS_EXECUTE = "extensions.execute"
+# Executes extensions for the tenant each request names (ExecuteRequest.context
+# .tenant_id): a trusted service acting for every tenant — the host's ui-proxy
+# running an `extension:<install>` route — never an application's token.
+EXTENSIONS_DISPATCH = "extensions.dispatch"
 # A token holding this role holds every role.
 ANY_ROLE = "*"
 
