@@ -73,7 +73,8 @@ class Live:
                 component=guest.path.read_bytes(),
             ),
             metadata=bearer(ADMIN_TOKEN),
-            timeout=WAIT_S,
+            # The registry compiles a component to check it: seconds, more when loaded.
+            timeout=300,
         )
         version_record: extensions_pb2.ExtensionVersion = uploaded.extension_version
         return version_record

@@ -13,8 +13,8 @@ from extplane.runner.handler_metadata import HOST_ADDRESS_KEY, INSTALL_TOKEN_KEY
 from extplane.runner.servicer import REQUEST_ID_KEY
 from extplane_protos.alga.extension.v1 import types_pb2
 from tests.runner.runner_support import (
-    GLOBEX_TOKEN,
     DISPATCH_TOKEN,
+    GLOBEX_TOKEN,
     NO_TENANT_TOKEN,
     WRONG_ROLE_TOKEN,
     World,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from host_support import READER_TOKEN
 
 from extplane_protos.alga.extension.v1 import (
     handler_pb2,
@@ -25,6 +26,7 @@ from extplane_protos.alga.extension.v1 import (
     storage_pb2_grpc,
     types_pb2,
 )
+from extplane_protos.extplane.admin.v1 import extension_logs_pb2, extension_logs_pb2_grpc
 from tests.runner.live_runner import Live, serve_live
 from tests.runner.runner_support import ACME_TOKEN, GLOBEX_TOKEN, bearer, error_info
 from tests.runner.wasm.guest_build import js_guest, python_guest
@@ -167,3 +169,35 @@ async def test_a_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None
 
 def _auth(token: str) -> dict[str, str]:
     return {"authorization": f"Bearer {token}"}
+
+
+async def test_what_a_component_writes_to_stderr_reaches_its_install_logs(
+    tmp_path: Path,
+) -> None:
+    """Guest stdout/stderr goes to the logging provider as the install, when it was
+    granted `cap:log.emit`; an install without it gets nothing forwarded."""
+    async with serve_live(tmp_path) as live:
+        await live.upload("com.example.trap", python_guest("trap"))
+        await live.install("acme", "loud", "com.example.trap", ["cap:log.emit"])
+        await live.install("acme", "quiet", "com.example.trap", [])
+        for install in ("loud", "quiet"):
+            answer = await live.http.get(f"/v1/extensions/{install}/", headers=_auth(ACME_TOKEN))
+            assert answer.status_code == 500
+
+        logs = extension_logs_pb2_grpc.ExtensionLogsServiceStub(live.host.channel)
+
+        async def messages(install: str) -> list[str]:
+            listed = await logs.ListExtensionLogs(
+                extension_logs_pb2.ListExtensionLogsRequest(tenant="acme", install_id=install),
+                metadata=bearer(READER_TOKEN),
+            )
+            return [record.message for record in listed.records]
+
+        for _ in range(500):
+            if any("the trap guest gives up" in m for m in await messages("loud")):
+                break
+            await asyncio.sleep(0.02)
+        loud = await messages("loud")
+        assert any(m.startswith("[guest output] ") for m in loud), loud
+        assert any("the trap guest gives up" in m for m in loud), loud
+        assert await messages("quiet") == []

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -152,15 +154,59 @@ def _handler_problem(exports: Mapping[str, object]) -> str | None:
     return None
 
 
+class _Verdicts:
+    """The last verdicts on the Alga world, by content hash: the same bytes always
+    get the same answer, and compiling them again costs seconds (a retried upload,
+    the same component uploaded as another version or to another replica's store)."""
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._capacity = capacity
+        self._seen: OrderedDict[str, CheckedComponent | str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sha256: str) -> CheckedComponent | str | None:
+        with self._lock:
+            verdict = self._seen.get(sha256)
+            if verdict is not None:
+                self._seen.move_to_end(sha256)
+            return verdict
+
+    def put(self, sha256: str, verdict: CheckedComponent | str) -> None:
+        with self._lock:
+            self._seen[sha256] = verdict
+            self._seen.move_to_end(sha256)
+            while len(self._seen) > self._capacity:
+                self._seen.popitem(last=False)
+
+
+_VERDICTS = _Verdicts()
+
+
 def check_component(
     data: bytes, engine: wasmtime.Engine, world: World | None = None
 ) -> CheckedComponent:
     """`data` checked (it compiles: seconds for a large component, so call it off
-    the event loop); ComponentError saying why not."""
+    the event loop); ComponentError saying why not. Verdicts on the Alga world
+    (`world` None) are remembered by content hash."""
+    if world is not None:
+        return _checked(data, engine, world)
+    digest = sha256_hex(data)
+    verdict = _VERDICTS.get(digest)
+    if verdict is None:
+        try:
+            verdict = _checked(data, engine, alga_world())
+        except ComponentError as refused:
+            verdict = str(refused)
+        _VERDICTS.put(digest, verdict)
+    if isinstance(verdict, str):
+        raise ComponentError(verdict)
+    return verdict
+
+
+def _checked(data: bytes, engine: wasmtime.Engine, world: World) -> CheckedComponent:
     problem = _header_problem(data)
     if problem is not None:
         raise ComponentError(problem)
-    world = world if world is not None else alga_world()
     try:
         compiled = component.Component(engine, data)
     except wasmtime.WasmtimeError as error:

@@ -23,6 +23,7 @@ from extplane.runner.config import RunnerLimits
 from extplane.runner.directory import HostDirectory
 from extplane.runner.errors import ExecutionError
 from extplane.runner.events import Execution, metering_event
+from extplane.runner.guest_logs import GuestLogs
 from extplane.runner.limits import execution_limits
 from extplane.runner.metrics import RunnerMetrics
 from extplane.runner.polyglot import GrpcHandlers
@@ -54,8 +55,10 @@ class Pipeline:
         metering: MeteringSink,
         limits: RunnerLimits,
         metrics: RunnerMetrics,
+        guest_logs: GuestLogs,
     ) -> None:
         self._metrics = metrics
+        self._guest_logs = guest_logs
         self._directory = directory
         self._components = components
         self._handlers = handlers
@@ -99,6 +102,7 @@ class Pipeline:
         if version.WhichOneof("handler") == "component":
             outcome = await self._components.execute(version.component, filled, token, limits)
             self._meter(execution, outcome.duration_ms, outcome.host_calls)
+            self._guest_logs.forward(outcome.guest_output, token, install.granted_capabilities)
             with self._counted("component"):
                 return Answer(response_of(outcome, limits), request_id)
         started = time.monotonic()

@@ -27,6 +27,7 @@ from extplane.runner.components import ComponentFiles
 from extplane.runner.config import RunnerSettings
 from extplane.runner.directory import MAX_COMPONENT_MESSAGE, HostDirectory
 from extplane.runner.executor import Executor, default_executor
+from extplane.runner.guest_logs import GuestLogs
 from extplane.runner.idempotency import IdempotencyStore
 from extplane.runner.metrics import RunnerMetrics
 from extplane.runner.pipeline import Answer, Pipeline
@@ -81,6 +82,7 @@ class RunnerService(AsyncLifecycle):
             else default_executor(settings, self.cache_dir, kit.registry)
         )
         self.serving: Serving[Pipeline] = Serving(self.name)
+        self.guest_logs: GuestLogs | None = None
         self.metrics = RunnerMetrics(kit.registry)
         self.idempotency: IdempotencyStore[Answer] = IdempotencyStore(
             ttl_s=settings.idempotency_ttl_s,
@@ -195,6 +197,7 @@ class RunnerService(AsyncLifecycle):
         token = settings.host_token.get_secret_value() if settings.host_token else None
         directory = HostDirectory(host, registry, token=token)
         self.components = ComponentFiles(self.cache_dir, directory.component)
+        self.guest_logs = GuestLogs(host, self._kit.registry)
         await asyncio.to_thread(self.components.open)
         await self.executor.start()
         self.metering_sink, self.audit_sink = self._sinks()
@@ -210,6 +213,7 @@ class RunnerService(AsyncLifecycle):
             self.metering_sink,
             settings.limits,
             self.metrics,
+            self.guest_logs,
         )
         self.serving.open(pipeline)
         _logger.info("runner ready: host %s, components cached in %s", host_address, self.cache_dir)
@@ -218,6 +222,9 @@ class RunnerService(AsyncLifecycle):
         if self.serving.close() is None:
             return
         await self.executor.stop()
+        if self.guest_logs is not None:
+            await self.guest_logs.drain(FLUSH_S)
+            self.guest_logs = None
         if self._handlers is not None:
             await self._handlers.stop()
         channels, self._channels = self._channels, []
