@@ -25,7 +25,7 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from extplane.config import CONFIG_FILE_ENV
+from extplane.config import CONFIG_FILE_ENV, Settings
 from extplane.keys import rotate
 from extplane.suite import GATEWAY, GRPC_SERVICES
 from extplane_client.tls import ClientTls, sync_channel
@@ -138,9 +138,12 @@ def _write_secret(folder: Path, name: str, database_url: str) -> None:
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
     writer = hashlib.sha256(WRITER_TOKEN.encode()).hexdigest()
     section = GRPC_SERVICES[name].settings_section(name) if name in GRPC_SERVICES else name
+    # A stateless service (the runner) has no store to point at.
+    stateful = "database_url" in type(getattr(Settings(), section)).model_fields
+    store = f'[{section}]\ndatabase_url = "{database_url}"\n' if stateful else ""
     config = (
         f'page_token_key = "{PAGE_TOKEN_KEY}"\n'
-        f'[{section}]\ndatabase_url = "{database_url}"\n'
+        f"{store}"
         f'[[auth.tokens]]\nname = "deploy-test"\nsha256 = "{digest}"\nroles = ["{name}.reader"]\n'
         f'[[auth.tokens]]\nname = "runtime"\nsha256 = "{writer}"\nroles = ["{name}.writer"]\n'
     )

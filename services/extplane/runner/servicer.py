@@ -29,10 +29,10 @@ from extplane.runtime import (
     EXTENSIONS_DISPATCH,
     EXTENSIONS_EXECUTE,
     Authorizer,
+    BearerToken,
     InvalidRequestError,
     Serving,
 )
-from extplane.runtime.auth import ANY_ROLE, BearerToken
 from extplane_client import AuditSink
 from extplane_protos.alga.extension.v1 import handler_pb2, handler_pb2_grpc
 
@@ -73,7 +73,7 @@ def _tenant(token: BearerToken, request: handler_pb2.ExecuteRequest) -> str:
     without one holding `extensions.dispatch`), the one the request names."""
     if token.tenant is not None:
         return token.tenant
-    if EXTENSIONS_DISPATCH not in token.roles and ANY_ROLE not in token.roles:
+    if not token.holds(EXTENSIONS_DISPATCH):
         raise PermissionDeniedError(
             f"token {token.name!r} names no tenant; {EXTENSIONS_EXECUTE!r} needs one "
             f"(auth.tokens[].tenant), or the token needs {EXTENSIONS_DISPATCH!r}"

@@ -70,6 +70,10 @@ class BearerToken(BaseModel):
         "(the runner takes the caller's tenant from it, never from the request).",
     )
 
+    def holds(self, role: str) -> bool:
+        """Whether the token holds `role` (or every role, `*`)."""
+        return role in self.roles or ANY_ROLE in self.roles
+
     @model_validator(mode="after")
     def _exactly_one_secret(self) -> BearerToken:
         if (self.token is None) == (self.sha256 is None):
