@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from extplane.gateway.challenge import challenge_headers
+from extplane.gateway.answered import answered
 from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.deadline import call_timeout_s
@@ -41,7 +41,6 @@ from extplane.gateway.forwarding import REQUEST_ID_HEADER, request_id_from
 from extplane.gateway.metrics import GatewayMetrics
 from extplane.gateway.openapi import BEARER_SCHEME
 from extplane.gateway.proxy import read_body
-from extplane.gateway.responses import error_response
 from extplane.gateway.types import UpstreamResolver
 from extplane_protos.alga.extension.v1 import handler_pb2, types_pb2
 
@@ -176,20 +175,12 @@ class ExtensionRoute:
         started = time.perf_counter()
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         echo = {REQUEST_ID_HEADER: request_id}
-        try:
-            response = await self._traced(request, request_id, echo)
-        except RequestError as error:
-            challenge = challenge_headers(
-                error,
-                realm=self._settings.auth_realm,
-                authorization=request.headers.get("authorization"),
-            )
-            response = error_response(error, {**echo, **challenge})
-        except Exception:
-            logger.exception("gateway failed on %s %s", request.method, request.url.path)
-            response = error_response(
-                RequestError(grpc.StatusCode.INTERNAL, "internal error"), echo
-            )
+        response = await answered(
+            request,
+            lambda: self._traced(request, request_id, echo),
+            realm=self._settings.auth_realm,
+            echo=echo,
+        )
         self._metrics.observe(
             ROUTE, request.method, response.status_code, time.perf_counter() - started
         )

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from extplane.gateway.challenge import challenge_headers
+from extplane.gateway.answered import answered
 from extplane.gateway.channels import UpstreamChannels
 from extplane.gateway.config import GatewaySettings
 from extplane.gateway.deadline import call_timeout_s
@@ -33,7 +33,6 @@ from extplane.gateway.registry import HttpBinding
 from extplane.gateway.responses import (
     RAW_BODY_HEADERS,
     body_response,
-    error_response,
     json_response,
 )
 from extplane.gateway.routes import RouteMatch, RouteTable
@@ -115,21 +114,14 @@ class GatewayProxy:
         request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         echo = {REQUEST_ID_HEADER: request_id}
         route = UNMATCHED_ROUTE
-        try:
+
+        async def produce() -> Response:
+            nonlocal route
             match = self._table.match(request.method, _raw_path(request))
             route = match.binding.template.source
-            response = await self._traced(request, match, request_id, echo)
-        except RequestError as error:
-            challenge = challenge_headers(
-                error,
-                realm=self._settings.auth_realm,
-                authorization=request.headers.get("authorization"),
-            )
-            response = error_response(error, {**echo, **challenge})
-        except Exception:
-            logger.exception("gateway failed on %s %s", request.method, request.url.path)
-            internal = RequestError(grpc.StatusCode.INTERNAL, "internal error")
-            response = error_response(internal, echo)
+            return await self._traced(request, match, request_id, echo)
+
+        response = await answered(request, produce, realm=self._settings.auth_realm, echo=echo)
         elapsed = time.perf_counter() - started
         self._metrics.observe(route, request.method, response.status_code, elapsed)
         return response
