@@ -2,19 +2,17 @@
 
 Action `egress_deny`, outcome `denied`, actor the install's, resource
 `http.fetch`, namespace the tenant; details the kind, the URL's host (never its
-path or query), the refusal's detail, the install and extension. `record`
+path or query), the refusal's detail, and what `denial_audit.refusal_event`
+adds (install, extension, token and request ids). `record`
 never blocks nor raises (an `AuditSink`), so auditing cannot fail a refusal.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
-import uuid_utils
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from extplane.host.claims import InstallClaims
+from extplane.host.denial_audit import refusal_event as install_refusal
 from extplane.host.egress.errors import EgressError
 from extplane_client import AuditSink
 from extplane_client.audit_sink import AuditEvent
@@ -24,26 +22,11 @@ RESOURCE = "http.fetch"
 
 
 def refusal_event(claims: InstallClaims, error: EgressError) -> AuditEvent:
-    stamp = Timestamp()
-    stamp.FromNanoseconds(time.time_ns())
-    details = {
-        "kind": error.kind,
-        "host": error.host,
-        "reason": error.detail,
-        "extension": claims.extension_id,
-        "install": claims.install_id,
-    }
-    if claims.request_id is not None:
-        details["request_id"] = claims.request_id
-    return AuditEvent(
-        timestamp=stamp,
+    return install_refusal(
+        claims,
         action=ACTION,
-        actor=claims.actor,
         resource=RESOURCE,
-        namespace=claims.tenant_id,
-        outcome="denied",
-        details=details,
-        event_id=str(uuid_utils.uuid7()),
+        details={"kind": error.kind, "host": error.host, "reason": error.detail},
     )
 
 

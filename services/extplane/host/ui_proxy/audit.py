@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import uuid_utils
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from extplane.host.claims import InstallClaims
+from extplane.host.denial_audit import refusal_event
 from extplane_client import AuditSink
-from extplane_client.audit_sink import AuditEvent
 
 ACTION = "ui_proxy_deny"
 ROUTE_CHARS = 256
@@ -32,28 +29,18 @@ class ProxyRefusals:
         sink = self._sink()
         if sink is None:
             return
-        stamp = Timestamp()
-        stamp.FromNanoseconds(self._clock_ns())
         details = {
             "variant": variant,
             "reason": reason,
             # repr: a control character the call held is shown, never interpreted.
             "route": repr(route[:ROUTE_CHARS]),
-            "extension": claims.extension_id,
-            "install": claims.install_id,
-            "token_id": claims.token_id,
         }
-        if claims.request_id is not None:
-            details["request_id"] = claims.request_id
         sink.record(
-            AuditEvent(
-                timestamp=stamp,
+            refusal_event(
+                claims,
                 action=ACTION,
-                actor=claims.actor,
                 resource=f"install/{claims.tenant_id}/{claims.install_id}/ui-proxy",
-                namespace=claims.tenant_id,
-                outcome="denied",
                 details=details,
-                event_id=str(uuid_utils.uuid7()),
+                now_ns=self._clock_ns,
             )
         )
