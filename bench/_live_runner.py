@@ -15,6 +15,7 @@ artifact from disk, as a second runner process would.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -71,7 +72,9 @@ class Host:
 async def live_host(work: Path, component: Path) -> AsyncIterator[Host]:
     """The host service with `component` uploaded and installed as INSTALL."""
     kit = ServiceKit.for_directory(
-        work / "host-data", auth=AuthSettings.model_validate(_HOST_AUTH), registry=CollectorRegistry()
+        work / "host-data",
+        auth=AuthSettings.model_validate(_HOST_AUTH),
+        registry=CollectorRegistry(),
     )
     service = HostService(HostSettings(port=0, database_url=f"sqlite:{work / 'host.db'}"), kit)
     server = GrpcServer(
@@ -87,7 +90,9 @@ async def live_host(work: Path, component: Path) -> AsyncIterator[Host]:
         async with ExtensionsClient(server.address, token=ADMIN_TOKEN) as extensions:
             # The registry checks (compiles) the component: seconds for 18 MB.
             await extensions.upload_extension_version(
-                extension_id=EXTENSION, version=VERSION, component=component.read_bytes()
+                extension_id=EXTENSION,
+                version=VERSION,
+                component=await asyncio.to_thread(component.read_bytes),
             )
         async with InstallsClient(server.address, token=ADMIN_TOKEN) as admin:
             await admin.register_install(
