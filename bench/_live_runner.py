@@ -110,8 +110,12 @@ class Runner:
 
 
 @contextlib.asynccontextmanager
-async def live_runner(work: Path, host: Host, *, workers: int) -> AsyncIterator[Runner]:
-    """A runner with `workers` worker processes, its default executor."""
+async def live_runner(
+    work: Path, host: Host, *, workers: int, install_cache_ttl_s: float | None = None
+) -> AsyncIterator[Runner]:
+    """A runner with `workers` worker processes, its default executor; the install
+    cache at its default TTL unless `install_cache_ttl_s` is given."""
+    extra = {} if install_cache_ttl_s is None else {"install_cache_ttl_s": install_cache_ttl_s}
     settings = RunnerSettings.model_validate(
         {
             "port": 0,
@@ -119,10 +123,11 @@ async def live_runner(work: Path, host: Host, *, workers: int) -> AsyncIterator[
             "host_token": ISSUER_TOKEN,
             "cache_dir": str(RUNNER_CACHE),
             "workers": workers,
+            **extra,
         }
     )
     kit = ServiceKit.for_directory(
-        work / f"runner-{workers}",
+        work / f"runner-{workers}-{install_cache_ttl_s}",
         auth=AuthSettings.model_validate(_RUNNER_AUTH),
         registry=CollectorRegistry(),
     )
