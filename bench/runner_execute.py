@@ -3,6 +3,7 @@ two workers against one, and the gateway against direct Execute, in one run.
 
     .venv/bin/python bench/runner_execute.py           # about a minute (+ one upload check)
     .venv/bin/python bench/runner_execute.py --quick   # rough figures
+    .venv/bin/python bench/runner_execute.py --install-cache-ttl-s 0   # no install cache
 
 The runner is `RunnerService` with its default executor (the worker pool) on a
 `GrpcServer`, the host service with the no-op Python component uploaded to its
@@ -107,7 +108,7 @@ async def _prime(op: Op) -> None:
     await asyncio.gather(*(op() for _ in range(IN_FLIGHT)))
 
 
-async def run(plan: Plan, work: Path) -> list[str]:
+async def run(plan: Plan, work: Path, install_cache_ttl_s: float | None = None) -> list[str]:
     path = build_noop(work)
     sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
     # The bare loop loads the component from the runners' own compile cache.
@@ -116,8 +117,8 @@ async def run(plan: Plan, work: Path) -> list[str]:
     rows: list[Comparison] = []
     async with (
         live_host(work, path) as host,
-        live_runner(work, host, workers=1) as one,
-        live_runner(work, host, workers=2) as two,
+        live_runner(work, host, workers=1, install_cache_ttl_s=install_cache_ttl_s) as one,
+        live_runner(work, host, workers=2, install_cache_ttl_s=install_cache_ttl_s) as two,
         grpc_channel(one.address) as to_one,
         grpc_channel(two.address) as to_two,
     ):
@@ -170,7 +171,13 @@ def verdicts(rows: list[Comparison]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = bench_arguments(__doc__.splitlines()[0] if __doc__ else "").parse_args(argv)
+    parser = bench_arguments(__doc__.splitlines()[0] if __doc__ else "")
+    parser.add_argument(
+        "--install-cache-ttl-s",
+        type=float,
+        help="the runners' install_cache_ttl_s (default: the setting's; 0: look up each time)",
+    )
+    args = parser.parse_args(argv)
     plan = plan_from(args)
     for name in [n for n in os.environ if n.startswith("EXTPLANE_")]:
         del os.environ[name]
@@ -185,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     _print(run_header("extplane bench: runner Execute", plan, notes=notes))
     with tempfile.TemporaryDirectory(prefix="extplane-bench-execute-") as directory:
         try:
-            lines = asyncio.run(run(plan, Path(directory)))
+            lines = asyncio.run(run(plan, Path(directory), args.install_cache_ttl_s))
         except (BenchmarkError, grpc.RpcError) as err:
             print(f"bench: {type(err).__name__}: {err}", file=sys.stderr)
             return 1
