@@ -42,7 +42,7 @@ def test_quick_run_prints_each_row_and_the_targets() -> None:
         assert math.isfinite(ratio), f"{name}: ratio is {ratio}\n{result.stdout}"
     assert re.search(
         r"^cpu per execution: guest \d+\.\d\d ms \(bare loop\), front \d+\.\d\d ms .* "
-        r"at most \d+\.\d\dx 1 worker$",
+        r"2 workers ~ \d+\.\d\dx 1 worker$",
         result.stdout,
         re.MULTILINE,
     ), result.stdout
