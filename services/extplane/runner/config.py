@@ -126,6 +126,15 @@ class RunnerSettings(BaseModel):
         description="Deadline of a call to a gRPC handler (polyglot extension) whose version "
         "sets no timeout; the caller's own deadline shortens it.",
     )
+    install_cache_ttl_s: float = Field(
+        default=2.0,
+        ge=0,
+        le=60,
+        description="How long an install and its version are remembered between executions "
+        "(0: looked up for each). Every execution still gets a fresh install token, minted "
+        "from the install as stored, and a token naming another version than the remembered "
+        "one makes the runner look the install up again.",
+    )
     idempotency_ttl_s: float = Field(
         default=86_400.0,
         gt=0,

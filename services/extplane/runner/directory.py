@@ -9,6 +9,10 @@ the one asked about, so another tenant's install is simply not there); a
 version the registry does not hold is FAILED_PRECONDITION; a host that
 refuses the runner's own token, or cannot be reached, is UNAVAILABLE for the
 caller (the operator's problem, logged), never the caller's PERMISSION_DENIED.
+
+An install and its version are remembered for `target_ttl_s` (`target_cache`):
+the install token, asked for on every execution, is what carries the install's
+current state, and the pipeline checks it against what is remembered.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 import grpc
 
 from extplane.errors import FailedPreconditionError, NotFoundError, NotServingError
+from extplane.runner.target_cache import DEFAULT_TTL_S, TargetCache
 from extplane.runtime import LogBudget
 from extplane_client._rpc import bearer_metadata
 from extplane_protos.extplane.admin.v1 import (
@@ -74,7 +79,9 @@ class HostDirectory:
         *,
         token: str | None,
         call_timeout_s: float = 5.0,
+        target_ttl_s: float = DEFAULT_TTL_S,
     ) -> None:
+        self._targets: TargetCache[InstallTarget] = TargetCache(ttl_s=target_ttl_s)
         self._installs = installs_pb2_grpc.InstallRegistryServiceStub(host)
         self._extensions = extensions_pb2_grpc.ExtensionRegistryServiceStub(registry)
         self._metadata = bearer_metadata(token)
@@ -87,10 +94,27 @@ class HostDirectory:
         return max(0.0, min(cap, remaining_s))
 
     async def target(
-        self, tenant: str, install_id: str, remaining_s: float | None = None
+        self,
+        tenant: str,
+        install_id: str,
+        remaining_s: float | None = None,
+        *,
+        fresh: bool = False,
     ) -> InstallTarget:
         """The enabled install and its uploaded version; NotFoundError or
-        FailedPreconditionError otherwise."""
+        FailedPreconditionError otherwise. Remembered for `target_ttl_s`;
+        `fresh`: asked of the host whatever is remembered."""
+        if not fresh:
+            remembered = self._targets.get(tenant, install_id)
+            if remembered is not None:
+                return remembered
+        target = await self._lookup(tenant, install_id, remaining_s)
+        self._targets.put(tenant, install_id, target)
+        return target
+
+    async def _lookup(
+        self, tenant: str, install_id: str, remaining_s: float | None
+    ) -> InstallTarget:
         try:
             answer = await self._installs.GetInstall(
                 installs_pb2.GetInstallRequest(tenant=tenant, install_id=install_id),
@@ -145,8 +169,9 @@ class HostDirectory:
                 timeout=self._timeout(remaining_s),
             )
         except grpc.aio.AioRpcError as error:
-            # Disabled (or removed) between the lookup and now.
+            # Disabled (or removed) since the lookup, however long ago it was remembered.
             if error.code() in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION):
+                self._targets.forget(install.tenant, install.install_id)
                 raise _not_found(install.install_id) from None
             raise _unavailable("issue install tokens", error) from None
         return answer.token

@@ -4,8 +4,10 @@ The caller names only the install (`context.install_id`); the rest of the
 context is the runner's: a fresh request id, the tenant of the caller's
 token, and the install's extension and version as the registry holds them.
 Whatever the client put there is overwritten. Then a fresh install token for
-this install and request id, and the dispatch: a component version to the
-executor, a `grpc_address` version to that HandlerService. Each execution
+this install and request id (minted from the install as the host stores it
+now: when the extension or version it names is not the remembered one,
+`target_cache`, the install is looked up again), and the dispatch: a
+component version to the executor, a `grpc_address` version to that HandlerService. Each execution
 that reached a handler is metered.
 """
 
@@ -20,17 +22,23 @@ import uuid_utils
 
 from extplane.runner.component_dispatch import ComponentRunner, response_of
 from extplane.runner.config import RunnerLimits
-from extplane.runner.directory import HostDirectory
+from extplane.runner.directory import HostDirectory, HostUnavailableError, InstallTarget
 from extplane.runner.errors import ExecutionError
 from extplane.runner.events import Execution, metering_event
 from extplane.runner.guest_logs import GuestLogs
 from extplane.runner.limits import execution_limits
 from extplane.runner.metrics import RunnerMetrics
 from extplane.runner.polyglot import GrpcHandlers
+from extplane.runner.target_cache import token_names
 from extplane_client import MeteringSink
 from extplane_protos.alga.extension.v1 import handler_pb2, types_pb2
 
 PLATFORM_PREFIX = "x-extplane-"
+
+
+def _names(token: str, target: InstallTarget) -> bool:
+    """The token was minted for the target's extension and version."""
+    return token_names(token) == (target.install.extension_id, target.install.version)
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,15 @@ class Pipeline:
         request_id = str(uuid_utils.uuid7())
         caller = record.execution = replace(record.execution, request_id=request_id)
         target = await self._directory.target(caller.tenant, caller.install_id, remaining_s())
+        token = await self._directory.install_token(target.install, request_id, remaining_s())
+        if not _names(token, target):
+            target = await self._directory.target(
+                caller.tenant, caller.install_id, remaining_s(), fresh=True
+            )
+            if not _names(token, target):
+                # Changed again between the token and the lookup: never run a version
+                # under another's token.
+                raise HostUnavailableError("the install changed while the execution started")
         install = target.install
         execution = record.execution = replace(
             caller, extension_id=install.extension_id, version=install.version
@@ -96,7 +113,6 @@ class Pipeline:
                 version_id=install.version,
             )
         )
-        token = await self._directory.install_token(install, request_id, remaining_s())
         limits = execution_limits(target.version.limits, self._limits, remaining_s())
         version = target.version
         if version.WhichOneof("handler") == "component":

@@ -195,7 +195,9 @@ class RunnerService(AsyncLifecycle):
         )
         self._channels = [host, registry]
         token = settings.host_token.get_secret_value() if settings.host_token else None
-        directory = HostDirectory(host, registry, token=token)
+        directory = HostDirectory(
+            host, registry, token=token, target_ttl_s=settings.install_cache_ttl_s
+        )
         self.components = ComponentFiles(self.cache_dir, directory.component)
         self.guest_logs = GuestLogs(host, self._kit.registry)
         await asyncio.to_thread(self.components.open)
