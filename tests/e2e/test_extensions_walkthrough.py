@@ -169,8 +169,10 @@ class HttpAnswer:
 
     @classmethod
     def parse(cls, printed: str) -> HttpAnswer:
-        head, _, body = printed.partition("\r\n\r\n")
-        status_line, *lines = head.split("\r\n")
+        # The shell's output was read as text: CRLF already became LF.
+        head, separator, body = printed.replace("\r\n", "\n").partition("\n\n")
+        assert separator, f"no headers and body in {printed!r}"
+        status_line, *lines = head.split("\n")
         headers = {}
         for line in lines:
             name, _, value = line.partition(":")
