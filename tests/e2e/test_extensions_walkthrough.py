@@ -273,8 +273,9 @@ def test_the_extension_authors_guide_as_written(
 
     # The calls answer what the page shows, byte for byte.
     shown_py, shown_js = SHOWN_ANSWERS.splitlines()
-    assert shell.run(CALL_PY).stdout == shown_py
-    assert shell.run(CALL_JS).stdout == shown_js
+    logs = suite.stderr_tail
+    assert shell.run(CALL_PY).stdout == shown_py, "".join(logs[-10:])
+    assert shell.run(CALL_JS).stdout == shown_js, "".join(logs[-10:])
     # Each install counts in its own storage.
     assert json.loads(shell.run(CALL_PY).stdout)["count"] == 2
 
