@@ -50,6 +50,7 @@ def ephemeral_env(tmp_path: Path, extra: Mapping[str, str] | None = None) -> dic
             "EXTPLANE_METERING__PORT": "0",
             "EXTPLANE_AUDIT__PORT": "0",
             "EXTPLANE_HOST_PROVIDERS__PORT": "0",
+            "EXTPLANE_RUNNER__PORT": "0",
             "EXTPLANE_METRICS__PORT": "0",
             "EXTPLANE_LOGGING__LEVEL": "INFO",
         }

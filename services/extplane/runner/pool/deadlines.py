@@ -8,9 +8,12 @@ worker is killed only when the job's own limit has clearly failed.
 
 from __future__ import annotations
 
-# Beyond the job's timeout: room for loading a compiled component, the
-# instance's setup and its host calls' own deadlines.
-HARD_DEADLINE_MARGIN_S = 30.0
+# Beyond the job's timeout: room for a component's first compile (not the
+# guest's time: tens of seconds for an 18 MB componentize-py or 12 MB
+# componentize-js component on a loaded two-core machine; 30 s killed such a
+# worker mid-compile), loading it, the instance's setup and its host calls'
+# own deadlines.
+HARD_DEADLINE_MARGIN_S = 120.0
 # For a job that carries no timeout of its own.
 DEFAULT_HARD_DEADLINE_S = 120.0
 
