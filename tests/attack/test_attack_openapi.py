@@ -35,7 +35,7 @@ FIXED_SEED = 20261201
 # over 1,000 cases a run across the 8 operations.
 MAX_EXAMPLES = 130
 MIN_TOTAL_CASES = 2000
-RUN_TIMEOUT_S = 420
+RUN_TIMEOUT_S = 720
 CHECKS = ",".join(
     (
         "not_a_server_error",

@@ -73,6 +73,7 @@ def test_the_suite_announces_secure_addresses(suite: Suite) -> None:
         "metering": "grpcs",
         "audit": "grpcs",
         "host": "grpcs",
+        "runner": "grpcs",
         "gateway": "https",
     }
 
