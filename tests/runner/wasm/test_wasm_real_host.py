@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from real_host import RealHost
+from ui_proxy_support import route, serve_upstream
 from wasm_support import job, response, run
 
 from extplane_protos.extplane.admin.v1 import installs_pb2
@@ -150,3 +151,43 @@ async def test_guest_output_is_captured(host: RealHost) -> None:
     outcome = await run(job("imports", calls(), address=host.address))
     assert outcome.failure is None
     assert "imports guest: handling POST /" in outcome.guest_output
+
+
+async def test_http_fetch_and_the_ui_proxy_reach_their_real_providers(host: RealHost) -> None:
+    """`http.fetch` through the host's egress guard (an allowlisted loopback address,
+    and a metadata address it refuses without dialling), `ui-proxy.call` through the
+    install's route; without the capabilities, their WIT denials."""
+    with serve_upstream() as upstream:
+        metadata = await host.install(
+            "t1",
+            "web",
+            ("cap:http.fetch", "cap:ui.proxy"),
+            egress_allowlist=[upstream.base_url],
+            ui_proxy_routes=[route("reports", f"{upstream.base_url}/r")],
+        )
+        results = await seen(
+            host,
+            metadata[0][1],
+            ["http.fetch", {"method": "GET", "url": f"{upstream.base_url}/fetched"}],
+            ["http.fetch", {"method": "GET", "url": "http://169.254.169.254/latest/meta-data"}],
+            ["http.fetch", {"method": "GET", "url": "gopher://127.0.0.1:70/"}],
+            ["ui-proxy.call", "reports/summary", None],
+            ["ui-proxy.call", "elsewhere", None],
+        )
+        assert results[0]["ok"]["status"] == 200
+        assert results[0]["ok"]["body"] == {"b64": b64(b"upstream ok")}
+        assert results[1] == {"err": "not-allowed"}
+        assert results[2]["err"] in ("invalid-url", "not-allowed")
+        assert results[3] == {"ok": {"b64": b64(b"upstream ok")}}
+        assert results[4] == {"err": "route-not-found"}
+        assert [r.path for r in upstream.received] == ["/fetched", "/r/summary"]
+
+        bare = await host.install("t1", "bare", ())
+        denied = await seen(
+            host,
+            bare[0][1],
+            ["http.fetch", {"method": "GET", "url": f"{upstream.base_url}/x"}],
+            ["ui-proxy.call", "reports", None],
+        )
+        assert denied == [{"err": "not-allowed"}, {"err": "denied"}]
+        assert upstream.hits == 2
