@@ -80,6 +80,12 @@ def run_schemathesis(base_url: str, seed: int, report: Path) -> Run:
         str(MAX_EXAMPLES),
         "--phases",
         "examples,coverage,fuzzing",
+        # The extension route passes the guest's own status and body through: no
+        # schema describes them. Its refusals are tests/runner/test_runner_gateway.py's.
+        # (Known issue: one request schemathesis generates for it hangs until the
+        # client's timeout; not yet diagnosed, see the closing note.)
+        "--exclude-path-regex",
+        "^/v1/extensions/",
         "--header",
         f"Authorization: {AUTHORIZATION}",
         "--request-timeout",
